@@ -1,0 +1,137 @@
+"""Command line: ``companion serve`` for the operator, plus tools and benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+from .config import Settings, default_data_dir
+
+DESCRIPTION = """\
+companion: a self-hosted room for online intervisie.
+
+  companion serve                 start the server (http://127.0.0.1:8080)
+  companion serve --self-signed --host 0.0.0.0
+                                  for a local network: https with a certificate
+                                  made once and kept in the data folder
+  companion transcribe FILE       transcribe a recording with the same local model
+  companion model export-openai OUT.pt
+                                  convert the bundled Whisper weights for openai-whisper
+  companion bench media|asr|advice|session
+                                  measure speed against a baseline in the same run
+"""
+
+# Subcommands that live with the part they measure or serve: (module, function).
+DELEGATED = {
+    "transcribe": ("companion.speech.cli", "transcribe_main"),
+    "model": ("companion.speech.cli", "model_main"),
+}
+BENCHES = {
+    "media": "companion.media.bench",
+    "asr": "companion.speech.bench",
+    "advice": "companion.advice.bench",
+    "session": "companion.bench_session",
+}
+
+
+def serve_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="companion serve",
+        description="Start the intervisie room server. Open the printed address, create a room, "
+        "and send the invite link to the group.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all networks)")
+    p.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=default_data_dir(),
+        help=f"folder for the database, your own method files (methods/), the certificate and the speech model (default {default_data_dir()})",
+    )
+    p.add_argument("--tls-cert", type=Path, help="certificate file (PEM, full chain) for https")
+    p.add_argument("--tls-key", type=Path, help="private key file (PEM) for https")
+    p.add_argument(
+        "--self-signed",
+        action="store_true",
+        help="serve https with a self-signed certificate made once in the data folder; browsers warn once. "
+        "Needed on a local network: camera and microphone only work on https or localhost",
+    )
+    p.add_argument(
+        "--public-url",
+        help="the address people use, e.g. https://intervisie.example.nl, when behind a reverse proxy (used in invite links)",
+    )
+    p.add_argument("--retention-days", type=int, default=30, help="days a session's data is kept after it ends (default 30)")
+    p.add_argument(
+        "--asr-engine",
+        choices=["faster-whisper", "openai-whisper"],
+        default="faster-whisper",
+        help="speech engine for the advice round (default faster-whisper; openai-whisper needs the extra)",
+    )
+    p.add_argument(
+        "--whisper-model",
+        help="speech model: empty for the bundled Whisper base, a faster-whisper model name (needs internet once) "
+        "or a local model folder; with openai-whisper a checkpoint name or path",
+    )
+    p.add_argument("--asr-threads", type=int, default=2, help="CPU threads for the speech model (default 2)")
+    p.add_argument("--no-transcription", action="store_true", help="do not transcribe (no speech model is loaded)")
+    p.add_argument("-v", "--verbose", action="store_true", help="more logging")
+    return p
+
+
+def serve(argv: list[str]) -> int:
+    args = serve_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("companion: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    settings = Settings(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        self_signed=args.self_signed,
+        public_url=args.public_url,
+        retention_days=args.retention_days,
+        asr_engine=args.asr_engine,
+        whisper_model=args.whisper_model,
+        asr_threads=args.asr_threads,
+        enable_transcription=not args.no_transcription,
+    )
+    from .server import run
+
+    return run(settings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(DESCRIPTION)
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command == "serve":
+        return serve(rest)
+    if command == "bench":
+        if not rest or rest[0] not in BENCHES:
+            print(f"usage: companion bench {{{'|'.join(BENCHES)}}} [options]", file=sys.stderr)
+            return 2
+        return _call(BENCHES[rest[0]], "main", rest[1:])
+    if command in DELEGATED:
+        module, func = DELEGATED[command]
+        return _call(module, func, rest)
+    print(f"companion: unknown command {command!r}\n\n{DESCRIPTION}", file=sys.stderr)
+    return 2
+
+
+def _call(module_name: str, func: str, argv: list[str]) -> int:
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        print(f"companion: this part is not installed ({module_name})", file=sys.stderr)
+        return 2
+    return int(getattr(module, func)(argv) or 0)

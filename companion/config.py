@@ -1,0 +1,40 @@
+"""Server settings, with the defaults a facilitator gets from ``companion serve``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "companion"
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = default_data_dir()
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    self_signed: bool = False
+    # Public base URL for links (behind a reverse proxy); None: taken from each request.
+    public_url: str | None = None
+    # Days a session's data is kept after it ends.
+    retention_days: int = 30
+    # Transcription: None picks the bundled Whisper base.
+    asr_engine: str = "faster-whisper"
+    whisper_model: str | None = None
+    asr_threads: int = 2
+    enable_media: bool = True
+    enable_transcription: bool = True
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "companion.sqlite3"
+
+    @property
+    def methods_dir(self) -> Path:
+        return self.data_dir / "methods"

@@ -1,0 +1,79 @@
+"""Open WebSockets per room and participant, and the state push to them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import Any, Callable
+
+from aiohttp import web
+
+from .room import Room
+
+log = logging.getLogger(__name__)
+
+SEND_TIMEOUT = 5.0
+
+
+class Hub:
+    def __init__(self, snapshot: Callable[[Room, str, set[str]], dict[str, Any]]):
+        self._snapshot = snapshot
+        self._sockets: dict[str, dict[str, set[web.WebSocketResponse]]] = defaultdict(lambda: defaultdict(set))
+
+    def online(self, room_id: str) -> set[str]:
+        return {pid for pid, sockets in self._sockets.get(room_id, {}).items() if sockets}
+
+    def add(self, room_id: str, participant_id: str, ws: web.WebSocketResponse) -> bool:
+        """Register a socket; True when the participant was offline before."""
+        sockets = self._sockets[room_id][participant_id]
+        was_offline = not sockets
+        sockets.add(ws)
+        return was_offline
+
+    def remove(self, room_id: str, participant_id: str, ws: web.WebSocketResponse) -> bool:
+        """Unregister a socket; True when that was the participant's last one."""
+        room = self._sockets.get(room_id)
+        if room is None:
+            return False
+        sockets = room.get(participant_id, set())
+        sockets.discard(ws)
+        if not sockets:
+            room.pop(participant_id, None)
+            if not room:
+                self._sockets.pop(room_id, None)
+            return True
+        return False
+
+    async def send(self, room_id: str, participant_id: str, message: dict[str, Any]) -> None:
+        for ws in list(self._sockets.get(room_id, {}).get(participant_id, ())):
+            await self._send_one(ws, message)
+
+    async def _send_one(self, ws: web.WebSocketResponse, message: dict[str, Any]) -> None:
+        if ws.closed:
+            return
+        try:
+            await asyncio.wait_for(ws.send_json(message), SEND_TIMEOUT)
+        except (ConnectionError, RuntimeError, asyncio.TimeoutError) as exc:
+            # A stuck client must not hold up the room; it resyncs from the next snapshot.
+            log.info("dropping a socket that could not take a message: %s", exc)
+            await ws.close()
+
+    async def push_state(self, room: Room, events: tuple[str, ...] = ()) -> None:
+        online = self.online(room.id)
+        sends = []
+        for pid, sockets in list(self._sockets.get(room.id, {}).items()):
+            if pid not in room.participants:
+                continue
+            state = self._snapshot(room, pid, online)
+            if events:
+                state["events"] = list(events)
+            sends.extend(self._send_one(ws, state) for ws in list(sockets))
+        if sends:
+            await asyncio.gather(*sends)
+
+    async def close_all(self) -> None:
+        for room in list(self._sockets.values()):
+            for sockets in list(room.values()):
+                for ws in list(sockets):
+                    await ws.close(code=1001, message=b"server shutting down")

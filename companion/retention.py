@@ -1,0 +1,49 @@
+"""Deleting a session's data: for real, every row that names the room."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from .db import Transaction
+
+DAY = 86400.0
+ABANDONED_DAYS = 30
+
+
+def _tables_with_room_id(conn: sqlite3.Connection) -> list[str]:
+    # Every module's table that holds room data carries a room_id column; finding
+    # them here means a new table can never be forgotten by the deletion.
+    tables = [row["name"] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return [
+        name
+        for name in tables
+        if name != "rooms" and any(col["name"] == "room_id" for col in conn.execute(f'PRAGMA table_info("{name}")'))
+    ]
+
+
+def delete_room(conn: sqlite3.Connection, room_id: str) -> None:
+    with Transaction(conn):
+        # Module tables may point at participants without ON DELETE CASCADE.
+        conn.execute("PRAGMA defer_foreign_keys = ON")
+        for table in _tables_with_room_id(conn):
+            conn.execute(f'DELETE FROM "{table}" WHERE room_id = ?', (room_id,))
+        conn.execute("DELETE FROM rooms WHERE id = ?", (room_id,))
+
+
+def purge_expired(conn: sqlite3.Connection, now: float | None = None) -> list[str]:
+    """Delete rooms whose retention ran out; return their ids."""
+    now = time.time() if now is None else now
+    expired = [
+        row["id"]
+        for row in conn.execute(
+            """SELECT id FROM rooms
+               WHERE (status = 'ended' AND ended_at IS NOT NULL AND ended_at + retention_days * ? < ?)
+                  -- a session nobody ended: kept until ABANDONED_DAYS past its retention
+                  OR (status != 'ended' AND created_at + (retention_days + ?) * ? < ?)""",
+            (DAY, now, ABANDONED_DAYS, DAY, now),
+        )
+    ]
+    for room_id in expired:
+        delete_room(conn, room_id)
+    return expired

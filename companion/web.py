@@ -1,0 +1,374 @@
+"""The aiohttp application: pages, the JSON API and one WebSocket per participant.
+
+Access is by secret links.  ``/k/<token>`` is a person's own link: it sets a
+cookie for that room and opens it, so a reload or a dropped connection comes
+back as the same person in the same role.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from . import db
+from .config import Settings
+from .engine import PhaseEngine
+from .errors import ClientError, bad_request
+from .hub import Hub
+from .methods import SHIPPED_METHODS, load_catalog
+from .retention import purge_expired
+from .room import FACILITATOR, Room
+from .views import PROTOCOL_VERSION, snapshot
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+MAX_WS_MESSAGE = 256 * 1024
+MAX_BODY = 256 * 1024
+
+ENGINE = web.AppKey("engine", PhaseEngine)
+HUB = web.AppKey("hub", Hub)
+SETTINGS = web.AppKey("settings", Settings)
+# Extra parts of the state message (advice list, transcription status...), per room and participant.
+STATE_EXTRAS = web.AppKey("state_extras", list)
+# Handlers for WebSocket message types other than commands, keyed by prefix ("media.").
+WS_HANDLERS = web.AppKey("ws_handlers", dict)
+# Called when a participant's last socket closes: async fn(room_id, participant_id).
+ON_GONE = web.AppKey("on_gone", list)
+
+
+def cookie_name(room_id: str) -> str:
+    return f"companion_{room_id}"
+
+
+def request_token(request: web.Request, room_id: str | None) -> str | None:
+    """The caller's personal token: Authorization header, then the room's cookie."""
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("Bearer "):
+        return auth[7:].strip()
+    if room_id:
+        return request.cookies.get(cookie_name(room_id))
+    return None
+
+
+def authenticate(request: web.Request) -> tuple[Room, Any]:
+    room_id = request.match_info["room_id"]
+    return request.app[ENGINE].authenticate(request_token(request, room_id), room_id)
+
+
+def base_url(request: web.Request) -> str:
+    configured = request.app[SETTINGS].public_url
+    if configured:
+        return configured.rstrip("/")
+    # Behind a reverse proxy that sets X-Forwarded-Proto/Host.
+    proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
+    host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+    return f"{proto}://{host}"
+
+
+def set_room_cookie(request: web.Request, response: web.StreamResponse, room_id: str, token: str) -> None:
+    secure = base_url(request).startswith("https://")
+    response.set_cookie(
+        cookie_name(room_id),
+        token,
+        max_age=60 * 60 * 24 * 90,
+        httponly=True,
+        samesite="Lax",
+        secure=secure,
+        path="/",
+    )
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    if request.content_length and request.content_length > MAX_BODY:
+        raise ClientError(413, "too_large", "Het verzoek is te groot.")
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise bad_request("Geen geldige JSON.", "bad_json") from None
+    if not isinstance(body, dict):
+        raise bad_request("Een JSON-object verwacht.", "bad_json")
+    return body
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except ClientError as exc:
+        return web.json_response({"error": exc.to_dict()}, status=exc.status)
+    except web.HTTPRequestEntityTooLarge:
+        return web.json_response(
+            {"error": {"status": 413, "code": "too_large", "message": "Het verzoek is te groot."}}, status=413
+        )
+    except web.HTTPException:
+        raise
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return web.json_response(
+            {"error": {"status": 500, "code": "internal", "message": "Er ging iets mis op de server."}}, status=500
+        )
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler):
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")  # links carry secrets
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def page(name: str):
+    async def handler(request: web.Request) -> web.FileResponse:
+        response = web.FileResponse(STATIC / name)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return handler
+
+
+# ----------------------------------------------------------------- handlers
+async def list_methods(request: web.Request) -> web.Response:
+    catalog = request.app[ENGINE].catalog
+    return web.json_response(
+        {
+            "methods": [m.summary() for m in catalog.methods.values()],
+            "errors": [{"file": e.path.name, "line": e.line, "message": str(e)} for e in catalog.errors],
+        }
+    )
+
+
+async def create_room(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    engine = request.app[ENGINE]
+    room, fac_token, invite = engine.create_room(
+        body.get("name"),
+        body.get("method"),
+        body.get("language", "nl"),
+        body.get("facilitator_name"),
+        body.get("capacity", 8),
+    )
+    base = base_url(request)
+    response = web.json_response(
+        {
+            "room_id": room.id,
+            "facilitator_url": f"{base}/k/{fac_token}",
+            "invite_url": f"{base}/i/{invite}",
+            "room_url": f"{base}/r/{room.id}",
+            "token": fac_token,
+        },
+        status=201,
+    )
+    set_room_cookie(request, response, room.id, fac_token)
+    return response
+
+
+async def invite_info(request: web.Request) -> web.Response:
+    room = request.app[ENGINE].room_for_invite(request.match_info["invite"])
+    joined = sum(1 for p in room.participants.values() if p.role != FACILITATOR)
+    return web.json_response(
+        {
+            "room": {"name": room.name, "language": room.language, "method": room.method.title, "status": room.status},
+            "full": joined >= room.capacity,
+        }
+    )
+
+
+async def join_room(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    room, participant, token = await request.app[ENGINE].join(request.match_info["invite"], body.get("name"))
+    base = base_url(request)
+    response = web.json_response(
+        {
+            "room_id": room.id,
+            "participant_id": participant.id,
+            "personal_url": f"{base}/k/{token}",
+            "room_url": f"{base}/r/{room.id}",
+            "token": token,
+        },
+        status=201,
+    )
+    set_room_cookie(request, response, room.id, token)
+    return response
+
+
+async def personal_link(request: web.Request) -> web.StreamResponse:
+    token = request.match_info["token"]
+    try:
+        room, _ = request.app[ENGINE].authenticate(token)
+    except ClientError:
+        return web.Response(
+            status=404,
+            content_type="text/html",
+            text="<!doctype html><meta charset=utf-8><title>companion</title>"
+            "<p>Deze link is onbekend of de sessie is verwijderd. / This link is unknown or the session was deleted.</p>",
+        )
+    response = web.HTTPSeeOther(f"/r/{room.id}")
+    set_room_cookie(request, response, room.id, token)
+    raise response
+
+
+def _snapshot_for(app: web.Application, room: Room, participant_id: str, online: set[str]) -> dict[str, Any]:
+    return snapshot(app[ENGINE].conn, room, participant_id, online, app[STATE_EXTRAS])
+
+
+async def room_state(request: web.Request) -> web.Response:
+    room, me = authenticate(request)
+    return web.json_response(_snapshot_for(request.app, room, me.id, request.app[HUB].online(room.id)))
+
+
+async def room_command(request: web.Request) -> web.Response:
+    room, me = authenticate(request)
+    body = await read_json(request)
+    events = await request.app[ENGINE].command(room.id, me.id, body.get("command"), body.get("args"))
+    room = request.app[ENGINE].get(room.id)
+    return web.json_response(
+        {"ok": True, "events": list(events), "state": _snapshot_for(request.app, room, me.id, request.app[HUB].online(room.id))}
+    )
+
+
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    room_id = request.match_info["room_id"]
+    engine, hub = request.app[ENGINE], request.app[HUB]
+    token = request_token(request, room_id) or request.query.get("token")
+    room, me = engine.authenticate(token, room_id)
+    ws = web.WebSocketResponse(heartbeat=20, max_msg_size=MAX_WS_MESSAGE)
+    await ws.prepare(request)
+    first = hub.add(room_id, me.id, ws)
+    try:
+        await ws.send_json({"type": "welcome", "protocol": PROTOCOL_VERSION, "you": {"id": me.id, "name": me.name}})
+        if first:
+            await hub.push_state(engine.get(room_id), ("presence",))
+        else:
+            await ws.send_json(_snapshot_for(request.app, engine.get(room_id), me.id, hub.online(room_id)))
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                await _on_message(request.app, ws, room_id, me.id, msg.data)
+            elif msg.type == WSMsgType.BINARY:
+                await ws.send_json(_error(None, bad_request("Alleen tekstberichten (JSON).", "bad_message")))
+            elif msg.type == WSMsgType.ERROR:
+                break
+    finally:
+        if hub.remove(room_id, me.id, ws):
+            for gone in request.app[ON_GONE]:
+                try:
+                    await gone(room_id, me.id)
+                except Exception:
+                    log.exception("on_gone hook failed")
+            try:
+                await hub.push_state(engine.get(room_id), ("presence",))
+            except ClientError:
+                pass  # room deleted meanwhile
+    return ws
+
+
+def _error(msg_id: Any, exc: ClientError) -> dict[str, Any]:
+    return {"type": "error", "id": msg_id, **exc.to_dict()}
+
+
+async def _on_message(app: web.Application, ws: web.WebSocketResponse, room_id: str, pid: str, data: str) -> None:
+    msg_id = None
+    try:
+        try:
+            message = json.loads(data)
+        except (json.JSONDecodeError, RecursionError):
+            raise bad_request("Geen geldige JSON.", "bad_json") from None
+        if not isinstance(message, dict):
+            raise bad_request("Een JSON-object verwacht.", "bad_message")
+        msg_id = message.get("id")
+        if not isinstance(msg_id, (int, str, type(None))) or isinstance(msg_id, bool):
+            msg_id = None
+        kind = message.get("type")
+        if kind == "command":
+            events = await app[ENGINE].command(room_id, pid, message.get("command"), message.get("args"))
+            await ws.send_json({"type": "result", "id": msg_id, "ok": True, "events": list(events)})
+        elif kind == "ping":
+            await ws.send_json({"type": "pong", "id": msg_id})
+        elif isinstance(kind, str) and "." in kind and kind.split(".", 1)[0] + "." in app[WS_HANDLERS]:
+            await app[WS_HANDLERS][kind.split(".", 1)[0] + "."](room_id, pid, message)
+        else:
+            raise bad_request(f"Onbekend berichttype: {str(kind)[:40]!r}", "unknown_type")
+    except ClientError as exc:
+        if not ws.closed:
+            await ws.send_json(_error(msg_id, exc))
+    except Exception:
+        log.exception("websocket message failed")
+        if not ws.closed:
+            await ws.send_json(_error(msg_id, ClientError(500, "internal", "Er ging iets mis op de server.")))
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+# --------------------------------------------------------------------- app
+async def _retention_loop(app: web.Application) -> None:
+    while True:
+        try:
+            deleted = purge_expired(app[ENGINE].conn)
+            for room_id in deleted:
+                app[ENGINE].rooms.pop(room_id, None)
+        except Exception:
+            log.exception("retention sweep failed")
+        await asyncio.sleep(3600)
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[errors_middleware, security_headers], client_max_size=MAX_BODY)
+    app[SETTINGS] = settings
+    app[STATE_EXTRAS] = []
+    app[WS_HANDLERS] = {}
+    app[ON_GONE] = []
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.methods_dir.mkdir(parents=True, exist_ok=True)
+    conn = db.connect(settings.db_path)
+    catalog = load_catalog([SHIPPED_METHODS, settings.methods_dir])
+    for error in catalog.errors:
+        log.warning("method file refused: %s", error)
+    engine = PhaseEngine(conn, catalog)
+    hub = Hub(lambda room, pid, online: _snapshot_for(app, room, pid, online))
+    engine.listeners.append(hub.push_state)
+    app[ENGINE] = engine
+    app[HUB] = hub
+
+    async def on_startup(app: web.Application) -> None:
+        resumed = engine.resume_all()
+        if resumed:
+            log.info("resumed %d unfinished room(s)", resumed)
+        app["retention_task"] = asyncio.ensure_future(_retention_loop(app))
+
+    async def on_shutdown(app: web.Application) -> None:
+        await hub.close_all()
+
+    async def on_cleanup(app: web.Application) -> None:
+        app["retention_task"].cancel()
+        engine.close()
+        conn.close()
+
+    app.on_startup.append(on_startup)
+    app.on_shutdown.append(on_shutdown)
+    app.on_cleanup.append(on_cleanup)
+
+    app.router.add_get("/", page("index.html"))
+    app.router.add_get("/i/{invite}", page("join.html"))
+    app.router.add_get("/r/{room_id}", page("room.html"))
+    app.router.add_get("/k/{token}", personal_link)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/api/methods", list_methods)
+    app.router.add_post("/api/rooms", create_room)
+    app.router.add_get("/api/invites/{invite}", invite_info)
+    app.router.add_post("/api/invites/{invite}/join", join_room)
+    app.router.add_get("/api/rooms/{room_id}/state", room_state)
+    app.router.add_post("/api/rooms/{room_id}/commands", room_command)
+    app.router.add_get("/r/{room_id}/ws", websocket)
+    app.router.add_static("/static/", STATIC, show_index=False)
+    return app

@@ -1,0 +1,157 @@
+"""A real companion server per test, and clients that talk to it like browsers do."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from companion.config import Settings
+from companion.web import create_app
+
+
+class Person:
+    """One participant: their token, an HTTP session and, when opened, a WebSocket."""
+
+    def __init__(self, harness: "Harness", room_id: str, token: str, pid: str | None = None):
+        self.h = harness
+        self.room_id = room_id
+        self.token = token
+        self.id = pid
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.states: list[dict] = []
+        self.messages: list[dict] = []
+        self._reader: asyncio.Task | None = None
+        self._next_id = 0
+        self._waiters: dict[Any, asyncio.Future] = {}
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def command(self, command: str, **args: Any) -> tuple[int, dict]:
+        async with self.h.http.post(
+            self.h.url(f"/api/rooms/{self.room_id}/commands"), json={"command": command, "args": args}, headers=self.headers
+        ) as r:
+            return r.status, await r.json()
+
+    async def ok(self, command: str, **args: Any) -> dict:
+        status, body = await self.command(command, **args)
+        assert status == 200, (command, status, body)
+        return body["state"]
+
+    async def state(self) -> dict:
+        async with self.h.http.get(self.h.url(f"/api/rooms/{self.room_id}/state"), headers=self.headers) as r:
+            assert r.status == 200, await r.text()
+            return await r.json()
+
+    async def connect(self) -> None:
+        self.ws = await self.h.http.ws_connect(self.h.url(f"/r/{self.room_id}/ws"), headers=self.headers)
+        self._reader = asyncio.ensure_future(self._read())
+        await self.wait_state(lambda s: True)
+
+    async def _read(self) -> None:
+        assert self.ws is not None
+        async for msg in self.ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                continue
+            data = msg.json()
+            self.messages.append(data)
+            if data.get("type") == "state":
+                self.states.append(data)
+            waiter = self._waiters.pop(data.get("id"), None) if data.get("type") in ("result", "error", "pong") else None
+            if waiter and not waiter.done():
+                waiter.set_result(data)
+
+    async def send(self, message: dict, timeout: float = 5) -> dict:
+        """Send over the WebSocket and wait for the reply with the same id."""
+        self._next_id += 1
+        message = {"id": self._next_id, **message}
+        future = asyncio.get_running_loop().create_future()
+        self._waiters[self._next_id] = future
+        await self.ws.send_json(message)
+        return await asyncio.wait_for(future, timeout)
+
+    async def wait_state(self, predicate, timeout: float = 5) -> dict:
+        deadline = asyncio.get_running_loop().time() + timeout
+        seen = 0
+        while True:
+            for state in self.states[seen:]:
+                if predicate(state):
+                    return state
+            seen = len(self.states)
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"no matching state; last: {self.states[-1] if self.states else None}")
+            await asyncio.sleep(0.02)
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self._reader is not None:
+            await asyncio.wait([self._reader], timeout=2)
+
+
+class Harness:
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self.server: TestServer | None = None
+        self.http: aiohttp.ClientSession | None = None
+        self.people: list[Person] = []
+
+    def settings(self) -> Settings:
+        return Settings(data_dir=self.data_dir, enable_media=False, enable_transcription=False)
+
+    async def start(self) -> None:
+        self.server = TestServer(create_app(self.settings()))
+        await self.server.start_server()
+        if self.http is None:
+            self.http = aiohttp.ClientSession()
+
+    async def restart(self) -> None:
+        """Stop the server as a crash would leave it (sockets cut) and start a new one on the same data."""
+        for person in self.people:
+            person.ws = None
+        await self.server.close()
+        await self.start()
+
+    def url(self, path: str) -> str:
+        return str(self.server.make_url(path))
+
+    async def create_room(self, method: str = "roddelmodel", **extra: Any) -> tuple[Person, str, dict]:
+        body = {"name": "Team Noord", "method": method, "language": "nl", "facilitator_name": "Fleur", **extra}
+        async with self.http.post(self.url("/api/rooms"), json=body) as r:
+            data = await r.json()
+            assert r.status == 201, data
+        facilitator = Person(self, data["room_id"], data["token"])
+        facilitator.id = (await facilitator.state())["you"]["id"]
+        self.people.append(facilitator)
+        invite = data["invite_url"].rsplit("/", 1)[1]
+        return facilitator, invite, data
+
+    async def join(self, invite: str, name: str) -> Person:
+        async with self.http.post(self.url(f"/api/invites/{invite}/join"), json={"name": name}) as r:
+            data = await r.json()
+            assert r.status == 201, data
+        person = Person(self, data["room_id"], data["token"], data["participant_id"])
+        self.people.append(person)
+        return person
+
+    async def close(self) -> None:
+        for person in self.people:
+            await person.close()
+        if self.http:
+            await self.http.close()
+        if self.server:
+            await self.server.close()
+
+
+@pytest.fixture
+async def harness(tmp_path):
+    h = Harness(tmp_path / "data")
+    await h.start()
+    yield h
+    await h.close()
