@@ -40,6 +40,7 @@ STATE_EXTRAS = web.AppKey("state_extras", list)
 WS_HANDLERS = web.AppKey("ws_handlers", dict)
 # Called when a participant's last socket closes: async fn(room_id, participant_id).
 ON_GONE = web.AppKey("on_gone", list)
+RETENTION_TASK = web.AppKey("retention_task", asyncio.Task)
 
 
 def cookie_name(room_id: str) -> str:
@@ -344,13 +345,13 @@ def create_app(settings: Settings) -> web.Application:
         resumed = engine.resume_all()
         if resumed:
             log.info("resumed %d unfinished room(s)", resumed)
-        app["retention_task"] = asyncio.ensure_future(_retention_loop(app))
+        app[RETENTION_TASK] = asyncio.ensure_future(_retention_loop(app))
 
     async def on_shutdown(app: web.Application) -> None:
         await hub.close_all()
 
     async def on_cleanup(app: web.Application) -> None:
-        app["retention_task"].cancel()
+        app[RETENTION_TASK].cancel()
         engine.close()
         conn.close()
 
