@@ -79,7 +79,7 @@ async def test_personal_link_sets_cookie_and_opens_the_room(harness):
     anne = await harness.join(invite, "Anne")
     import aiohttp
 
-    async with aiohttp.ClientSession() as browser:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
         async with browser.get(harness.url(f"/k/{anne.token}"), allow_redirects=False) as r:
             assert r.status == 303
             assert r.headers["Location"] == f"/r/{anne.room_id}"
