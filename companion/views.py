@@ -42,7 +42,6 @@ def snapshot(
     role = room.role_of(participant_id)
     me = room.participants[participant_id]
     step = room.step
-    view = room.media_view()
     out_of_sight = bool(step and role == INBRENGER and not step.media.inbrenger_sees_group and room.inbrenger_id)
     hidden_from_group = bool(step and room.inbrenger_id and not step.media.group_sees_inbrenger)
 
