@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from .config import Settings
 from .engine import PhaseEngine
 from .errors import ClientError, bad_request
 from .hub import Hub
+from .live import Live
 from .methods import SHIPPED_METHODS, load_catalog
 from .retention import purge_expired
 from .room import FACILITATOR, Room
@@ -41,6 +43,7 @@ WS_HANDLERS = web.AppKey("ws_handlers", dict)
 # Called when a participant's last socket closes: async fn(room_id, participant_id).
 ON_GONE = web.AppKey("on_gone", list)
 RETENTION_TASK = web.AppKey("retention_task", asyncio.Task)
+LIVE = web.AppKey("live", Live)
 
 
 def cookie_name(room_id: str) -> str:
@@ -250,8 +253,12 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             await hub.push_state(engine.get(room_id), ("presence",))
         else:
             await ws.send_json(_snapshot_for(request.app, engine.get(room_id), me.id, hub.online(room_id)))
+        bucket = RateLimit(rate=20.0, burst=60.0)
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
+                if not bucket.take():
+                    await ws.send_json(_error(None, ClientError(429, "too_many", "Te veel berichten; even rustig aan.")))
+                    continue
                 await _on_message(request.app, ws, room_id, me.id, msg.data)
             elif msg.type == WSMsgType.BINARY:
                 await ws.send_json(_error(None, bad_request("Alleen tekstberichten (JSON).", "bad_message")))
@@ -269,6 +276,24 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             except ClientError:
                 pass  # room deleted meanwhile
     return ws
+
+
+class RateLimit:
+    """Token bucket per socket: a runaway or hostile page cannot flood the room."""
+
+    def __init__(self, rate: float, burst: float):
+        self.rate, self.burst = rate, burst
+        self.tokens = burst
+        self.stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 def _error(msg_id: Any, exc: ClientError) -> dict[str, Any]:
@@ -322,6 +347,30 @@ async def _retention_loop(app: web.Application) -> None:
         await asyncio.sleep(3600)
 
 
+def _live_services(app: web.Application, settings: Settings, engine: PhaseEngine, hub: Hub) -> Live:
+    live = Live(engine, hub)
+    # TODO(integration): drop these guards once companion.media.service and
+    # companion.speech.service have landed.
+    import importlib.util
+
+    if importlib.util.find_spec("companion.speech.service") is None:
+        settings.enable_transcription = False
+    if importlib.util.find_spec("companion.media.service") is None:
+        settings.enable_media = False
+    if settings.enable_transcription:
+        from .speech.service import TranscriptionService, options_from_settings
+
+        live.transcription = TranscriptionService(options_from_settings(settings), live.on_utterance)
+        app[STATE_EXTRAS].append(live.transcription_status)
+    if settings.enable_media:
+        from .media.service import MediaService
+
+        live.media = MediaService(hub.send, audio_sink=live.transcription)
+        app[WS_HANDLERS]["media."] = live.media.handle
+        app[ON_GONE].append(live.media.participant_gone)
+    return live
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[errors_middleware, security_headers], client_max_size=MAX_BODY)
     app[SETTINGS] = settings
@@ -337,12 +386,18 @@ def create_app(settings: Settings) -> web.Application:
         log.warning("method file refused: %s", error)
     engine = PhaseEngine(conn, catalog)
     hub = Hub(lambda room, pid, online: _snapshot_for(app, room, pid, online))
-    engine.listeners.append(hub.push_state)
     app[ENGINE] = engine
     app[HUB] = hub
+    live = _live_services(app, settings, engine, hub)
+    engine.listeners.append(live.on_change)
+    engine.listeners.append(hub.push_state)
+    app[LIVE] = live
 
     async def on_startup(app: web.Application) -> None:
+        if live.transcription is not None:
+            await live.transcription.start()
         resumed = engine.resume_all()
+        live.resume()
         if resumed:
             log.info("resumed %d unfinished room(s)", resumed)
         app[RETENTION_TASK] = asyncio.ensure_future(_retention_loop(app))
@@ -352,6 +407,10 @@ def create_app(settings: Settings) -> web.Application:
 
     async def on_cleanup(app: web.Application) -> None:
         app[RETENTION_TASK].cancel()
+        if live.media is not None:
+            await live.media.close()
+        if live.transcription is not None:
+            await live.transcription.stop()
         engine.close()
         conn.close()
 

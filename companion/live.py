@@ -1,0 +1,76 @@
+"""The live parts wired to the phase engine: media gates, transcription, advice list.
+
+The engine knows nothing of WebRTC or Whisper; it tells its listeners what
+changed.  This module turns each change into gate settings and into the start
+or end of a transcribed step, and turns each transcribed utterance into
+stored text and advice items on the inbrenger's and facilitator's screens.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from .engine import PhaseEngine
+from .hub import Hub
+from .room import FACILITATOR, INBRENGER, RUNNING, Room
+
+log = logging.getLogger(__name__)
+
+
+def step_start_monotonic(room: Room) -> float:
+    """The step's start on this process's monotonic clock (the engine keeps wall time)."""
+    started = room.timer.started_at or time.time()
+    return time.monotonic() - (time.time() - started)
+
+
+class Live:
+    def __init__(self, engine: PhaseEngine, hub: Hub, media: Any = None, transcription: Any = None):
+        self.engine = engine
+        self.hub = hub
+        self.media = media
+        self.transcription = transcription
+        # room id -> (step index, step id) being transcribed now
+        self._transcribing: dict[str, tuple[int, str]] = {}
+
+    async def on_change(self, room: Room, events: tuple[str, ...]) -> None:
+        # Gates first: the server stops forwarding before any page is told.
+        if self.media is not None:
+            await self.media.apply_view(room.media_view())
+        if self.transcription is not None:
+            self._follow_transcribed_step(room)
+
+    def _follow_transcribed_step(self, room: Room) -> None:
+        step = room.step
+        wanted = (room.step_index, step.id) if step and room.status == RUNNING and step.media.transcribe else None
+        current = self._transcribing.get(room.id)
+        if wanted == current:
+            return
+        if current is not None:
+            self.transcription.end_step(room.id)
+            del self._transcribing[room.id]
+        if wanted is not None:
+            self.transcription.begin_step(room.id, step.id, room.language, step_start_monotonic(room))
+            self._transcribing[room.id] = wanted
+
+    def on_utterance(self, utterance: Any) -> None:
+        # Wired in the integration with companion.speech and companion.advice.
+        log.info("utterance for room %s", getattr(utterance, "room_id", "?"))
+
+    def resume(self) -> None:
+        """After a restart: a room that was in a transcribed step goes on transcribing."""
+        if self.transcription is None:
+            return
+        for room in list(self.engine.rooms.values()):
+            self._follow_transcribed_step(room)
+
+    def transcription_status(self, room: Room, participant_id: str, role: str) -> dict[str, Any]:
+        if self.transcription is None or role not in (FACILITATOR, INBRENGER):
+            return {}
+        return {
+            "transcription": {
+                "active": room.id in self._transcribing,
+                "backlog_seconds": round(float(self.transcription.backlog_seconds), 1),
+            }
+        }
