@@ -241,3 +241,18 @@ async def test_websocket_garbage_gets_errors_and_the_room_goes_on(harness):
     assert anne.ws.closed
     reply = await facilitator.send({"type": "ping"})
     assert reply["type"] == "pong"
+
+
+async def test_a_flooding_page_is_slowed_down_not_disconnected(harness):
+    facilitator, people = await _group(harness)
+    anne = people[0]
+    await anne.connect()
+    for i in range(150):
+        await anne.ws.send_json({"type": "ping", "id": f"f{i}"})
+    await asyncio.sleep(0.5)
+    limited = [m for m in anne.messages if m["type"] == "error" and m["status"] == 429]
+    pongs = [m for m in anne.messages if m["type"] == "pong"]
+    assert limited and len(pongs) >= 60
+    await asyncio.sleep(0.2)
+    reply = await anne.send({"type": "ping"})
+    assert reply["type"] == "pong"
