@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import jinja2
+from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
 
 LANGUAGES = ("nl", "en")
@@ -33,6 +34,12 @@ STEP_KINDS = (
 # Steps that make no sense without someone whose case is on the table.
 KINDS_NEEDING_INBRENGER = frozenset(
     {"explanation", "questions", "roddelfase", "reformulate", "advice", "reaction"}
+)
+STEP_KEYS = frozenset({"id", "kind", "minutes", "title", "text", "media", "voting"})
+METHOD_KEYS = frozenset({"id", "title", "description", "steps"})
+# What a step text may refer to (see room.text_context); anything else is a typo.
+TEXT_VARIABLES = frozenset(
+    {"inbrenger", "question", "original_question", "group", "minutes", "minutes_left", "step_number", "step_count"}
 )
 METHOD_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 MAX_METHOD_BYTES = 256 * 1024
@@ -147,14 +154,18 @@ def _line_of(source: str, needle: str) -> int | None:
     return None
 
 
-def _text_table(path: Path, source: str, value: Any, what: str, required: Iterable[str]) -> dict[str, str]:
+def _text_table(
+    path: Path, source: str, value: Any, what: str, required: Iterable[str], line: int | None = None
+) -> dict[str, str]:
+    if line is None:
+        line = _line_of(source, what.split(".")[-1])
     if not isinstance(value, dict):
-        raise MethodError(path, f"{what} moet een tabel zijn met een tekst per taal", _line_of(source, what.split(".")[-1]))
+        raise MethodError(path, f"{what} moet een tabel zijn met een tekst per taal", line)
     out: dict[str, str] = {}
     for key in required:
         text = value.get(key)
         if not isinstance(text, str) or not text.strip():
-            raise MethodError(path, f"{what}.{key} ontbreekt of is leeg", _line_of(source, what.split(".")[-1]))
+            raise MethodError(path, f"{what}.{key} ontbreekt of is leeg", line)
         out[key] = text
     return out
 
@@ -162,12 +173,17 @@ def _text_table(path: Path, source: str, value: Any, what: str, required: Iterab
 def parse_method(source: str, path: Path | str = "<method>") -> Method:
     """Parse and validate one method file; raise MethodError naming file and line."""
     path = Path(path)
+    source = source.removeprefix("\ufeff")  # Windows editors save a byte-order mark
     try:
         data = tomllib.loads(source)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         raise MethodError(path, f"geen geldige TOML ({exc})", int(match.group(1)) if match else None) from None
 
+    unknown = set(data) - METHOD_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise MethodError(path, f"onbekende sleutel {key!r} (verwacht: {', '.join(sorted(METHOD_KEYS))})", _line_of(source, key))
     method_id = data.get("id", path.stem)
     if not isinstance(method_id, str) or not METHOD_ID_RE.match(method_id):
         raise MethodError(path, "id moet uit kleine letters, cijfers, - of _ bestaan (max. 40 tekens)", _line_of(source, "id"))
@@ -175,7 +191,9 @@ def parse_method(source: str, path: Path | str = "<method>") -> Method:
     description = data.get("description", {})
     if not isinstance(description, dict):
         raise MethodError(path, "description moet een tabel per taal zijn", _line_of(source, "description"))
-    description = {k: str(v) for k, v in description.items() if k in LANGUAGES}
+    if any(not isinstance(v, str) for v in description.values()):
+        raise MethodError(path, "description: een tekst per taal", _line_of(source, "description"))
+    description = {k: v for k, v in description.items() if k in LANGUAGES}
 
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
@@ -198,9 +216,13 @@ def _parse_step(path: Path, source: str, raw: Any, index: int, seen: set[str]) -
     step_id = raw.get("id")
     if not isinstance(step_id, str) or not METHOD_ID_RE.match(step_id):
         raise MethodError(path, f"stap {index}: id ontbreekt of is ongeldig", _nth_line(source, "[[steps]]", index))
-    line = _line_of(source, f'"{step_id}"') or _nth_line(source, "[[steps]]", index)
+    line = _nth_line(source, "[[steps]]", index)
+    unknown = set(raw) - STEP_KEYS
+    if unknown:
+        # A misspelt [steps.media] would otherwise leave the roddelfase wide open.
+        raise MethodError(path, f"stap {step_id}: onbekende sleutel(s) {', '.join(sorted(unknown))}", line)
     if step_id in seen:
-        raise MethodError(path, f"stap-id {step_id!r} komt twee keer voor", line)
+        raise MethodError(path, f"stap-id {step_id!r} komt twee keer voor", _line_after(source, line, f'"{step_id}"'))
     seen.add(step_id)
     kind = raw.get("kind")
     if kind not in STEP_KINDS:
@@ -208,13 +230,13 @@ def _parse_step(path: Path, source: str, raw: Any, index: int, seen: set[str]) -
     minutes = raw.get("minutes")
     if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not 0 < minutes <= 240:
         raise MethodError(path, f"stap {step_id}: minutes moet een getal tussen 0 en 240 zijn", line)
-    title = _text_table(path, source, raw.get("title"), f"steps.{step_id}.title", LANGUAGES)
+    title = _text_table(path, source, raw.get("title"), f"steps.{step_id}.title", LANGUAGES, line)
     texts_raw = raw.get("text")
     if not isinstance(texts_raw, dict):
         raise MethodError(path, f"stap {step_id}: [steps.text.nl] en [steps.text.en] ontbreken", line)
     texts: dict[str, dict[str, str]] = {}
     for lang in LANGUAGES:
-        texts[lang] = _text_table(path, source, texts_raw.get(lang), f"steps.{step_id}.text.{lang}", ROLES)
+        texts[lang] = _text_table(path, source, texts_raw.get(lang), f"steps.{step_id}.text.{lang}", ROLES, line)
     media_raw = raw.get("media", {})
     if not isinstance(media_raw, dict):
         raise MethodError(path, f"stap {step_id}: media moet een tabel zijn", line)
@@ -228,6 +250,8 @@ def _parse_step(path: Path, source: str, raw: Any, index: int, seen: set[str]) -
     voting = raw.get("voting", False)
     if not isinstance(voting, bool):
         raise MethodError(path, f"stap {step_id}: voting moet true of false zijn", line)
+    if voting and kind != "case_round":
+        raise MethodError(path, f"stap {step_id}: voting hoort alleen bij een case_round-stap", line)
     return Step(
         id=step_id,
         kind=kind,
@@ -237,6 +261,13 @@ def _parse_step(path: Path, source: str, raw: Any, index: int, seen: set[str]) -
         media=MediaPolicy(**media_raw),
         voting=voting,
     )
+
+
+def _line_after(source: str, start: int | None, needle: str) -> int | None:
+    for number, line in enumerate(source.splitlines(), start=1):
+        if number >= (start or 1) and needle in line:
+            return number
+    return start
 
 
 def _nth_line(source: str, needle: str, n: int) -> int | None:
@@ -253,11 +284,19 @@ def _check_templates(path: Path, source: str, method: Method) -> None:
     for step in method.steps:
         for lang, by_role in step.texts.items():
             for role, text in by_role.items():
+                first_line = _line_of(source, text.strip().splitlines()[0]) if text.strip() else None
                 try:
-                    _env.from_string(text)
+                    parsed = _env.parse(text)
                 except jinja2.TemplateSyntaxError as exc:
-                    line = _line_of(source, text.splitlines()[0]) if text else None
-                    raise MethodError(path, f"stap {step.id}, tekst {lang}/{role}: sjabloonfout: {exc.message}", line) from None
+                    raise MethodError(path, f"stap {step.id}, tekst {lang}/{role}: sjabloonfout: {exc.message}", first_line) from None
+                unknown = meta.find_undeclared_variables(parsed) - TEXT_VARIABLES
+                if unknown:
+                    raise MethodError(
+                        path,
+                        f"stap {step.id}, tekst {lang}/{role}: onbekende variabele(n) {', '.join(sorted(unknown))} "
+                        f"(bekend: {', '.join(sorted(TEXT_VARIABLES))})",
+                        first_line,
+                    )
 
 
 def render_text(template: str, context: dict[str, Any]) -> str:
@@ -289,6 +328,9 @@ def load_catalog(folders: Iterable[Path]) -> MethodCatalog:
     for folder in folders:
         if not folder.is_dir():
             continue
+        # Within one folder two files with one id is a mistake; a later folder
+        # (the data dir) overriding a shipped method on purpose is not.
+        in_folder: dict[str, Path] = {}
         for file in sorted(folder.glob("*.toml")):
             try:
                 if file.stat().st_size > MAX_METHOD_BYTES:
@@ -300,6 +342,10 @@ def load_catalog(folders: Iterable[Path]) -> MethodCatalog:
             except (OSError, UnicodeDecodeError) as exc:
                 errors.append(MethodError(file, f"kan niet gelezen worden: {exc}"))
                 continue
+            if method.id in in_folder:
+                errors.append(MethodError(file, f"methode-id {method.id!r} staat ook in {in_folder[method.id].name}; dit bestand is overgeslagen"))
+                continue
+            in_folder[method.id] = file
             methods[method.id] = method
     return MethodCatalog(methods=methods, errors=errors)
 

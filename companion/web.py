@@ -381,6 +381,8 @@ def create_app(settings: Settings) -> web.Application:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.methods_dir.mkdir(parents=True, exist_ok=True)
     conn = db.connect(settings.db_path)
+    if not SHIPPED_METHODS.is_dir():
+        log.error("the shipped methods are missing (%s): install from the source tree with pip install -e .", SHIPPED_METHODS)
     catalog = load_catalog([SHIPPED_METHODS, settings.methods_dir])
     for error in catalog.errors:
         log.warning("method file refused: %s", error)
