@@ -412,6 +412,13 @@ class PhaseEngine:
                ON CONFLICT (room_id, participant_id) DO UPDATE SET title = excluded.title, question = excluded.question""",
             (tokens.new_id(), room.id, actor.id, title, question, now),
         )
+        if room.inbrenger_id == actor.id:
+            # Appointed by the facilitator before they wrote their case: it is the session's case now.
+            row = self.conn.execute(
+                "SELECT id FROM cases WHERE room_id = ? AND participant_id = ?", (room.id, actor.id)
+            ).fetchone()
+            self._choose_case(room, row["id"])
+            return ("cases", "question")
         return ("cases",)
 
     def cmd_case_withdraw(self, room: Room, actor: Participant, args: dict, now: float) -> tuple[str, ...]:

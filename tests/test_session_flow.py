@@ -256,3 +256,14 @@ async def test_a_flooding_page_is_slowed_down_not_disconnected(harness):
     await asyncio.sleep(0.2)
     reply = await anne.send({"type": "ping"})
     assert reply["type"] == "pong"
+
+
+async def test_an_appointed_inbrenger_who_writes_a_case_later_brings_that_question(harness):
+    facilitator, people = await _group(harness)
+    await facilitator.ok("inbrenger.set", participant_id=people[0].id)
+    status, body = await facilitator.command("inbrenger.set", participant_id=facilitator.id)
+    assert status == 409
+    await facilitator.ok("session.start")
+    state = await people[0].ok("case.submit", title="Overleg", question="Hoe krijg ik ruimte in het overleg?")
+    assert state["you"]["role"] == "inbrenger"
+    assert state["question"]["original"] == "Hoe krijg ik ruimte in het overleg?"
