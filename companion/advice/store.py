@@ -1,0 +1,557 @@
+"""The advice list in SQLite: items, the facilitator's corrections, the inbrenger's marks.
+
+Items are built from the advice step's utterances as they arrive.  The
+facilitator corrects them; every correction is written to ``advice_edits``
+with the item as it was before and after, and each item keeps the words the
+machine heard (``original_text``) beside the text people see.  Deleting an
+item hides it (it can come back); deleting a room's data removes the rows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+import uuid
+from typing import Any, Iterable
+
+from ..db import Transaction
+from ..engine import clean_text
+from ..errors import bad_request, not_found
+from .splitter import JOIN_PAUSE, NEW_ADVICE_PAUSE, AdviceItem, as_utterance, split_round
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS advice_items (
+    id TEXT PRIMARY KEY,
+    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+    participant_id TEXT,
+    position REAL NOT NULL,
+    start_s REAL,
+    end_s REAL,
+    -- what the machine heard (or what was typed, for an item added by hand)
+    original_text TEXT NOT NULL,
+    text TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    edited INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    merged_into TEXT,
+    mark TEXT,
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS advice_items_room ON advice_items(room_id, position);
+CREATE TABLE IF NOT EXISTS advice_utterances (
+    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+    utterance_id TEXT NOT NULL,
+    participant_id TEXT,
+    start_s REAL NOT NULL,
+    end_s REAL NOT NULL,
+    text TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (room_id, utterance_id)
+);
+CREATE TABLE IF NOT EXISTS advice_edits (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+    item_id TEXT NOT NULL,
+    participant_id TEXT,
+    action TEXT NOT NULL,
+    before TEXT,
+    after TEXT,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS advice_edits_item ON advice_edits(room_id, item_id);
+CREATE TABLE IF NOT EXISTS advice_notes (
+    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+    participant_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (room_id, participant_id)
+);
+"""
+
+MARKS = ("useful", "not_for_me", "ask")
+MAX_ITEM_TEXT = 4000
+MAX_NOTE = 4000
+MAX_UTTERANCE_TEXT = 20000
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def _row_dict(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "participant_id": row["participant_id"],
+        "speaker": row["speaker"] if "speaker" in row.keys() else None,
+        "start": row["start_s"],
+        "end": row["end_s"],
+        "text": row["text"],
+        "original": row["original_text"],
+        "edited": bool(row["edited"]),
+        "source": row["source"],
+        "deleted": bool(row["deleted"]),
+        "merged_into": row["merged_into"],
+        "mark": row["mark"],
+        "note": row["note"],
+        "position": row["position"],
+    }
+
+
+_SELECT = """SELECT i.*, p.name AS speaker FROM advice_items i
+             LEFT JOIN participants p ON p.id = i.participant_id"""
+
+
+def _item_row(conn: sqlite3.Connection, room_id: str, item_id: Any) -> sqlite3.Row:
+    if not isinstance(item_id, str) or not item_id:
+        raise bad_request("item_id ontbreekt", "invalid")
+    row = conn.execute(f"{_SELECT} WHERE i.room_id = ? AND i.id = ?", (room_id, item_id)).fetchone()
+    if row is None:
+        raise not_found("Dit advies bestaat niet (meer).", "unknown_item")
+    return row
+
+
+def _live_row(conn: sqlite3.Connection, room_id: str, item_id: Any) -> sqlite3.Row:
+    row = _item_row(conn, room_id, item_id)
+    if row["deleted"]:
+        raise not_found("Dit advies is verwijderd.", "unknown_item")
+    return row
+
+
+def get_item(conn: sqlite3.Connection, room_id: str, item_id: str) -> dict[str, Any]:
+    return _row_dict(_item_row(conn, room_id, item_id))
+
+
+def list_items(conn: sqlite3.Connection, room_id: str, include_deleted: bool = False) -> list[dict[str, Any]]:
+    """The list in its order; ``number`` counts the visible items from 1."""
+    where = "" if include_deleted else " AND i.deleted = 0"
+    rows = conn.execute(f"{_SELECT} WHERE i.room_id = ?{where} ORDER BY i.position, i.created_at", (room_id,))
+    items = []
+    number = 0
+    for row in rows:
+        item = _row_dict(row)
+        if not item["deleted"]:
+            number += 1
+            item["number"] = number
+        items.append(item)
+    return items
+
+
+def history(conn: sqlite3.Connection, room_id: str, item_id: str | None = None) -> list[dict[str, Any]]:
+    sql = "SELECT * FROM advice_edits WHERE room_id = ?"
+    args: list[Any] = [room_id]
+    if item_id is not None:
+        sql += " AND item_id = ?"
+        args.append(item_id)
+    return [
+        {
+            "id": row["id"],
+            "item_id": row["item_id"],
+            "participant_id": row["participant_id"],
+            "action": row["action"],
+            "before": json.loads(row["before"]) if row["before"] else None,
+            "after": json.loads(row["after"]) if row["after"] else None,
+            "at": row["at"],
+        }
+        for row in conn.execute(sql + " ORDER BY id", args)
+    ]
+
+
+def _snapshot(row: sqlite3.Row | dict[str, Any]) -> dict[str, Any]:
+    keys = ("text", "participant_id", "deleted", "merged_into", "position", "mark", "note")
+    data = dict(row) if isinstance(row, dict) else {k: row[k] for k in row.keys()}
+    return {k: data.get(k) for k in keys}
+
+
+def _log(
+    conn: sqlite3.Connection,
+    room_id: str,
+    item_id: str,
+    actor_id: str | None,
+    action: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    conn.execute(
+        "INSERT INTO advice_edits (room_id, item_id, participant_id, action, before, after, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            room_id,
+            item_id,
+            actor_id,
+            action,
+            json.dumps(before, ensure_ascii=False) if before is not None else None,
+            json.dumps(after, ensure_ascii=False) if after is not None else None,
+            _now(),
+        ),
+    )
+
+
+def _reload(conn: sqlite3.Connection, room_id: str, item_id: str) -> sqlite3.Row:
+    return conn.execute(f"{_SELECT} WHERE i.room_id = ? AND i.id = ?", (room_id, item_id)).fetchone()
+
+
+def _next_position(conn: sqlite3.Connection, room_id: str) -> float:
+    row = conn.execute("SELECT MAX(position) AS p FROM advice_items WHERE room_id = ?", (room_id,)).fetchone()
+    return (row["p"] or 0.0) + 1.0
+
+
+def _position_after(conn: sqlite3.Connection, room_id: str, position: float) -> float:
+    row = conn.execute(
+        "SELECT MIN(position) AS p FROM advice_items WHERE room_id = ? AND position > ?", (room_id, position)
+    ).fetchone()
+    return (position + row["p"]) / 2 if row["p"] is not None else position + 1.0
+
+
+def _check_speaker(conn: sqlite3.Connection, room_id: str, participant_id: Any) -> str | None:
+    if participant_id is None:
+        return None
+    if not isinstance(participant_id, str):
+        raise bad_request("participant_id moet tekst of null zijn", "invalid")
+    row = conn.execute("SELECT 1 FROM participants WHERE id = ? AND room_id = ?", (participant_id, room_id)).fetchone()
+    if row is None:
+        raise not_found("Deze deelnemer is niet in deze kamer.", "unknown_participant")
+    return participant_id
+
+
+def _insert_item(
+    conn: sqlite3.Connection,
+    room_id: str,
+    *,
+    participant_id: str | None,
+    position: float,
+    start: float | None,
+    end: float | None,
+    text: str,
+    original: str,
+    source: str,
+) -> str:
+    item_id = _new_id()
+    now = _now()
+    conn.execute(
+        """INSERT INTO advice_items (id, room_id, participant_id, position, start_s, end_s, original_text, text,
+                                     source, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (item_id, room_id, participant_id, position, start, end, original, text, source, now, now),
+    )
+    return item_id
+
+
+# ------------------------------------------------------------------ from speech
+def _raw_text_ends_sentence(text: str) -> bool:
+    return bool(re.search(r"[.!?][\"')\]]*\s*$", text.strip()))
+
+
+def ingest_utterances(
+    conn: sqlite3.Connection,
+    room_id: str,
+    utterances: Iterable[Any],
+    language: str | None = None,
+    names: Iterable[str] = (),
+) -> list[dict[str, Any]]:
+    """Turn new utterances into items; return the items that were made or grown.
+
+    An utterance id already seen is skipped, so a replayed utterance never
+    makes a second item.  An utterance that carries on the speaker's last
+    item (no cue of a new advice, short pause, not yet corrected by the
+    facilitator) is added to that item instead of making a new one.
+    """
+    # Names of the room's people, so "Dank je, Bram." is not taken for advice.
+    names = list(names) + [r["name"] for r in conn.execute("SELECT name FROM participants WHERE room_id = ?", (room_id,))]
+    changed: dict[str, dict[str, Any]] = {}
+    with Transaction(conn):
+        for raw in utterances:
+            utt = as_utterance(raw)
+            if not utt.id:
+                raise bad_request("Een uitspraak zonder id.", "invalid")
+            if len(utt.text) > MAX_UTTERANCE_TEXT:
+                raise bad_request("Een uitspraak is te lang.", "invalid")
+            seen = conn.execute(
+                "SELECT 1 FROM advice_utterances WHERE room_id = ? AND utterance_id = ?", (room_id, utt.id)
+            ).fetchone()
+            if seen:
+                continue
+            previous = conn.execute(
+                "SELECT * FROM advice_utterances WHERE room_id = ? ORDER BY start_s DESC, created_at DESC LIMIT 1",
+                (room_id,),
+            ).fetchone()
+            conn.execute(
+                """INSERT INTO advice_utterances (room_id, utterance_id, participant_id, start_s, end_s, text, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (room_id, utt.id, utt.speaker_id, utt.start, utt.end, utt.text, _now()),
+            )
+            items = split_round([utt], language, names)
+            if not items:
+                continue
+            last = conn.execute(
+                "SELECT * FROM advice_items WHERE room_id = ? ORDER BY position DESC LIMIT 1", (room_id,)
+            ).fetchone()
+            first, rest = items[0], items[1:]
+            if _carries_on(last, previous, utt, first):
+                _grow(conn, room_id, last, first, previous)
+                changed[last["id"]] = {}
+            else:
+                rest = items
+            for item in rest:
+                item_id = _insert_item(
+                    conn,
+                    room_id,
+                    participant_id=item.speaker_id,
+                    position=_next_position(conn, room_id),
+                    start=item.start,
+                    end=item.end,
+                    text=item.text,
+                    original=item.text,
+                    source="speech",
+                )
+                _log(conn, room_id, item_id, None, "create", None, {"text": item.text, "participant_id": item.speaker_id})
+                changed[item_id] = {}
+    return [_row_dict(_reload(conn, room_id, item_id)) for item_id in changed]
+
+
+def _carries_on(last: sqlite3.Row | None, previous: sqlite3.Row | None, utt: Any, first: AdviceItem) -> bool:
+    if last is None or previous is None:
+        return False
+    if last["source"] != "speech" or last["edited"] or last["deleted"]:
+        return False
+    if last["participant_id"] != utt.speaker_id or previous["participant_id"] != utt.speaker_id:
+        return False
+    pause = utt.start - (previous["end_s"] or 0.0)
+    open_sentence = not _raw_text_ends_sentence(previous["text"])
+    return (open_sentence and pause < JOIN_PAUSE) or (first.continues and pause < NEW_ADVICE_PAUSE)
+
+
+def _grow(conn: sqlite3.Connection, room_id: str, last: sqlite3.Row, part: AdviceItem, previous: sqlite3.Row) -> None:
+    text = last["text"]
+    addition = part.text
+    if not _raw_text_ends_sentence(previous["text"]):
+        # Whisper cut a sentence in two: the splitter closed both halves with a full stop.
+        text = text[:-1] if text.endswith(".") else text
+        addition = addition[0].lower() + addition[1:] if addition[:2] not in ("I ", "I'") else addition
+    joined = f"{text} {addition}"
+    conn.execute(
+        "UPDATE advice_items SET text = ?, original_text = ?, end_s = ?, updated_at = ? WHERE id = ?",
+        (joined, joined, part.end, _now(), last["id"]),
+    )
+    _log(conn, room_id, last["id"], None, "grow", {"text": last["text"]}, {"text": joined})
+
+
+# ------------------------------------------------------------------ corrections
+def edit_text(conn: sqlite3.Connection, room_id: str, item_id: str, text: Any, actor_id: str | None) -> dict[str, Any]:
+    text = clean_text(text, "Tekst", MAX_ITEM_TEXT, multiline=True)
+    with Transaction(conn):
+        row = _live_row(conn, room_id, item_id)
+        if text != row["text"]:
+            conn.execute(
+                "UPDATE advice_items SET text = ?, edited = 1, updated_at = ? WHERE id = ?", (text, _now(), item_id)
+            )
+            _log(conn, room_id, item_id, actor_id, "edit", {"text": row["text"]}, {"text": text})
+        return _row_dict(_reload(conn, room_id, item_id))
+
+
+def set_speaker(
+    conn: sqlite3.Connection, room_id: str, item_id: str, participant_id: Any, actor_id: str | None
+) -> dict[str, Any]:
+    with Transaction(conn):
+        row = _live_row(conn, room_id, item_id)
+        speaker = _check_speaker(conn, room_id, participant_id)
+        if speaker != row["participant_id"]:
+            conn.execute(
+                "UPDATE advice_items SET participant_id = ?, edited = 1, updated_at = ? WHERE id = ?",
+                (speaker, _now(), item_id),
+            )
+            _log(conn, room_id, item_id, actor_id, "speaker", {"participant_id": row["participant_id"]}, {"participant_id": speaker})
+        return _row_dict(_reload(conn, room_id, item_id))
+
+
+def merge_items(
+    conn: sqlite3.Connection, room_id: str, first_id: str, second_id: str, actor_id: str | None
+) -> dict[str, Any]:
+    """Join two items into the one that comes first in the list; the other is kept, hidden, as merged."""
+    if first_id == second_id:
+        raise bad_request("Kies twee verschillende adviezen om samen te voegen.", "invalid")
+    with Transaction(conn):
+        a, b = _live_row(conn, room_id, first_id), _live_row(conn, room_id, second_id)
+        if b["position"] < a["position"]:
+            a, b = b, a
+        text = f"{a['text']} {b['text']}"
+        original = f"{a['original_text']} {b['original_text']}"
+        start = min(x for x in (a["start_s"], b["start_s"]) if x is not None) if a["start_s"] is not None or b["start_s"] is not None else None
+        end = max(x for x in (a["end_s"], b["end_s"]) if x is not None) if a["end_s"] is not None or b["end_s"] is not None else None
+        now = _now()
+        conn.execute(
+            """UPDATE advice_items SET text = ?, original_text = ?, start_s = ?, end_s = ?, edited = 1, updated_at = ?,
+                      note = CASE WHEN note = '' THEN ? WHEN ? = '' THEN note ELSE note || char(10) || ? END,
+                      mark = COALESCE(mark, ?)
+               WHERE id = ?""",
+            (text, original, start, end, now, b["note"], b["note"], b["note"], b["mark"], a["id"]),
+        )
+        conn.execute(
+            "UPDATE advice_items SET deleted = 1, merged_into = ?, updated_at = ? WHERE id = ?", (a["id"], now, b["id"])
+        )
+        _log(conn, room_id, a["id"], actor_id, "merge", {"text": a["text"], "merged": b["id"]}, {"text": text})
+        _log(conn, room_id, b["id"], actor_id, "merged_into", _snapshot(b), {"merged_into": a["id"]})
+        return _row_dict(_reload(conn, room_id, a["id"]))
+
+
+def split_item(
+    conn: sqlite3.Connection, room_id: str, item_id: str, at: Any, actor_id: str | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Cut an item's text at a character position: the tail becomes a new item right after it."""
+    if not isinstance(at, int) or isinstance(at, bool):
+        raise bad_request("at moet een tekenpositie zijn", "invalid")
+    with Transaction(conn):
+        row = _live_row(conn, room_id, item_id)
+        text = row["text"]
+        head, tail = text[:at].strip(), text[at:].strip()
+        if not (0 < at < len(text)) or not head or not tail:
+            raise bad_request("Splits binnen de tekst, met woorden aan beide kanten.", "invalid_split")
+        tail = tail[0].upper() + tail[1:]
+        unedited = text == row["original_text"]
+        # The machine's words are split with the text when nobody changed them yet;
+        # otherwise the first part keeps all of them.
+        head_original = head if unedited else row["original_text"]
+        tail_original = tail if unedited else ""
+        duration = (row["end_s"] - row["start_s"]) if row["start_s"] is not None and row["end_s"] is not None else None
+        cut = row["start_s"] + duration * at / len(text) if duration is not None else None
+        now = _now()
+        conn.execute(
+            "UPDATE advice_items SET text = ?, original_text = ?, end_s = COALESCE(?, end_s), edited = 1, updated_at = ? WHERE id = ?",
+            (head, head_original, cut, now, item_id),
+        )
+        new_id = _insert_item(
+            conn,
+            room_id,
+            participant_id=row["participant_id"],
+            position=_position_after(conn, room_id, row["position"]),
+            start=cut,
+            end=row["end_s"],
+            text=tail,
+            original=tail_original,
+            source="split",
+        )
+        conn.execute("UPDATE advice_items SET edited = 1 WHERE id = ?", (new_id,))
+        _log(conn, room_id, item_id, actor_id, "split", {"text": text}, {"text": head, "new_item": new_id})
+        _log(conn, room_id, new_id, actor_id, "split_from", {"item": item_id}, {"text": tail})
+        return _row_dict(_reload(conn, room_id, item_id)), _row_dict(_reload(conn, room_id, new_id))
+
+
+def delete_item(conn: sqlite3.Connection, room_id: str, item_id: str, actor_id: str | None) -> dict[str, Any]:
+    with Transaction(conn):
+        row = _live_row(conn, room_id, item_id)
+        conn.execute("UPDATE advice_items SET deleted = 1, updated_at = ? WHERE id = ?", (_now(), item_id))
+        _log(conn, room_id, item_id, actor_id, "delete", _snapshot(row), {"deleted": 1})
+        return _row_dict(_reload(conn, room_id, item_id))
+
+
+def restore_item(conn: sqlite3.Connection, room_id: str, item_id: str, actor_id: str | None) -> dict[str, Any]:
+    with Transaction(conn):
+        row = _item_row(conn, room_id, item_id)
+        if not row["deleted"]:
+            raise bad_request("Dit advies staat al in de lijst.", "not_deleted")
+        if row["merged_into"]:
+            raise bad_request("Dit advies is samengevoegd; splits het andere advies in plaats daarvan.", "merged")
+        conn.execute("UPDATE advice_items SET deleted = 0, updated_at = ? WHERE id = ?", (_now(), item_id))
+        _log(conn, room_id, item_id, actor_id, "restore", {"deleted": 1}, {"deleted": 0})
+        return _row_dict(_reload(conn, room_id, item_id))
+
+
+def add_item(
+    conn: sqlite3.Connection,
+    room_id: str,
+    text: Any,
+    participant_id: Any,
+    actor_id: str | None,
+    after_id: Any = None,
+) -> dict[str, Any]:
+    """An advice typed in by hand (a microphone that failed): at the end, or right after ``after_id``."""
+    text = clean_text(text, "Tekst", MAX_ITEM_TEXT, multiline=True)
+    with Transaction(conn):
+        speaker = _check_speaker(conn, room_id, participant_id)
+        if after_id is None:
+            position = _next_position(conn, room_id)
+        else:
+            position = _position_after(conn, room_id, _item_row(conn, room_id, after_id)["position"])
+        item_id = _insert_item(
+            conn, room_id, participant_id=speaker, position=position, start=None, end=None, text=text,
+            original=text, source="hand",
+        )
+        _log(conn, room_id, item_id, actor_id, "add", None, {"text": text, "participant_id": speaker})
+        return _row_dict(_reload(conn, room_id, item_id))
+
+
+def move_item(conn: sqlite3.Connection, room_id: str, item_id: str, index: Any, actor_id: str | None) -> list[dict[str, Any]]:
+    """Put an item at ``index`` (0-based) among the visible items."""
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        raise bad_request("index moet een getal vanaf 0 zijn", "invalid")
+    with Transaction(conn):
+        row = _live_row(conn, room_id, item_id)
+        visible = [r["id"] for r in conn.execute(
+            "SELECT id FROM advice_items WHERE room_id = ? AND deleted = 0 ORDER BY position, created_at", (room_id,)
+        )]
+        old_index = visible.index(item_id)
+        visible.remove(item_id)
+        index = min(index, len(visible))
+        visible.insert(index, item_id)
+        # Hidden items keep their old numbers: they only matter in the edit history.
+        for n, vid in enumerate(visible, start=1):
+            conn.execute("UPDATE advice_items SET position = ? WHERE id = ?", (float(n), vid))
+        _log(conn, room_id, item_id, actor_id, "move", {"index": old_index, "position": row["position"]}, {"index": index})
+    return list_items(conn, room_id)
+
+
+# ------------------------------------------------------------------ the inbrenger's work
+def set_mark(conn: sqlite3.Connection, room_id: str, item_id: str, mark: Any, actor_id: str | None) -> dict[str, Any]:
+    if mark is not None and mark not in MARKS:
+        raise bad_request(f"mark moet een van {', '.join(MARKS)} of null zijn", "invalid")
+    with Transaction(conn):
+        _live_row(conn, room_id, item_id)
+        conn.execute("UPDATE advice_items SET mark = ?, updated_at = ? WHERE id = ?", (mark, _now(), item_id))
+        return _row_dict(_reload(conn, room_id, item_id))
+
+
+def set_item_note(conn: sqlite3.Connection, room_id: str, item_id: str, note: Any, actor_id: str | None) -> dict[str, Any]:
+    note = clean_text(note, "Notitie", MAX_NOTE, required=False, multiline=True)
+    with Transaction(conn):
+        _live_row(conn, room_id, item_id)
+        conn.execute("UPDATE advice_items SET note = ?, updated_at = ? WHERE id = ?", (note, _now(), item_id))
+        return _row_dict(_reload(conn, room_id, item_id))
+
+
+def set_overall_note(conn: sqlite3.Connection, room_id: str, participant_id: str, text: Any) -> str:
+    text = clean_text(text, "Notitie", MAX_NOTE, required=False, multiline=True)
+    with Transaction(conn):
+        if not text:
+            conn.execute("DELETE FROM advice_notes WHERE room_id = ? AND participant_id = ?", (room_id, participant_id))
+        else:
+            conn.execute(
+                """INSERT INTO advice_notes (room_id, participant_id, text, updated_at) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (room_id, participant_id) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at""",
+                (room_id, participant_id, text, _now()),
+            )
+    return text
+
+
+def overall_note(conn: sqlite3.Connection, room_id: str, participant_id: str | None) -> str:
+    if participant_id is None:
+        return ""
+    row = conn.execute(
+        "SELECT text FROM advice_notes WHERE room_id = ? AND participant_id = ?", (room_id, participant_id)
+    ).fetchone()
+    return row["text"] if row else ""
+
+
+# ------------------------------------------------------------------ retention
+def delete_room_data(conn: sqlite3.Connection, room_id: str) -> int:
+    """Remove every advice row of a room (not hide: delete); return how many went."""
+    with Transaction(conn):
+        count = 0
+        for table in ("advice_edits", "advice_notes", "advice_utterances", "advice_items"):
+            count += conn.execute(f"DELETE FROM {table} WHERE room_id = ?", (room_id,)).rowcount
+    return count
