@@ -216,7 +216,9 @@ def test_delete_room_data_removes_rows_for_real(conn, tmp_path):
     assert len(store.list_items(conn, "r2")) == 1
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     raw = (tmp_path / "companion.sqlite3").read_bytes()
-    print("deleted text still in free pages:", b"Geheime aanpassing" in raw)
+    if conn.execute("PRAGMA secure_delete").fetchone()[0]:
+        # With secure_delete (Debian's default build) the words are gone from the file too.
+        assert b"Geheime aanpassing" not in raw and b"Mijn geheime" not in raw
 
 
 def test_core_retention_also_removes_advice_rows(conn):
