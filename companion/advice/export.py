@@ -1,0 +1,233 @@
+"""The advice list as a document the inbrenger takes home: Markdown and print-ready HTML.
+
+Takes plain data (a dict or :class:`AdviceDocument`), so it knows nothing of
+the room server.  The templates live in ``prompts/export/`` so a facilitator
+can restyle them; a folder passed as ``templates_dir`` is tried first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import asdict, dataclass, field, is_dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import jinja2
+
+EXPORT_TEMPLATES = Path(__file__).resolve().parents[2] / "prompts" / "export"
+
+LABELS: dict[str, dict[str, str]] = {
+    "nl": {
+        "title": "Adviezen",
+        "group": "Groep",
+        "date": "Datum",
+        "method": "Werkvorm",
+        "inbrenger": "Inbrenger",
+        "question": "De vraag",
+        "question_original": "Oorspronkelijke vraag",
+        "question_reformulated": "Vraag na herformulering",
+        "advice": "De adviezen",
+        "no_advice": "Er zijn geen adviezen vastgelegd.",
+        "by": "van",
+        "unknown_speaker": "onbekend",
+        "mark": "Oordeel",
+        "note": "Notitie",
+        "as_heard": "Zoals gezegd",
+        "overall_note": "Mijn notities",
+        "takeaways": "Wat de groep meeneemt",
+        "no_takeaways": "Niemand heeft een leerpunt gedeeld.",
+        "confidential": "Vertrouwelijk: alleen voor de inbrenger.",
+        "made_by": "Gemaakt met companion, op de eigen server van de groep.",
+        "added_by_hand": "later toegevoegd",
+        "useful": "bruikbaar",
+        "not_for_me": "niet voor mij",
+        "ask": "navragen",
+        "unmarked": "nog niet beoordeeld",
+    },
+    "en": {
+        "title": "Advice",
+        "group": "Group",
+        "date": "Date",
+        "method": "Method",
+        "inbrenger": "Case owner",
+        "question": "The question",
+        "question_original": "Original question",
+        "question_reformulated": "Reformulated question",
+        "advice": "The advice",
+        "no_advice": "No advice was recorded.",
+        "by": "from",
+        "unknown_speaker": "unknown",
+        "mark": "Verdict",
+        "note": "Note",
+        "as_heard": "As said",
+        "overall_note": "My notes",
+        "takeaways": "What the group takes away",
+        "no_takeaways": "Nobody shared a take-away.",
+        "confidential": "Confidential: for the case owner only.",
+        "made_by": "Made with companion, on the group's own server.",
+        "added_by_hand": "added later",
+        "useful": "useful",
+        "not_for_me": "not for me",
+        "ask": "ask about it",
+        "unmarked": "not marked yet",
+    },
+}
+
+MONTHS = {
+    "nl": ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
+           "november", "december"],
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"],
+}
+
+
+@dataclass
+class ExportItem:
+    text: str
+    speaker: str | None = None
+    mark: str | None = None  # useful | not_for_me | ask
+    note: str = ""
+    original: str | None = None  # the words as said, when the text was corrected
+    source: str = "speech"
+
+
+@dataclass
+class Takeaway:
+    name: str
+    text: str
+
+
+@dataclass
+class AdviceDocument:
+    group: str
+    method: str
+    date: dt.date | dt.datetime | str
+    language: str = "nl"
+    inbrenger: str | None = None
+    question_original: str | None = None
+    question_reformulated: str | None = None
+    items: list[ExportItem] = field(default_factory=list)
+    overall_note: str = ""
+    takeaways: list[Takeaway] = field(default_factory=list)
+
+
+def _plain(value: Any) -> Any:
+    return asdict(value) if is_dataclass(value) and not isinstance(value, type) else value
+
+
+def document_from(data: AdviceDocument | Mapping[str, Any]) -> AdviceDocument:
+    """Accept the dataclass or a plain dict with the same keys (items and takeaways as dicts)."""
+    if isinstance(data, AdviceDocument):
+        return data
+    if not isinstance(data, Mapping):
+        raise TypeError("an AdviceDocument or a mapping is needed")
+    method = data.get("method", "")
+    language = data.get("language", "nl")
+    if isinstance(method, Mapping):  # {nl: ..., en: ...} as the method files hold titles
+        method = method.get(language) or next(iter(method.values()), "")
+    items = []
+    for raw in data.get("items", ()):
+        raw = _plain(raw)
+        if raw.get("deleted"):
+            continue
+        text = raw.get("text", "")
+        original = raw.get("original")
+        items.append(
+            ExportItem(
+                text=text,
+                speaker=raw.get("speaker"),
+                mark=raw.get("mark"),
+                note=raw.get("note") or "",
+                original=original if original and original != text else None,
+                source=raw.get("source", "speech"),
+            )
+        )
+    takeaways = [Takeaway(name=_plain(t)["name"], text=_plain(t)["text"]) for t in data.get("takeaways", ())]
+    return AdviceDocument(
+        group=data.get("group", ""),
+        method=str(method or ""),
+        date=data.get("date") or dt.date.today(),
+        language=language if language in LABELS else "nl",
+        inbrenger=data.get("inbrenger"),
+        question_original=data.get("question_original"),
+        question_reformulated=data.get("question_reformulated"),
+        items=items,
+        overall_note=data.get("overall_note") or "",
+        takeaways=takeaways,
+    )
+
+
+def format_date(value: dt.date | dt.datetime | str | float, language: str) -> str:
+    if isinstance(value, (int, float)):
+        value = dt.datetime.fromtimestamp(value)
+    if isinstance(value, str):
+        return value
+    month = MONTHS.get(language, MONTHS["nl"])[value.month - 1]
+    return f"{value.day} {month} {value.year}" if language == "nl" else f"{month} {value.day}, {value.year}"
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
+_MD_LINE_START = re.compile(r"^(\s*)([#>+-]|\d+[.)])", re.MULTILINE)
+
+
+def markdown_text(value: Any) -> str:
+    """User text made inert in Markdown: no HTML, links, emphasis or headings sneak in."""
+    text = "" if value is None else str(value)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    return text
+
+
+def _quote(value: Any) -> str:
+    """A Markdown block quote of (escaped) user text, one line per line."""
+    return "\n".join("> " + line if line else ">" for line in markdown_text(value).splitlines())
+
+
+def _environment(autoescape: bool, templates_dir: Path | None) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = []
+    if templates_dir is not None:
+        loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
+    loaders.append(jinja2.FileSystemLoader(str(EXPORT_TEMPLATES)))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = markdown_text
+    env.filters["mdquote"] = _quote
+    return env
+
+
+def _context(doc: AdviceDocument) -> dict[str, Any]:
+    labels = LABELS[doc.language]
+    return {
+        "doc": doc,
+        "t": labels,
+        "date": format_date(doc.date, doc.language),
+        "items": doc.items,
+        "mark_label": lambda mark: labels.get(mark or "unmarked", labels["unmarked"]),
+        "lang": doc.language,
+    }
+
+
+def render_markdown(data: AdviceDocument | Mapping[str, Any], templates_dir: Path | None = None) -> str:
+    doc = document_from(data)
+    return _environment(False, templates_dir).get_template("advice.md.j2").render(_context(doc))
+
+
+def render_html(data: AdviceDocument | Mapping[str, Any], templates_dir: Path | None = None) -> str:
+    doc = document_from(data)
+    return _environment(True, templates_dir).get_template("advice.html.j2").render(_context(doc))
+
+
+def filename(doc: AdviceDocument | Mapping[str, Any], extension: str) -> str:
+    """A safe download name: adviezen-<group>-<date>.<ext>."""
+    doc = document_from(doc)
+    date = doc.date.isoformat()[:10] if isinstance(doc.date, (dt.date, dt.datetime)) else str(doc.date)
+    stem = re.sub(r"[^a-z0-9]+", "-", f"{LABELS[doc.language]['title']}-{doc.group}-{date}".lower()).strip("-")
+    return f"{stem[:80] or 'adviezen'}.{extension}"
