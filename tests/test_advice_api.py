@@ -1,0 +1,223 @@
+"""The advice list through the real server: roles, corrections, marks, downloads, live items, deletion."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from companion.advice import api
+from companion.web import create_app
+from conftest import Harness
+
+
+class AdviceHarness(Harness):
+    async def start(self) -> None:
+        app = create_app(self.settings())
+        api.setup(app)
+        self.server = TestServer(app)
+        await self.server.start_server()
+        if self.http is None:
+            import aiohttp
+
+            self.http = aiohttp.ClientSession()
+
+    @property
+    def app(self):
+        return self.server.app
+
+
+@pytest.fixture
+async def room(tmp_path):
+    h = AdviceHarness(tmp_path / "data")
+    await h.start()
+    fac, invite, _ = await h.create_room(method="basismodel")
+    anna = await h.join(invite, "Anna")
+    bram = await h.join(invite, "Bram")
+    carla = await h.join(invite, "Carla")
+    await fac.ok("inbrenger.set", participant_id=bram.id)
+    try:
+        yield h, fac, anna, bram, carla
+    finally:
+        await h.close()
+
+
+def utterances(anna, carla):
+    return [
+        {"id": "u1", "participant_id": anna.id, "start": 0.0, "end": 8.0,
+         "text": "Eh, ik zou eerst met je baas praten, en daarnaast zou je ook een coach zoeken."},
+        {"id": "u2", "participant_id": carla.id, "start": 9.0, "end": 14.0,
+         "text": "Wat als je het team erbij betrekt? Dan ligt het niet alleen bij jou."},
+    ]
+
+
+async def call(h, person, method, path, json=None, expect=200):
+    async with h.http.request(method, h.url(f"/api/rooms/{person.room_id}/advice{path}"), json=json,
+                              headers=person.headers) as r:
+        body = await (r.json() if r.content_type == "application/json" else r.text())
+        assert r.status == expect, (method, path, r.status, body)
+        return body
+
+
+async def test_items_arrive_live_over_the_websocket_for_each_role(room):
+    h, fac, anna, bram, carla = room
+    for person in (fac, anna, bram):
+        await person.connect()
+    await api.ingest(h.app, fac.room_id, utterances(anna, carla)[:1])
+    state = await bram.wait_state(lambda s: "advice" in s.get("events", []) and s["advice"]["items"])
+    assert [i["text"] for i in state["advice"]["items"]] == [
+        "Ik zou eerst met je baas praten.", "Daarnaast zou je ook een coach zoeken."]
+    assert [i["speaker"] for i in state["advice"]["items"]] == ["Anna", "Anna"]
+    assert state["advice"]["can_mark"] and not state["advice"]["can_edit"]
+
+    # From another thread, as the transcription service calls it.
+    sink = api.utterance_sink(h.app)
+    utt = {"room_id": fac.room_id, **utterances(anna, carla)[1]}
+    threading.Thread(target=sink, args=(utt,)).start()
+    state = await anna.wait_state(lambda s: len(s.get("advice", {}).get("items", [])) == 3)
+    assert state["advice"]["items"][2]["speaker"] == "Carla"
+    assert "mark" not in state["advice"]["items"][0] and "note" not in state["advice"]
+    assert not state["advice"]["can_edit"] and not state["advice"]["can_download"]
+    fac_state = await fac.wait_state(lambda s: len(s.get("advice", {}).get("items", [])) == 3)
+    assert fac_state["advice"]["items"][0]["original"] == "Ik zou eerst met je baas praten."
+    assert fac_state["advice"]["can_edit"]
+    revs = [s["rev"] for s in fac.states]
+    assert revs == sorted(revs) and len(set(revs[-2:])) == 2
+    # The same utterance again (a replay) makes nothing new.
+    assert await api.ingest(h.app, fac.room_id, utterances(anna, carla)) == []
+
+
+async def test_facilitator_corrects_and_others_cannot(room):
+    h, fac, anna, bram, carla = room
+    await api.ingest(h.app, fac.room_id, utterances(anna, carla))
+    items = (await call(h, fac, "GET", ""))["items"]
+    a, b, c = (i["id"] for i in items)
+
+    for person in (anna, bram, carla):
+        await call(h, person, "PATCH", f"/{a}", {"text": "Gekaapt"}, expect=403)
+        await call(h, person, "POST", "/merge", {"first": a, "second": b}, expect=403)
+        await call(h, person, "POST", f"/{a}/split", {"at": 5}, expect=403)
+        await call(h, person, "DELETE", f"/{a}", expect=403)
+        await call(h, person, "POST", "", {"text": "Nep"}, expect=403)
+        await call(h, person, "POST", f"/{a}/move", {"index": 2}, expect=403)
+        await call(h, person, "GET", f"/{a}/history", expect=403)
+
+    edited = await call(h, fac, "PATCH", f"/{a}", {"text": "Praat met je leidinggevende.", "participant_id": carla.id})
+    assert edited["item"]["text"] == "Praat met je leidinggevende." and edited["item"]["speaker"] == "Carla"
+    assert edited["item"]["original"] == "Ik zou eerst met je baas praten."
+    await call(h, fac, "PATCH", f"/{a}", {"participant_id": "ghost"}, expect=404)
+    await call(h, fac, "PATCH", f"/{a}", {}, expect=400)
+    await call(h, fac, "PATCH", "/nope", {"text": "x"}, expect=404)
+
+    merged = await call(h, fac, "POST", "/merge", {"first": a, "second": b})
+    assert merged["item"]["text"].endswith("coach zoeken.")
+    split = await call(h, fac, "POST", f"/{a}/split", {"at": len("Praat met je leidinggevende.")})
+    new_id = split["items"][1]["id"]
+    assert split["items"][1]["text"] == "Daarnaast zou je ook een coach zoeken."
+    await call(h, fac, "POST", f"/{a}/split", {"at": 0}, expect=400)
+    added = await call(h, fac, "POST", "", {"text": "Neem vakantie.", "participant_id": anna.id, "after": a}, expect=201)
+    await call(h, fac, "DELETE", f"/{c}")
+    await call(h, fac, "DELETE", f"/{c}", expect=404)
+    await call(h, fac, "POST", f"/{c}/restore")
+    await call(h, fac, "POST", f"/{c}/move", {"index": 0})
+    listed = (await call(h, anna, "GET", ""))["items"]
+    assert [i["id"] for i in listed] == [c, a, added["item"]["id"], new_id]
+    assert [i["number"] for i in listed] == [1, 2, 3, 4]
+    history = await call(h, fac, "GET", f"/{a}/history")
+    assert [e["action"] for e in history["history"]][:1] == ["create"]
+    assert {"edit", "speaker", "merge", "split"} <= {e["action"] for e in history["history"]}
+    assert "move" in [e["action"] for e in (await call(h, fac, "GET", f"/{c}/history"))["history"]]
+    assert history["item"]["original"].startswith("Ik zou eerst")
+
+
+async def test_only_the_inbrenger_marks_and_writes_notes(room):
+    h, fac, anna, bram, carla = room
+    await api.ingest(h.app, fac.room_id, utterances(anna, carla))
+    a = (await call(h, bram, "GET", ""))["items"][0]["id"]
+    for person in (fac, anna, carla):
+        await call(h, person, "PUT", f"/{a}/mark", {"mark": "useful"}, expect=403)
+        await call(h, person, "PUT", f"/{a}/note", {"note": "x"}, expect=403)
+        await call(h, person, "PUT", "/note", {"text": "x"}, expect=403)
+    assert (await call(h, bram, "PUT", f"/{a}/mark", {"mark": "ask"}))["item"]["mark"] == "ask"
+    await call(h, bram, "PUT", f"/{a}/mark", {"mark": "meh"}, expect=400)
+    await call(h, bram, "PUT", f"/{a}/mark", {}, expect=400)
+    await call(h, bram, "PUT", "/ghost/mark", {"mark": "ask"}, expect=404)
+    await call(h, bram, "PUT", f"/{a}/note", {"note": "Vragen wat baas betekent."})
+    await call(h, bram, "PUT", "/note", {"text": "Goede ronde."})
+    await call(h, bram, "PUT", "/note", {"text": "x" * 5000}, expect=413)
+    seen_by_fac = await call(h, fac, "GET", "")
+    assert seen_by_fac["items"][0]["mark"] == "ask" and seen_by_fac["items"][0]["note"] == "Vragen wat baas betekent."
+    assert seen_by_fac["note"] == "Goede ronde."
+    seen_by_anna = await call(h, anna, "GET", "")
+    assert "mark" not in seen_by_anna["items"][0] and "note" not in seen_by_anna
+
+
+async def test_download_markdown_and_html_only_for_inbrenger_and_facilitator(room):
+    h, fac, anna, bram, carla = room
+    await api.ingest(h.app, fac.room_id, utterances(anna, carla))
+    a = (await call(h, bram, "GET", ""))["items"][0]["id"]
+    await call(h, bram, "PUT", f"/{a}/mark", {"mark": "useful"})
+    await call(h, fac, "PATCH", f"/{a}", {"text": "Praat met <je> baas."})
+    await fac.ok("session.start")
+    await anna.ok("takeaway.save", text="Doorvragen helpt.", shared=True)
+    await carla.ok("takeaway.save", text="Privé leerpunt.", shared=False)
+    for person in (anna, carla):
+        await call(h, person, "GET", "/export.md", expect=403)
+        await call(h, person, "GET", "/export.html", expect=403)
+    async with h.http.get(h.url(f"/api/rooms/{fac.room_id}/advice/export.md"), headers=bram.headers) as r:
+        assert r.status == 200 and r.headers["Content-Disposition"].startswith("attachment;")
+        assert r.headers["Cache-Control"] == "no-store"
+        md = await r.text()
+    assert "# Adviezen: Team Noord" in md and "Basismodel" in md
+    assert "1. **Anna**: Praat met &lt;je&gt; baas." in md and "Oordeel: bruikbaar" in md
+    assert "Zoals gezegd: Ik zou eerst met je baas praten." in md
+    assert "**Carla**" in md and "Doorvragen helpt." in md and "Privé leerpunt." not in md
+    assert "- **Inbrenger:** Bram" in md
+    async with h.http.get(h.url(f"/api/rooms/{fac.room_id}/advice/export.html?lang=en"), headers=fac.headers) as r:
+        assert r.status == 200 and r.content_type == "text/html"
+        assert r.headers["Content-Disposition"].startswith("inline;")
+        assert "default-src 'none'" in r.headers["Content-Security-Policy"]
+        page = await r.text()
+    assert "Praat met &lt;je&gt; baas." in page and "<je>" not in page and "The advice" in page
+    async with h.http.get(h.url(f"/api/rooms/{fac.room_id}/advice/export.pdf"), headers=fac.headers) as r:
+        assert r.status in (404, 405)  # no such format
+
+
+async def test_outsiders_are_refused(room):
+    h, fac, anna, bram, carla = room
+    other_fac, _, _ = await h.create_room()
+    await call(h, other_fac, "GET", "", expect=200)  # their own room: empty
+    async with h.http.get(h.url(f"/api/rooms/{fac.room_id}/advice"), headers=other_fac.headers) as r:
+        assert r.status == 403
+    async with h.http.get(h.url(f"/api/rooms/{fac.room_id}/advice")) as r:
+        assert r.status == 401
+    async with h.http.post(h.url(f"/api/rooms/{fac.room_id}/advice"), data=b"{nope", headers=fac.headers) as r:
+        assert r.status == 400
+
+
+async def test_delete_now_removes_the_rows(room):
+    h, fac, anna, bram, carla = room
+    await api.ingest(h.app, fac.room_id, utterances(anna, carla))
+    await call(h, anna, "DELETE", "", expect=403)
+    assert (await call(h, bram, "DELETE", ""))["rows"] > 0
+    assert (await call(h, fac, "GET", ""))["items"] == []
+
+    await api.ingest(h.app, fac.room_id, [{"id": "u9", "participant_id": anna.id, "start": 20, "end": 22, "text": "Probeer het."}])
+    async with h.http.post(h.url(f"/api/rooms/{fac.room_id}/delete-now"), headers=fac.headers) as r:
+        assert r.status == 409  # the session still runs
+    async with h.http.post(h.url(f"/api/rooms/{fac.room_id}/delete-now"), headers=anna.headers) as r:
+        assert r.status == 403
+    await fac.ok("session.end")
+    async with h.http.post(h.url(f"/api/rooms/{fac.room_id}/delete-now"), headers=bram.headers) as r:
+        assert r.status == 200
+    conn = sqlite3.connect(h.data_dir / "companion.sqlite3")
+    for table in ("rooms", "participants", "advice_items", "advice_utterances", "advice_edits", "advice_notes", "takeaways"):
+        column = "id" if table == "rooms" else "room_id"
+        assert conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {column} = ?", (fac.room_id,)).fetchone()[0] == 0, table
+    conn.close()
+    async with h.http.get(h.url(f"/api/rooms/{fac.room_id}/advice"), headers=fac.headers) as r:
+        assert r.status in (403, 404)
+    assert await api.ingest(h.app, fac.room_id, [{"id": "u10", "participant_id": anna.id, "start": 30, "end": 31, "text": "Nog een."}]) == []
