@@ -118,3 +118,19 @@ def test_language_detection_and_dict_input():
         [{"id": "1", "participant_id": "p", "start": 0, "end": 5, "text": "I would ask her. Also, try a walk."}]
     )
     assert [i.speaker_id for i in items] == ["p", "p"]
+
+
+def test_garbage_and_huge_text_do_not_crash_or_hang():
+    import random
+    import time
+
+    rng = random.Random(5)
+    alphabet = "aeiou bdkl,.!?;:'’-…\n\t\u0000é😀 ik zou en daarnaast eh"
+    for n in range(300):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200)))
+        for item in split_round([Utterance(str(n), "x", 0, 1, text)]):
+            assert item.text.strip()
+    big = " ".join(["ik zou ik zou eh het doen, en daarnaast zou je ook"] * 400) + "."
+    started = time.perf_counter()
+    items = split_round([Utterance("big", "x", 0, 60, big)], "nl")
+    assert items and time.perf_counter() - started < 5

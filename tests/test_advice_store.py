@@ -227,3 +227,32 @@ def test_core_retention_also_removes_advice_rows(conn):
     delete_room(conn, "r1")
     for table in ("advice_items", "advice_utterances", "advice_edits", "advice_notes"):
         assert conn.execute(f"SELECT COUNT(*) FROM {table} WHERE room_id = 'r1'").fetchone()[0] == 0
+
+
+def test_utterances_arriving_out_of_time_order_land_in_time_order(conn):
+    # Each speaker is transcribed on its own, so Carla's later words can come in first.
+    store.ingest_utterances(conn, "r1", [Utterance("b1", "bram", 10.0, 14.0, "Zoek een maatje.")], "nl")
+    store.ingest_utterances(conn, "r1", [Utterance("a1", "anna", 0.0, 5.0, "Probeer het gewoon.")], "nl")
+    store.ingest_utterances(conn, "r1", [Utterance("a2", "anna", 5.3, 8.0, "Gewoon als experiment.")], "nl")
+    store.ingest_utterances(conn, "r1", [Utterance("b2", "bram", 20.0, 24.0, "Neem vakantie.")], "nl")
+    assert _texts(conn) == [
+        "Probeer het gewoon. Gewoon als experiment.",
+        "Zoek een maatje.",
+        "Neem vakantie.",
+    ]
+
+
+def test_someone_else_speaking_in_between_stops_the_growth(conn):
+    store.ingest_utterances(conn, "r1", [
+        Utterance("1", "anna", 0.0, 4.0, "Probeer het gewoon."),
+        Utterance("2", "bram", 4.2, 6.0, "Zoek een maatje."),
+        Utterance("3", "anna", 6.2, 8.0, "Gewoon als experiment."),
+    ], "nl")
+    assert [i["speaker"] for i in store.list_items(conn, "r1")] == ["Anna", "Bram", "Anna"]
+
+
+def test_a_hand_added_item_keeps_its_place_when_speech_goes_on(conn):
+    store.ingest_utterances(conn, "r1", [Utterance("1", "anna", 0.0, 4.0, "Probeer het gewoon.")], "nl")
+    added = store.add_item(conn, "r1", "Bel je huisarts.", "bram", "fleur")
+    store.ingest_utterances(conn, "r1", [Utterance("2", "bram", 30.0, 34.0, "Neem vakantie.")], "nl")
+    assert [i["id"] == added["id"] for i in store.list_items(conn, "r1")] == [False, True, False]

@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS advice_utterances (
     end_s REAL NOT NULL,
     text TEXT NOT NULL,
     created_at REAL NOT NULL,
+    -- the last item this utterance went into (NULL: nothing in it was advice)
+    item_id TEXT,
     PRIMARY KEY (room_id, utterance_id)
 );
 CREATE TABLE IF NOT EXISTS advice_edits (
@@ -277,9 +279,12 @@ def ingest_utterances(
             ).fetchone()
             if seen:
                 continue
+            # Speakers are transcribed apart, so utterances may arrive out of time
+            # order: what went just before is looked up by time, not by arrival.
             previous = conn.execute(
-                "SELECT * FROM advice_utterances WHERE room_id = ? ORDER BY start_s DESC, created_at DESC LIMIT 1",
-                (room_id,),
+                """SELECT * FROM advice_utterances WHERE room_id = ? AND start_s <= ?
+                   ORDER BY start_s DESC, created_at DESC LIMIT 1""",
+                (room_id, utt.start),
             ).fetchone()
             conn.execute(
                 """INSERT INTO advice_utterances (room_id, utterance_id, participant_id, start_s, end_s, text, created_at)
@@ -289,13 +294,17 @@ def ingest_utterances(
             items = split_round([utt], language, names)
             if not items:
                 continue
-            last = conn.execute(
-                "SELECT * FROM advice_items WHERE room_id = ? ORDER BY position DESC LIMIT 1", (room_id,)
-            ).fetchone()
+            target = None
+            if previous is not None and previous["item_id"] and previous["participant_id"] == utt.speaker_id:
+                target = conn.execute(
+                    "SELECT * FROM advice_items WHERE room_id = ? AND id = ?", (room_id, previous["item_id"])
+                ).fetchone()
             first, rest = items[0], items[1:]
-            if _carries_on(last, previous, utt, first):
-                _grow(conn, room_id, last, first, previous)
-                changed[last["id"]] = {}
+            last_id = None
+            if _carries_on(target, previous, utt, first):
+                _grow(conn, room_id, target, first, previous)
+                changed[target["id"]] = {}
+                last_id = target["id"]
             else:
                 rest = items
             for item in rest:
@@ -303,7 +312,7 @@ def ingest_utterances(
                     conn,
                     room_id,
                     participant_id=item.speaker_id,
-                    position=_next_position(conn, room_id),
+                    position=_position_for_time(conn, room_id, item.start),
                     start=item.start,
                     end=item.end,
                     text=item.text,
@@ -312,7 +321,37 @@ def ingest_utterances(
                 )
                 _log(conn, room_id, item_id, None, "create", None, {"text": item.text, "participant_id": item.speaker_id})
                 changed[item_id] = {}
+                last_id = item_id
+            conn.execute(
+                "UPDATE advice_utterances SET item_id = ? WHERE room_id = ? AND utterance_id = ?", (last_id, room_id, utt.id)
+            )
     return [_row_dict(_reload(conn, room_id, item_id)) for item_id in changed]
+
+
+def _position_for_time(conn: sqlite3.Connection, room_id: str, start: float) -> float:
+    """Right after the last item said before ``start``; hand-made items keep their place."""
+    row = conn.execute(
+        "SELECT MAX(position) AS p FROM advice_items WHERE room_id = ? AND start_s IS NOT NULL AND start_s <= ?",
+        (room_id, start),
+    ).fetchone()
+    if row["p"] is not None:
+        position = row["p"]
+        # Items typed in by hand right after it were typed in "now": speech said later goes below them.
+        for later in conn.execute(
+            "SELECT position, start_s FROM advice_items WHERE room_id = ? AND position > ? ORDER BY position",
+            (room_id, position),
+        ):
+            if later["start_s"] is not None:
+                break
+            position = later["position"]
+        return _position_after(conn, room_id, position)
+    first = conn.execute("SELECT MIN(position) AS p FROM advice_items WHERE room_id = ?", (room_id,)).fetchone()
+    later = conn.execute(
+        "SELECT 1 FROM advice_items WHERE room_id = ? AND start_s > ? LIMIT 1", (room_id, start)
+    ).fetchone()
+    if later is not None and first["p"] is not None:
+        return first["p"] - 1.0
+    return _next_position(conn, room_id)
 
 
 def _carries_on(last: sqlite3.Row | None, previous: sqlite3.Row | None, utt: Any, first: AdviceItem) -> bool:
