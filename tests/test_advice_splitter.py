@@ -134,3 +134,13 @@ def test_garbage_and_huge_text_do_not_crash_or_hang():
     started = time.perf_counter()
     items = split_round([Utterance("big", "x", 0, 60, big)], "nl")
     assert items and time.perf_counter() - started < 5
+
+
+def test_live_building_through_the_store_meets_the_target_too():
+    # During the step utterances come one by one; the store must end where the whole-round split ends.
+    results = [bench.score_round(r, live=True) for r in ROUNDS]
+    summary = bench.summarise(results)
+    assert summary["rounds_right_share"] >= 0.9
+    batch = {r["id"]: bench.score_round(r).structure_ok for r in ROUNDS}
+    differing = [r.id for r in results if r.structure_ok != batch[r.id]]
+    assert len(differing) <= 2, differing

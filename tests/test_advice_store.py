@@ -256,3 +256,14 @@ def test_a_hand_added_item_keeps_its_place_when_speech_goes_on(conn):
     added = store.add_item(conn, "r1", "Bel je huisarts.", "bram", "fleur")
     store.ingest_utterances(conn, "r1", [Utterance("2", "bram", 30.0, 34.0, "Neem vakantie.")], "nl")
     assert [i["id"] == added["id"] for i in store.list_items(conn, "r1")] == [False, True, False]
+
+
+def test_a_bare_cue_in_its_own_utterance_takes_the_next_one(conn):
+    store.ingest_utterances(conn, "r1", [
+        Utterance("1", "anna", 0.0, 1.5, "Mijn advies."),
+        Utterance("2", "anna", 1.8, 6.0, "Ga eerst een week bijhouden waar je tijd heen gaat."),
+        Utterance("3", "anna", 6.5, 9.0, "Probeer daarna iets te schrappen."),
+    ], "nl")
+    assert _texts(conn) == [
+        "Mijn advies. Ga eerst een week bijhouden waar je tijd heen gaat. Probeer daarna iets te schrappen.",
+    ]

@@ -59,9 +59,12 @@ def match_items(expected: list[list[Any]], produced: list[AdviceItem]) -> tuple[
     return matched, missed
 
 
-def score_round(round_: dict[str, Any]) -> RoundResult:
+def score_round(round_: dict[str, Any], live: bool = False) -> RoundResult:
     names = {u[0] for u in round_["utterances"]}
-    produced = split_round(utterances_of(round_), round_.get("lang"), names=names)
+    if live:
+        produced = live_items(round_)
+    else:
+        produced = split_round(utterances_of(round_), round_.get("lang"), names=names)
     expected = round_["expect"]
     matched, missed = match_items(expected, produced)
     return RoundResult(
@@ -75,6 +78,35 @@ def score_round(round_: dict[str, Any]) -> RoundResult:
         items=[{"speaker": i.speaker_id, "start": i.start, "text": i.text} for i in produced],
         missed=missed,
     )
+
+
+def live_items(round_: dict[str, Any]) -> list[AdviceItem]:
+    """The round fed one utterance at a time through the store, as the room does during the step."""
+    import time as _time
+
+    from .. import db
+    from . import store
+
+    conn = db.connect(":memory:")
+    try:
+        conn.execute(
+            """INSERT INTO rooms (id, name, method_id, method_source, language, capacity, invite_hash, created_at)
+               VALUES ('bench', 'bench', 'bench', '', ?, 8, 'bench', ?)""",
+            (round_.get("lang", "nl"), _time.time()),
+        )
+        for speaker in {u[0] for u in round_["utterances"]}:
+            conn.execute(
+                "INSERT INTO participants (id, room_id, name, role, token_hash, joined_at) VALUES (?, 'bench', ?, 'deelnemer', ?, 0)",
+                (speaker, speaker.capitalize(), f"bench-{speaker}"),
+            )
+        for utt in utterances_of(round_):
+            store.ingest_utterances(conn, "bench", [utt], round_.get("lang"))
+        return [
+            AdviceItem(speaker_id=i["participant_id"], start=i["start"], end=i["end"], text=i["text"])
+            for i in store.list_items(conn, "bench")
+        ]
+    finally:
+        conn.close()
 
 
 def summarise(results: list[RoundResult]) -> dict[str, Any]:
@@ -100,11 +132,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", type=Path, default=DEFAULT_TABLE, help="rounds file (JSON)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--verbose", "-v", action="store_true", help="show every wrong round")
+    parser.add_argument(
+        "--live", action="store_true", help="feed each round one utterance at a time through the SQLite store, as in a session"
+    )
     args = parser.parse_args(argv)
     rounds = load_rounds(args.table)
-    results = [score_round(r) for r in rounds]
+    results = [score_round(r, live=args.live) for r in rounds]
     summary = summarise(results)
     summary["turns"] = sum(len(r["utterances"]) for r in rounds)
+    summary["mode"] = "live" if args.live else "whole round"
     # Rounds written after the rules were tuned: the fairer figure.
     summary["holdout"] = summarise([r for r in results if r.holdout])
     summary["holdout"].pop("turns")
@@ -112,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         summary["wrong_rounds"] = [asdict(r) for r in results if not r.structure_ok or r.missed]
         print(json.dumps(summary, ensure_ascii=False, indent=2))
         return 0
+    print(f"mode: {summary['mode']}")
     print(
         f"rounds right (item count and speakers): {summary['rounds_right']}/{summary['rounds']}"
         f" ({summary['rounds_right_share']:.0%})"

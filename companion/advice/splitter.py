@@ -124,6 +124,13 @@ MID_SENTENCE_CUES = {
     ),
 }
 
+# After a cue, these words still announce the advice rather than give it:
+# "Mijn tip is." / "My advice would be." followed by the advice itself.
+LEAD_IN_TAILS = {
+    "nl": ("", "is", "is eigenlijk", "zou zijn", "zou eigenlijk zijn", "eigenlijk", "is dus", "dan"),
+    "en": ("", "is", "would be", "then", "really"),
+}
+
 # Turns made only of these are talk around the advice, not advice.
 BACKCHANNEL = {
     "nl": frozenset({
@@ -183,6 +190,7 @@ class _Segment:
     refers_back: bool  # plainly goes on with the advice before
     has_cue: bool  # a cue phrase, even if it elaborates ("Ik zou dan ...")
     after_long_pause: bool = False
+    lead_in: bool = False  # only a cue ("Mijn tip."): the advice follows in the next sentence
 
 
 # ------------------------------------------------------------------ cleaning
@@ -258,6 +266,21 @@ def classify(text: str, language: str) -> tuple[bool, bool, bool]:
     ):
         return False, True, True
     return True, False, True
+
+
+def is_lead_in(text: str, language: str) -> bool:
+    """A sentence that is only a cue: Whisper closed "My tip." before the tip itself."""
+    lowered = _WS.sub(" ", _strip_noise(re.sub(r"[^\w\s'’-]", " ", text).strip(), language)).strip()
+    cue = _starts_with(lowered, NEW_ADVICE_CUES.get(language, ()))
+    if cue is None or len(cue.split()) < 2:
+        return False  # a one-word cue ("Probeer.") is itself the advice
+    return lowered[len(cue):].strip() in LEAD_IN_TAILS.get(language, ("",))
+
+
+def has_cue(text: str, language: str) -> bool:
+    """Whether any sentence of ``text`` carries a cue of advice."""
+    utt = Utterance("probe", None, 0.0, 1.0, text)
+    return any(seg.has_cue for seg in _segments([utt], language))
 
 
 def _is_backchannel(text: str, language: str, names: frozenset[str] = frozenset()) -> bool:
@@ -383,7 +406,10 @@ def _segments(run: Sequence[Utterance], language: str) -> list[_Segment]:
             opens, refers_back, has_cue = classify(part, language)
             if i > 0:
                 opens, refers_back, has_cue = True, False, True  # a mid-sentence cue is by construction an opening
-            segments.append(_Segment(part, t, t + span, utt_id, opens, refers_back, has_cue, long_pause and i == 0))
+            segments.append(
+                _Segment(part, t, t + span, utt_id, opens, refers_back, has_cue, long_pause and i == 0,
+                         lead_in=is_lead_in(part, language))
+            )
             t += span
     return segments
 
@@ -406,13 +432,17 @@ def split_turn(run: Sequence[Utterance], language: str, names: frozenset[str] = 
     items: list[AdviceItem] = []
     # Words before the first cue ("Ik herken dit wel.") introduce the advice that follows.
     preamble: list[_Segment] = []
+    announced = False  # the segment before was a bare cue: this one is its advice
     for seg in segments:
-        starts = seg.opens or (seg.after_long_pause and not seg.refers_back)
+        starts = (seg.opens or (seg.after_long_pause and not seg.refers_back)) and not announced
+        announced = seg.lead_in
         if not items:
             # The turn's first cue opens its first advice, even one that reads as
             # an elaboration ("Ik zou eerst ..."): there is nothing before it.
             if starts or seg.has_cue:
-                items.append(_new_item(speaker, preamble + [seg], continues=False))
+                # "Probeer daarna ..." opens this turn's list but may well go on with the
+                # speaker's advice just before: a live builder decides.
+                items.append(_new_item(speaker, preamble + [seg], continues=seg.refers_back and not preamble))
                 preamble = []
             else:
                 preamble.append(seg)

@@ -19,7 +19,7 @@ from typing import Any, Iterable
 from ..db import Transaction
 from ..engine import clean_text
 from ..errors import bad_request, not_found
-from .splitter import JOIN_PAUSE, NEW_ADVICE_PAUSE, AdviceItem, as_utterance, split_round
+from .splitter import JOIN_PAUSE, NEW_ADVICE_PAUSE, AdviceItem, as_utterance, detect_language, has_cue, is_lead_in, split_round
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS advice_items (
@@ -301,7 +301,7 @@ def ingest_utterances(
                 ).fetchone()
             first, rest = items[0], items[1:]
             last_id = None
-            if _carries_on(target, previous, utt, first):
+            if _carries_on(target, previous, utt, first, language):
                 _grow(conn, room_id, target, first, previous)
                 changed[target["id"]] = {}
                 last_id = target["id"]
@@ -354,7 +354,9 @@ def _position_for_time(conn: sqlite3.Connection, room_id: str, start: float) -> 
     return _next_position(conn, room_id)
 
 
-def _carries_on(last: sqlite3.Row | None, previous: sqlite3.Row | None, utt: Any, first: AdviceItem) -> bool:
+def _carries_on(
+    last: sqlite3.Row | None, previous: sqlite3.Row | None, utt: Any, first: AdviceItem, language: str | None
+) -> bool:
     if last is None or previous is None:
         return False
     if last["source"] != "speech" or last["edited"] or last["deleted"]:
@@ -363,7 +365,11 @@ def _carries_on(last: sqlite3.Row | None, previous: sqlite3.Row | None, utt: Any
         return False
     pause = utt.start - (previous["end_s"] or 0.0)
     open_sentence = not _raw_text_ends_sentence(previous["text"])
-    return (open_sentence and pause < JOIN_PAUSE) or (first.continues and pause < NEW_ADVICE_PAUSE)
+    language = language or detect_language([last["text"]])
+    # "Mijn tip." alone in one utterance announces the advice in the next one, and
+    # words without any cue at the start of a turn ("Ik herken dit wel.") introduce it.
+    announced = is_lead_in(last["text"], language) or not has_cue(last["text"], language)
+    return (open_sentence and pause < JOIN_PAUSE) or ((first.continues or announced) and pause < NEW_ADVICE_PAUSE)
 
 
 def _grow(conn: sqlite3.Connection, room_id: str, last: sqlite3.Row, part: AdviceItem, previous: sqlite3.Row) -> None:
