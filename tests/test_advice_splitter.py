@@ -144,3 +144,12 @@ def test_live_building_through_the_store_meets_the_target_too():
     batch = {r["id"]: bench.score_round(r).structure_ok for r in ROUNDS}
     differing = [r.id for r in results if r.structure_ok != batch[r.id]]
     assert len(differing) <= 2, differing
+
+
+def test_whisper_silence_hallucinations_are_not_advice():
+    items = split_round([
+        Utterance("1", "a", 0, 3, "Ondertiteld door de Amara.org gemeenschap"),
+        Utterance("2", "a", 3.2, 6, "Zoek een maatje."),
+        Utterance("3", "b", 8, 10, "Bedankt voor het kijken!"),
+    ], "nl")
+    assert [(i.speaker_id, i.text) for i in items] == [("a", "Zoek een maatje.")]

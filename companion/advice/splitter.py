@@ -150,6 +150,14 @@ BACKCHANNEL = {
     }),
 }
 
+# What Whisper writes over silence or noise (learnt from subtitled video); a
+# sentence holding one of these is never advice.
+HALLUCINATIONS = (
+    "ondertiteling", "ondertiteld door", "ondertitels door", "amara.org", "bedankt voor het kijken",
+    "bedankt voor het luisteren", "dank u voor het kijken", "tot de volgende keer", "abonneer", "tv gelderland",
+    "thanks for watching", "thank you for watching", "subtitles by", "please subscribe", "like and subscribe",
+)
+
 ABBREVIATIONS = frozenset({"bijv", "bv", "o.a", "d.w.z", "m.a.w", "e.g", "i.e", "etc", "mr", "mrs", "dr", "ca", "evt"})
 
 _ENGLISH_HINTS = frozenset({"the", "you", "i", "would", "and", "to", "your", "with", "it", "is", "could", "my", "of", "that"})
@@ -381,7 +389,10 @@ def _segments(run: Sequence[Utterance], language: str) -> list[_Segment]:
             continue
         pause = utt.start - previous_end if previous_end is not None else 0.0
         previous_end = utt.end
-        sentences = _sentences(text)
+        sentences = [s for s in _sentences(text) if not _is_hallucination(s)]
+        if not sentences:
+            open_sentence = False
+            continue
         # Spread the utterance's time over its sentences by length.
         total = sum(len(s) for s in sentences) or 1
         t = utt.start
@@ -423,6 +434,11 @@ def _new_item(speaker_id: str | None, segs: Sequence[_Segment], continues: bool)
         utterance_ids=list(dict.fromkeys(s.utterance_id for s in segs)),
         continues=continues,
     )
+
+
+def _is_hallucination(text: str) -> bool:
+    lowered = text.lower()
+    return any(h in lowered for h in HALLUCINATIONS)
 
 
 def split_turn(run: Sequence[Utterance], language: str, names: frozenset[str] = frozenset()) -> list[AdviceItem]:
