@@ -88,6 +88,13 @@ async def test_items_arrive_live_over_the_websocket_for_each_role(room):
     assert revs == sorted(revs) and len(set(revs[-2:])) == 2
     # The same utterance again (a replay) makes nothing new.
     assert await api.ingest(h.app, fac.room_id, utterances(anna, carla)) == []
+    # Words from a step that is not an advice step never become advice.
+    steps = {s["kind"]: s["id"] for s in fac_state["room"]["method"]["steps"]}
+    other = {"id": "q1", "participant_id": anna.id, "start": 40, "end": 44, "text": "Ik zou het anders doen.",
+             "step_id": steps["questions"]}
+    assert await api.ingest(h.app, fac.room_id, [other]) == []
+    advice = dict(other, id="q2", step_id=steps["advice"], text="Probeer het eens.")
+    assert len(await api.ingest(h.app, fac.room_id, [advice])) == 1
 
 
 async def test_facilitator_corrects_and_others_cannot(room):

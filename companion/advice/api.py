@@ -285,7 +285,14 @@ async def ingest(app: web.Application, room_id: str, utterances: Iterable[Any]) 
         room = engine.get(room_id)
     except ClientError:
         return []  # the room was deleted meanwhile
-    changed = store.ingest_utterances(engine.conn, room.id, utterances, room.language)
+    # A method may transcribe other steps too; only what was said in an advice step is advice.
+    kinds = {step.id: step.kind for step in room.method.steps}
+
+    def in_advice_step(utterance: Any) -> bool:
+        step_id = utterance.get("step_id") if isinstance(utterance, dict) else getattr(utterance, "step_id", None)
+        return step_id is None or kinds.get(step_id) == "advice"
+
+    changed = store.ingest_utterances(engine.conn, room.id, [u for u in utterances if in_advice_step(u)], room.language)
     if changed:
         await _changed(app, room.id)
     return changed
