@@ -267,3 +267,19 @@ def test_a_bare_cue_in_its_own_utterance_takes_the_next_one(conn):
     assert _texts(conn) == [
         "Mijn advies. Ga eerst een week bijhouden waar je tijd heen gaat. Probeer daarna iets te schrappen.",
     ]
+
+
+def test_a_bare_imperative_in_the_next_utterance_spells_out_a_proposal(conn):
+    store.ingest_utterances(conn, "r1", [
+        Utterance("1", "anna", 0.0, 4.0, "Ik zou het slachtoffer apart spreken."),
+        Utterance("2", "anna", 4.4, 7.0, "Vraag wat zij wil dat er gebeurt."),
+        Utterance("3", "anna", 7.4, 10.0, "Zoek ook steun bij de mentor."),
+        Utterance("4", "bram", 11.0, 13.0, "Stop met overwerken."),
+        Utterance("5", "bram", 13.3, 15.0, "Vraag om hulp."),
+    ], "nl")
+    assert _texts(conn) == [
+        "Ik zou het slachtoffer apart spreken. Vraag wat zij wil dat er gebeurt.",
+        "Zoek ook steun bij de mentor.",
+        "Stop met overwerken.",
+        "Vraag om hulp.",
+    ]

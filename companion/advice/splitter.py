@@ -59,9 +59,6 @@ NEW_ADVICE_CUES = {
         "het is slim", "het is misschien goed", "ik denk dat het goed", "ik denk dat het helpt", "ik denk dat je",
         "ik zou zeggen", "je kunt", "je kan", "jij kunt", "je moet", "kun je", "kan je", "kunt u",
         "heb je al eens", "heb je er al", "heb je overwogen", "waarom niet", "waarom zou je niet",
-        "vraag", "plan", "maak", "neem", "zoek", "bespreek", "schrijf", "ga", "leg", "stel", "kijk", "geef",
-        "houd", "hou", "laat", "spreek", "check", "durf", "blijf", "begin", "stop", "deel", "bel", "lees",
-        "oefen", "let op", "benoem", "vier", "betrek", "trek", "investeer", "gun", "organiseer",
         "ik ben benieuwd of je", "ik moest denken aan", "ik geef je mee", "wat ik je mee wil geven",
         "wat ik je wil meegeven", "iets anders", "los daarvan", "en verder",
     ),
@@ -73,10 +70,36 @@ NEW_ADVICE_CUES = {
         "what if you", "maybe you could", "maybe you can", "maybe", "perhaps", "also", "in addition",
         "besides that", "apart from that", "furthermore", "finally", "lastly", "first", "second", "third",
         "if i were you", "it might help", "it could help", "it may help", "have you considered",
-        "have you thought", "why not", "ask", "plan", "write", "talk", "take", "schedule", "find", "give",
-        "let", "keep", "start", "stop", "share", "call", "read", "practice", "practise", "don't",
-        "something else", "what helped me",
+        "have you thought", "why not", "something else", "what helped me",
     ),
+}
+
+# Imperatives open an advice too ("Zoek een maatje."), but right after an
+# advice put as a proposal ("Ik zou ... .") a bare imperative usually spells
+# that advice out ("Vraag wat zij wil."), unless it adds (ook, also...).
+IMPERATIVE_CUES = {
+    "nl": (
+        "vraag", "plan", "maak", "neem", "zoek", "bespreek", "schrijf", "ga", "leg", "stel", "kijk", "geef",
+        "houd", "hou", "laat", "spreek", "check", "durf", "blijf", "begin", "stop", "deel", "bel", "lees",
+        "oefen", "let op", "benoem", "vier", "betrek", "trek", "investeer", "gun", "organiseer", "wacht",
+        "slaap", "sluit", "bouw", "zet", "vertel", "zeg", "wees", "denk", "luister", "gebruik", "kies",
+    ),
+    "en": (
+        "ask", "plan", "write", "talk", "take", "schedule", "find", "give", "let", "keep", "start", "stop",
+        "share", "call", "read", "practice", "practise", "don't", "do not", "tell", "wait", "be", "go", "set",
+        "use", "listen", "get", "put", "book", "block", "think",
+    ),
+}
+# Words that make a sentence add an advice rather than spell one out.
+ADDITIVE_WORDS = {
+    "nl": frozenset({"ook", "daarnaast", "verder", "nog", "bovendien", "ander", "andere", "tweede", "derde"}),
+    "en": frozenset({"also", "another", "addition", "besides", "second", "third", "too", "other"}),
+}
+# Cues too vague to open a second advice in a turn, but enough to make the
+# turn's first words an advice rather than an introduction.
+WEAK_CUES = {
+    "nl": ("misschien", "volgens mij", "het is belangrijk", "belangrijk is", "het is handig", "ik denk"),
+    "en": ("i think", "it's important", "it is important"),
 }
 
 # A segment that starts with one of these goes on with the advice before it,
@@ -186,6 +209,9 @@ class AdviceItem:
     # True when the item's first words carry no cue of a new advice: a live
     # builder may append it to the same speaker's previous item.
     continues: bool = False
+    # Opens with a bare imperative that adds nothing ("Vraag wat zij wil."): it
+    # spells out the speaker's previous item if that was a proposal.
+    may_spell_out: bool = False
 
 
 @dataclass
@@ -198,6 +224,8 @@ class _Segment:
     refers_back: bool  # plainly goes on with the advice before
     has_cue: bool  # a cue phrase, even if it elaborates ("Ik zou dan ...")
     after_long_pause: bool = False
+    imperative: bool = False
+    additive: bool = False
     lead_in: bool = False  # only a cue ("Mijn tip."): the advice follows in the next sentence
 
 
@@ -259,21 +287,46 @@ def _starts_with(lowered: str, phrases: Sequence[str]) -> str | None:
     return None
 
 
-def classify(text: str, language: str) -> tuple[bool, bool, bool]:
-    """(opens a new advice, plainly refers back, carries a cue) for one segment."""
+@dataclass(frozen=True)
+class Cue:
+    opens: bool  # starts a new advice
+    refers_back: bool  # plainly goes on with the advice before
+    has_cue: bool  # carries a cue phrase, even a weak or elaborating one
+    imperative: bool = False  # the cue is a bare imperative ("Vraag ...")
+    additive: bool = False  # says it adds another advice ("ook", "daarnaast")
+
+
+def classify(text: str, language: str) -> Cue:
+    """What one segment's first words say about where an advice begins."""
     lowered = _strip_noise(re.sub(r"[^\w\s'’,-]", " ", text).strip(), language)
     lowered = _WS.sub(" ", lowered).strip(" ,")
+    words = re.findall(r"[\w']+", lowered)
+    additive = any(w in ADDITIVE_WORDS.get(language, ()) for w in words[:4])
     if _starts_with(lowered, CONTINUATION_STARTS.get(language, ())):
-        return False, True, False
+        return Cue(False, True, False)
     cue = _starts_with(lowered, NEW_ADVICE_CUES.get(language, ()))
+    imperative = False
     if cue is None:
-        return False, False, False
+        cue = _starts_with(lowered, IMPERATIVE_CUES.get(language, ()))
+        imperative = cue is not None
+    if cue is None:
+        weak = _starts_with(lowered, WEAK_CUES.get(language, ())) is not None
+        return Cue(False, False, weak)
     following = re.findall(r"[\w']+", lowered[len(cue):])
     if any(w in ELABORATION_WORDS.get(language, ()) for w in following[:3]) or any(
         w in BACK_POINTERS.get(language, ()) for w in following[:1]
     ):
-        return False, True, True
-    return True, False, True
+        return Cue(False, True, True, imperative, additive)
+    return Cue(True, False, True, imperative, additive)
+
+
+def opens_as_proposal(text: str, language: str) -> bool:
+    """Whether an item begins as a proposal ("Ik zou ...", "My advice ..."), not an imperative."""
+    first = _sentences(clean_text(text, language))[:1]
+    if not first:
+        return False
+    cue = classify(first[0], language)
+    return cue.has_cue and not cue.imperative
 
 
 def is_lead_in(text: str, language: str) -> bool:
@@ -414,12 +467,12 @@ def _segments(run: Sequence[Utterance], language: str) -> list[_Segment]:
         t = start
         for i, part in enumerate(parts):
             span = (end - start) * len(part) / total
-            opens, refers_back, has_cue = classify(part, language)
+            cue = classify(part, language)
             if i > 0:
-                opens, refers_back, has_cue = True, False, True  # a mid-sentence cue is by construction an opening
+                cue = Cue(True, False, True, additive=True)  # a mid-sentence cue is by construction an opening
             segments.append(
-                _Segment(part, t, t + span, utt_id, opens, refers_back, has_cue, long_pause and i == 0,
-                         lead_in=is_lead_in(part, language))
+                _Segment(part, t, t + span, utt_id, cue.opens, cue.refers_back, cue.has_cue, long_pause and i == 0,
+                         lead_in=is_lead_in(part, language), imperative=cue.imperative, additive=cue.additive)
             )
             t += span
     return segments
@@ -449,9 +502,13 @@ def split_turn(run: Sequence[Utterance], language: str, names: frozenset[str] = 
     # Words before the first cue ("Ik herken dit wel.") introduce the advice that follows.
     preamble: list[_Segment] = []
     announced = False  # the segment before was a bare cue: this one is its advice
+    proposal = False  # the current item opened as a proposal ("Ik zou ...", "Mijn advies ...")
     for seg in segments:
-        starts = (seg.opens or (seg.after_long_pause and not seg.refers_back)) and not announced
+        spells_out = proposal and seg.imperative and not seg.additive and not seg.after_long_pause
+        starts = (seg.opens or (seg.after_long_pause and not seg.refers_back)) and not announced and not spells_out
         announced = seg.lead_in
+        if starts or (not items and seg.has_cue):
+            proposal = seg.has_cue and not seg.imperative
         if not items:
             # The turn's first cue opens its first advice, even one that reads as
             # an elaboration ("Ik zou eerst ..."): there is nothing before it.
@@ -459,6 +516,7 @@ def split_turn(run: Sequence[Utterance], language: str, names: frozenset[str] = 
                 # "Probeer daarna ..." opens this turn's list but may well go on with the
                 # speaker's advice just before: a live builder decides.
                 items.append(_new_item(speaker, preamble + [seg], continues=seg.refers_back and not preamble))
+                items[-1].may_spell_out = not preamble and seg.imperative and not seg.additive
                 preamble = []
             else:
                 preamble.append(seg)

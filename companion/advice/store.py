@@ -19,7 +19,7 @@ from typing import Any, Iterable
 from ..db import Transaction
 from ..engine import clean_text
 from ..errors import bad_request, not_found
-from .splitter import JOIN_PAUSE, NEW_ADVICE_PAUSE, AdviceItem, as_utterance, detect_language, has_cue, is_lead_in, split_round
+from .splitter import JOIN_PAUSE, NEW_ADVICE_PAUSE, AdviceItem, as_utterance, detect_language, has_cue, is_lead_in, opens_as_proposal, split_round
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS advice_items (
@@ -369,7 +369,11 @@ def _carries_on(
     # "Mijn tip." alone in one utterance announces the advice in the next one, and
     # words without any cue at the start of a turn ("Ik herken dit wel.") introduce it.
     announced = is_lead_in(last["text"], language) or not has_cue(last["text"], language)
-    return (open_sentence and pause < JOIN_PAUSE) or ((first.continues or announced) and pause < NEW_ADVICE_PAUSE)
+    # "Vraag wat zij wil." right after "Ik zou het slachtoffer apart spreken." spells that out.
+    spelled_out = first.may_spell_out and opens_as_proposal(last["text"], language)
+    return (open_sentence and pause < JOIN_PAUSE) or (
+        (first.continues or announced or spelled_out) and pause < NEW_ADVICE_PAUSE
+    )
 
 
 def _grow(conn: sqlite3.Connection, room_id: str, last: sqlite3.Row, part: AdviceItem, previous: sqlite3.Row) -> None:
