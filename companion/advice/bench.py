@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise(results)
     summary["turns"] = sum(len(r["utterances"]) for r in rounds)
     summary["mode"] = "live" if args.live else "whole round"
+    summary["was_holdout"] = sum(bool(r.get("was_holdout")) for r in rounds)
     # Rounds written after the rules were tuned: the fairer figure.
     summary["holdout"] = summarise([r for r in results if r.holdout])
     summary["holdout"].pop("turns")
@@ -159,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"table: {len(rounds)} rounds, {summary['turns']} utterances")
     held = summary["holdout"]
+    if summary["was_holdout"]:
+        print(
+            f"{summary['was_holdout']} rounds were written as holdouts and tuned on after measuring;"
+            " their figures before tuning are in the table's 'about'"
+        )
     if held["rounds"]:
         print(
             f"of which holdout (written after tuning): rounds right {held['rounds_right']}/{held['rounds']},"

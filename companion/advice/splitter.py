@@ -154,6 +154,12 @@ LEAD_IN_TAILS = {
     "en": ("", "is", "would be", "then", "really"),
 }
 
+# Mid-sentence cues that split even without a comma before them, when a comma follows.
+CLOSED_MID_CUES = {
+    "nl": (r"daarnaast", r"bovendien"),
+    "en": (r"in addition", r"besides that", r"apart from that", r"furthermore"),
+}
+
 # Turns made only of these are talk around the advice, not advice.
 BACKCHANNEL = {
     "nl": frozenset({
@@ -163,13 +169,14 @@ BACKCHANNEL = {
         "verder", "wil", "er", "iets", "ook", "anderen", "volgende", "graag", "jij", "jullie", "is", "dat",
         "alles", "alle", "adviezen", "allemaal", "tijd", "minuut", "minuten", "we", "hebben", "nu", "twee",
         "drie", "één", "een", "nogmaals", "de", "helemaal", "goeie", "vind", "punt", "beginnen",
-        "begint", "wie", "mag", "gaat", "door", "even", "dus",
+        "begint", "wie", "mag", "gaat", "door", "even", "dus", "advies", "advice", "heeft", "met", "zei", "zegt",
+        "hetzelfde", "idem", "minuutje",
     }),
     "en": frozenset({
         "yes", "yeah", "no", "ok", "okay", "good", "great", "right", "thanks", "thank", "you", "exactly",
         "agreed", "sure", "indeed", "i", "agree", "anyone", "else", "who", "is", "next", "more", "any", "we",
         "have", "minutes", "minute", "left", "two", "one", "that", "all", "it", "nice", "point", "totally",
-        "wants", "to", "start", "go", "ahead", "much",
+        "wants", "to", "start", "go", "ahead", "much", "so", "with", "what", "said", "too", "same", "here", "me",
     }),
 }
 
@@ -374,7 +381,12 @@ def _mid_sentence_parts(sentence: str, language: str) -> list[str]:
     conj = r"(?:en|maar|of)" if language == "nl" else r"(?:and|but|or)"
     # A split needs a comma, semicolon or a conjunction before the cue, and
     # real words on both sides.
-    pattern = re.compile(rf"(?:[,;]\s*(?:{conj}\s+)?|\s{conj}\s+)(?=(?:{cues})(?![\w]))", re.IGNORECASE)
+    # Whisper sometimes puts the comma after the cue instead ("... immediately in
+    # addition, keep notes"): a cue closed by a comma needs nothing before it.
+    closed = "|".join(CLOSED_MID_CUES.get(language, ()))
+    pattern = re.compile(
+        rf"(?:[,;]\s*(?:{conj}\s+)?|\s{conj}\s+)(?=(?:{cues})(?![\w]))|\s(?=(?:{closed}),)", re.IGNORECASE
+    )
     parts, last = [], 0
     for match in pattern.finditer(sentence):
         head = sentence[last : match.start()].strip()
