@@ -179,3 +179,11 @@ async def test_chromium_prints_the_html_to_a_clean_a4_pdf(tmp_path):
     out.mkdir(exist_ok=True)
     shutil.copy(pdf_path, out / "adviezen.pdf")
     shutil.copy(tmp_path / "adviezen-print.png", out / "adviezen-print.png")
+
+
+def test_group_name_in_the_page_footer_cannot_leave_its_css_string():
+    page = export.render_html(dict(DOC, group='Ploeg "x"; } </style><script>alert(1)</script> \\'))
+    style = page.split("<style>", 1)[1].split("</style>", 1)[0]
+    assert "<" not in style and '"x"' not in style and "\\\\" not in style
+    assert "@bottom-right" in style and "counter(pages)" in style
+    assert str(export.css_string("A & b")) == '"A \\000026  b"'

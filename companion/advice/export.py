@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import jinja2
+from markupsafe import Markup
 
 EXPORT_TEMPLATES = Path(__file__).resolve().parents[2] / "prompts" / "export"
 
@@ -180,6 +181,14 @@ def markdown_text(value: Any) -> str:
     return text
 
 
+def css_string(value: Any) -> Markup:
+    """User text as a quoted CSS string: everything but letters, digits and spaces as a CSS escape,
+    so it can neither end the string nor the <style> element."""
+    text = "" if value is None else str(value)
+    escaped = "".join(ch if (ch.isalnum() and ch.isascii()) or ch == " " else f"\\{ord(ch):06x} " for ch in text[:200])
+    return Markup(f'"{escaped}"')
+
+
 def _quote(value: Any) -> str:
     """A Markdown block quote of (escaped) user text, one line per line."""
     return "\n".join("> " + line if line else ">" for line in markdown_text(value).splitlines())
@@ -200,6 +209,7 @@ def _environment(autoescape: bool, templates_dir: Path | None) -> jinja2.Environ
     )
     env.filters["md"] = markdown_text
     env.filters["mdquote"] = _quote
+    env.filters["css_string"] = css_string
     return env
 
 
