@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Callable
 
 from .engine import PhaseEngine
 from .hub import Hub
@@ -33,6 +33,7 @@ class Live:
         self.transcription = transcription
         # room id -> (step index, step id) being transcribed now
         self._transcribing: dict[str, tuple[int, str]] = {}
+        self.utterance_listeners: list[Callable[[Any], None]] = []
 
     async def on_change(self, room: Room, events: tuple[str, ...]) -> None:
         # Gates first: the server stops forwarding before any page is told.
@@ -55,8 +56,12 @@ class Live:
             self._transcribing[room.id] = wanted
 
     def on_utterance(self, utterance: Any) -> None:
-        # Wired in the integration with companion.speech and companion.advice.
-        log.info("utterance for room %s", getattr(utterance, "room_id", "?"))
+        """A transcribed utterance: stored first, then handed on (advice list)."""
+        for listener in list(self.utterance_listeners):
+            try:
+                listener(utterance)
+            except Exception:  # the advice list failing must not lose the transcript, nor the reverse
+                log.exception("utterance listener failed")
 
     def resume(self) -> None:
         """After a restart: a room that was in a transcribed step goes on transcribing."""

@@ -391,6 +391,10 @@ def create_app(settings: Settings) -> web.Application:
     app[ENGINE] = engine
     app[HUB] = hub
     live = _live_services(app, settings, engine, hub)
+    from .advice import api as advice_api  # it builds on this module's keys
+
+    advice_api.setup(app)
+    live.utterance_listeners.append(advice_api.utterance_sink(app))
     engine.listeners.append(live.on_change)
     engine.listeners.append(hub.push_state)
     app[LIVE] = live

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 EVENT = "advice"
 LOOP = web.AppKey("advice_loop", asyncio.AbstractEventLoop)
+REGISTERED = web.AppKey("advice_registered", bool)
 
 
 # ------------------------------------------------------------------ views
@@ -338,6 +339,9 @@ def _log_failure(task: asyncio.Task) -> None:
 # ------------------------------------------------------------------ registration
 def setup(app: web.Application) -> None:
     """Routes, the ``advice`` part of every state message, and the event loop for the live feed."""
+    if app.get(REGISTERED):
+        return  # create_app registers it; a second call must not double routes or state
+    app[REGISTERED] = True
     app[STATE_EXTRAS].append(state_extra(app))
 
     async def remember_loop(app: web.Application) -> None:
