@@ -115,7 +115,7 @@ def test_merge_split_delete_restore_speaker_add_move(conn):
     assert [i["id"] for i in store.list_items(conn, "r1")] == [a["id"], tail["id"], c["id"]]
     assert 0 < tail["start"] < 11.0
 
-    moved = store.speaker = store.set_speaker(conn, "r1", c["id"], "anna", "fleur")
+    moved = store.set_speaker(conn, "r1", c["id"], "anna", "fleur")
     assert moved["participant_id"] == "anna" and moved["speaker"] == "Anna"
     assert store.set_speaker(conn, "r1", c["id"], None, "fleur")["speaker"] is None
 
