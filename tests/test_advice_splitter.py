@@ -171,3 +171,12 @@ def test_whisper_silence_hallucinations_are_not_advice():
 )
 def test_rules_learnt_from_real_whisper_output(text, language, expected):
     assert [i.text for i in split_round([Utterance("1", "a", 0, 5, text)], language, names=["Leo"])] == expected
+
+
+def test_a_sentence_whisper_wrote_twice_is_kept_once():
+    items = split_round([
+        Utterance("1", "a", 0, 4, "Zoek een maatje in het team. Zoek een maatje in het team."),
+        Utterance("2", "a", 4.2, 6, "zoek een maatje in het team"),
+        Utterance("3", "a", 6.5, 8, "Ja. Ja."),
+    ], "nl")
+    assert [i.text for i in items] == ["Zoek een maatje in het team."]

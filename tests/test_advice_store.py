@@ -283,3 +283,11 @@ def test_a_bare_imperative_in_the_next_utterance_spells_out_a_proposal(conn):
         "Stop met overwerken.",
         "Vraag om hulp.",
     ]
+
+
+def test_an_utterance_repeating_the_last_one_is_not_added_again(conn):
+    store.ingest_utterances(conn, "r1", [
+        Utterance("1", "anna", 0.0, 4.0, "Zoek een maatje in het team."),
+        Utterance("2", "anna", 4.2, 8.0, "Zoek een maatje in het team."),
+    ], "nl")
+    assert _texts(conn) == ["Zoek een maatje in het team."]

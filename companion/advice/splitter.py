@@ -454,7 +454,14 @@ def _segments(run: Sequence[Utterance], language: str) -> list[_Segment]:
             continue
         pause = utt.start - previous_end if previous_end is not None else 0.0
         previous_end = utt.end
-        sentences = [s for s in _sentences(text) if not _is_hallucination(s)]
+        sentences = []
+        for sentence in _sentences(text):
+            # Whisper sometimes writes the same sentence twice in a row (a known loop).
+            if _is_hallucination(sentence) or (sentences or pieces) and _same_words(
+                sentence, sentences[-1] if sentences else pieces[-1][0]
+            ):
+                continue
+            sentences.append(sentence)
         if not sentences:
             open_sentence = False
             continue
@@ -499,6 +506,11 @@ def _new_item(speaker_id: str | None, segs: Sequence[_Segment], continues: bool)
         utterance_ids=list(dict.fromkeys(s.utterance_id for s in segs)),
         continues=continues,
     )
+
+
+def _same_words(a: str, b: str) -> bool:
+    norm = lambda t: re.findall(r"\w+", t.lower())  # noqa: E731
+    return len(norm(a)) >= 3 and norm(a) == norm(b)
 
 
 def _is_hallucination(text: str) -> bool:

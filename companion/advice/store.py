@@ -291,6 +291,8 @@ def ingest_utterances(
                    VALUES (?, ?, ?, ?, ?, ?, ?)""",
                 (room_id, utt.id, utt.speaker_id, utt.start, utt.end, utt.text, _now()),
             )
+            if previous is not None and previous["participant_id"] == utt.speaker_id and _same_text(previous["text"], utt.text):
+                continue  # Whisper wrote the same words twice
             items = split_round([utt], language, names)
             if not items:
                 continue
@@ -326,6 +328,11 @@ def ingest_utterances(
                 "UPDATE advice_utterances SET item_id = ? WHERE room_id = ? AND utterance_id = ?", (last_id, room_id, utt.id)
             )
     return [_row_dict(_reload(conn, room_id, item_id)) for item_id in changed]
+
+
+def _same_text(a: str, b: str) -> bool:
+    words = lambda t: re.findall(r"\w+", t.lower())  # noqa: E731
+    return len(words(a)) >= 3 and words(a) == words(b)
 
 
 def _position_for_time(conn: sqlite3.Connection, room_id: str, start: float) -> float:
