@@ -6,33 +6,16 @@ import sqlite3
 import threading
 
 import pytest
-from aiohttp.test_utils import TestServer
-
 from companion.advice import api
-from companion.web import create_app
+from companion.web import LIVE
 from conftest import Harness
-
-
-class AdviceHarness(Harness):
-    async def start(self) -> None:
-        app = create_app(self.settings())
-        api.setup(app)
-        self.server = TestServer(app)
-        await self.server.start_server()
-        if self.http is None:
-            import aiohttp
-
-            self.http = aiohttp.ClientSession()
-
-    @property
-    def app(self):
-        return self.server.app
 
 
 @pytest.fixture
 async def room(tmp_path):
-    h = AdviceHarness(tmp_path / "data")
+    h = Harness(tmp_path / "data")  # create_app registers the advice list itself
     await h.start()
+    h.app = h.server.app
     fac, invite, _ = await h.create_room(method="basismodel")
     anna = await h.join(invite, "Anna")
     bram = await h.join(invite, "Bram")
@@ -72,10 +55,9 @@ async def test_items_arrive_live_over_the_websocket_for_each_role(room):
     assert [i["speaker"] for i in state["advice"]["items"]] == ["Anna", "Anna"]
     assert state["advice"]["can_mark"] and not state["advice"]["can_edit"]
 
-    # From another thread, as the transcription service calls it.
-    sink = api.utterance_sink(h.app)
+    # Through the app's own wiring, from another thread, as the transcription service calls it.
     utt = {"room_id": fac.room_id, **utterances(anna, carla)[1]}
-    threading.Thread(target=sink, args=(utt,)).start()
+    threading.Thread(target=h.app[LIVE].on_utterance, args=(utt,)).start()
     state = await anna.wait_state(lambda s: len(s.get("advice", {}).get("items", [])) == 3)
     assert state["advice"]["items"][2]["speaker"] == "Carla"
     assert "mark" not in state["advice"]["items"][0] and "note" not in state["advice"]
