@@ -72,6 +72,12 @@ class Hub:
         if sends:
             await asyncio.gather(*sends)
 
+    async def close_room(self, room_id: str) -> None:
+        """The room is gone (deleted): its pages are told by the socket closing (code 4404)."""
+        for sockets in list(self._sockets.pop(room_id, {}).values()):
+            for ws in list(sockets):
+                await ws.close(code=4404, message=b"room deleted")
+
     async def close_all(self) -> None:
         for room in list(self._sockets.values()):
             for sockets in list(room.values()):

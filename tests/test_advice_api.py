@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 
@@ -199,8 +200,11 @@ async def test_delete_now_removes_the_rows(room):
     async with h.http.post(h.url(f"/api/rooms/{fac.room_id}/delete-now"), headers=anna.headers) as r:
         assert r.status == 403
     await fac.ok("session.end")
+    await anna.connect()
     async with h.http.post(h.url(f"/api/rooms/{fac.room_id}/delete-now"), headers=bram.headers) as r:
         assert r.status == 200
+    await asyncio.sleep(0.2)
+    assert anna.ws.closed and anna.ws.close_code == 4404  # open pages learn the room is gone
     conn = sqlite3.connect(h.data_dir / "companion.sqlite3")
     for table in ("rooms", "participants", "advice_items", "advice_utterances", "advice_edits", "advice_notes", "takeaways"):
         column = "id" if table == "rooms" else "room_id"

@@ -275,6 +275,7 @@ async def delete_session_now(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     delete_room(engine.conn, room.id)
     engine.rooms.pop(room.id, None)
+    await request.app[HUB].close_room(room.id)
     return web.json_response({"ok": True})
 
 
