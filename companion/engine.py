@@ -152,8 +152,7 @@ class PhaseEngine:
             raise conflict("Deze sessie is al afgelopen.", "ended")
         if any(p.name.casefold() == display.casefold() for p in room.participants.values()):
             raise conflict("Deze naam is al in gebruik in deze kamer; kies een andere.", "name_taken")
-        joined = sum(1 for p in room.participants.values() if p.role != FACILITATOR)
-        if joined >= room.capacity:
+        if room.joined_count >= room.capacity:
             raise conflict(f"De kamer is vol ({room.capacity} deelnemers).", "room_full")
         token = tokens.new_token()
         participant = Participant(id=tokens.new_id(), name=display, role=DEELNEMER, joined_at=self.clock())

@@ -104,6 +104,11 @@ class Room:
         return self.method.steps[self.step_index]
 
     @property
+    def joined_count(self) -> int:
+        """People who came in by the invite; capacity counts these, the facilitator comes on top."""
+        return sum(1 for p in self.participants.values() if p.role != FACILITATOR)
+
+    @property
     def inbrenger(self) -> Participant | None:
         return self.participants.get(self.inbrenger_id) if self.inbrenger_id else None
 

@@ -24,7 +24,7 @@ from .hub import Hub
 from .live import Live
 from .methods import SHIPPED_METHODS, load_catalog
 from .retention import purge_expired
-from .room import FACILITATOR, Room
+from .room import Room
 from .views import PROTOCOL_VERSION, snapshot
 
 log = logging.getLogger(__name__)
@@ -160,28 +160,25 @@ async def create_room(request: web.Request) -> web.Response:
         body.get("facilitator_name"),
         body.get("capacity", 8),
     )
-    base = base_url(request)
+    return _entered(request, room, fac_token, facilitator_url=f"{base_url(request)}/k/{fac_token}",
+                    invite_url=f"{base_url(request)}/i/{invite}")
+
+
+def _entered(request: web.Request, room: Room, token: str, **links: str) -> web.Response:
+    """201 with the person's links, and the room cookie so the next page knows them."""
     response = web.json_response(
-        {
-            "room_id": room.id,
-            "facilitator_url": f"{base}/k/{fac_token}",
-            "invite_url": f"{base}/i/{invite}",
-            "room_url": f"{base}/r/{room.id}",
-            "token": fac_token,
-        },
-        status=201,
+        {"room_id": room.id, "room_url": f"{base_url(request)}/r/{room.id}", "token": token, **links}, status=201
     )
-    set_room_cookie(request, response, room.id, fac_token)
+    set_room_cookie(request, response, room.id, token)
     return response
 
 
 async def invite_info(request: web.Request) -> web.Response:
     room = request.app[ENGINE].room_for_invite(request.match_info["invite"])
-    joined = sum(1 for p in room.participants.values() if p.role != FACILITATOR)
     return web.json_response(
         {
             "room": {"name": room.name, "language": room.language, "method": room.method.title, "status": room.status},
-            "full": joined >= room.capacity,
+            "full": room.joined_count >= room.capacity,
         }
     )
 
@@ -189,19 +186,7 @@ async def invite_info(request: web.Request) -> web.Response:
 async def join_room(request: web.Request) -> web.Response:
     body = await read_json(request)
     room, participant, token = await request.app[ENGINE].join(request.match_info["invite"], body.get("name"))
-    base = base_url(request)
-    response = web.json_response(
-        {
-            "room_id": room.id,
-            "participant_id": participant.id,
-            "personal_url": f"{base}/k/{token}",
-            "room_url": f"{base}/r/{room.id}",
-            "token": token,
-        },
-        status=201,
-    )
-    set_room_cookie(request, response, room.id, token)
-    return response
+    return _entered(request, room, token, participant_id=participant.id, personal_url=f"{base_url(request)}/k/{token}")
 
 
 async def personal_link(request: web.Request) -> web.StreamResponse:
