@@ -1,0 +1,94 @@
+"""The few private corners of aiortc the pass-through design rests on.
+
+aiortc's receiver always decodes: complete frames leave the jitter buffer
+through a private queue to a decoder thread.  We swap that queue for a tap
+that hands the *encoded* frame to us and only passes the end-of-stream
+marker on, so the decoder thread ends when the receiver stops.  These names
+are private, so aiortc is pinned exactly and tests/test_media_hooks.py
+checks every one of them.
+"""
+
+from __future__ import annotations
+
+import queue
+from typing import Any, Callable
+
+import aiortc
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtcrtpsender import RTCRtpSender
+
+PINNED_AIORTC = "1.16.0"
+# Name-mangled attribute of RTCRtpReceiver holding the decoder thread's input queue.
+DECODER_QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
+
+# (codec parameters, aiortc JitterFrame with .data and .timestamp)
+FrameHandler = Callable[[Any, Any], None]
+
+
+class FrameTap(queue.Queue):
+    """Stands in for the receiver's decoder queue; called on the event loop thread."""
+
+    def __init__(self, original: queue.Queue, on_frame: FrameHandler, also_decode: bool = False):
+        super().__init__()
+        self._original = original
+        self._on_frame = on_frame
+        # Test clients may still want decoded frames on the remote track.
+        self._also_decode = also_decode
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if item is None:
+            # End of stream: the decoder thread reads from whichever queue it
+            # was started with; both get the marker so it always exits.
+            super().put(None)
+            self._original.put(None)
+            return
+        codec, frame = item
+        self._on_frame(codec, frame)
+        if self._also_decode:
+            super().put(item)
+
+
+def check_aiortc() -> None:
+    """Refuse to run on an aiortc whose private names we have not checked."""
+    if aiortc.__version__ != PINNED_AIORTC:
+        raise RuntimeError(f"companion.media needs aiortc=={PINNED_AIORTC}, found {aiortc.__version__}")
+
+
+def install_frame_tap(receiver: RTCRtpReceiver, on_frame: FrameHandler, also_decode: bool = False) -> FrameTap:
+    """Route this receiver's complete encoded frames to ``on_frame`` instead of its decoder.
+
+    Must run before the receiver starts (right after the transceiver is made):
+    the decoder thread reads from the queue in place when it starts.
+    """
+    if getattr(receiver, "_RTCRtpReceiver__decoder_thread", None) is not None:
+        raise RuntimeError("install_frame_tap: the receiver has already started")
+    original = getattr(receiver, DECODER_QUEUE_ATTR)
+    if isinstance(original, FrameTap):
+        return original
+    if not isinstance(original, queue.Queue):
+        raise RuntimeError("aiortc RTCRtpReceiver has no decoder queue where companion.media expects it")
+    tap = FrameTap(original, on_frame, also_decode)
+    setattr(receiver, DECODER_QUEUE_ATTR, tap)
+    return tap
+
+
+async def request_keyframe(receiver: RTCRtpReceiver) -> bool:
+    """Send a PLI upstream for every stream this receiver got packets from lately."""
+    sent = False
+    for source in receiver.getSynchronizationSources():
+        await receiver._send_rtcp_pli(source.source)
+        sent = True
+    return sent
+
+
+def route_keyframe_requests(sender: RTCRtpSender, on_request: Callable[[], None]) -> None:
+    """A subscriber's PLI/FIR reaches the sender's ``_send_keyframe``, which on the
+    packet path does nothing; send it on to the source instead."""
+    if not callable(getattr(sender, "_send_keyframe", None)):
+        raise RuntimeError("aiortc RTCRtpSender._send_keyframe is gone")
+    sender._send_keyframe = on_request  # type: ignore[method-assign]
+
+
+def is_vp8_keyframe(data: bytes) -> bool:
+    """VP8 frame header: the lowest bit of the first byte is 0 on a keyframe (RFC 6386 9.1)."""
+    return bool(data) and (data[0] & 0x01) == 0

@@ -1,0 +1,514 @@
+"""The media layer the room server plugs in: one aiortc peer connection per
+participant, encoded frames forwarded as they are, one gate per path.
+
+Design (see docs/protocol-media.md and ../shared/notes/media.md): the server
+is always the offerer.  Each participant's connection has two upstream
+transceivers (their microphone and camera) and one downstream "slot" per
+other participant and kind.  A slot is a long-lived transceiver whose track
+the server re-points when people come and go, so a leave or a rejoin costs
+no renegotiation; only a room growing past its largest size adds slots.
+
+Frames come out of each receiver's jitter buffer still encoded (hooks.py)
+and go straight into the subscribers' slot tracks, which aiortc only
+packetizes.  Audio of a transcribed speaker is additionally decoded to
+16 kHz for the AudioSink.
+
+Importing and constructing this module is cheap: aiortc is loaded on the
+first ``media.join``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from ..audio import AudioSink
+from ..errors import ClientError, bad_request, conflict
+from .gates import Kind, MediaView, gate_open, transcribed
+
+if TYPE_CHECKING:
+    from .forward import ForwardTrack
+    from .speech_tap import SpeakerDecoder
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[str, str, dict], Awaitable[None]]
+
+MAX_SDP_BYTES = 64 * 1024
+KINDS: tuple[Kind, ...] = ("audio", "video")
+# At most one keyframe request upstream per source in this many seconds.
+PLI_INTERVAL = 0.3
+# Hosts only: the server must not wait on a STUN server it cannot reach.
+ICE_SERVERS: list = []
+
+
+@dataclass
+class PathStats:
+    packets: int = 0  # encoded frames (av.Packet) handed to the subscriber's sender
+    keyframes: int = 0
+    dropped_closed: int = 0  # gate closed
+    dropped_waiting: int = 0  # gate open, waiting for a keyframe
+    dropped_full: int = 0  # subscriber's queue overflowed
+    # monotonic time of the first frame after the gate last opened
+    resumed_at: float | None = None
+    opened_at: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "packets": self.packets,
+            "keyframes": self.keyframes,
+            "dropped_closed": self.dropped_closed,
+            "dropped_waiting": self.dropped_waiting,
+            "dropped_full": self.dropped_full,
+            "resume_delay": None
+            if self.resumed_at is None or self.opened_at is None
+            else round(self.resumed_at - self.opened_at, 3),
+        }
+
+
+@dataclass
+class _Slot:
+    """One downstream transceiver in a subscriber's connection."""
+
+    kind: Kind
+    transceiver: Any
+    track: "ForwardTrack"
+    source: str | None = None
+    open: bool = False
+    waiting_keyframe: bool = True
+
+    @property
+    def mid(self) -> str | None:
+        return self.transceiver.mid
+
+
+@dataclass
+class _Peer:
+    room_id: str
+    pid: str
+    pc: Any
+    upstream: dict[str, Any]  # kind -> transceiver receiving this participant's media
+    slots: list[_Slot] = field(default_factory=list)
+    slot_for: dict[tuple[str, str], _Slot] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    dirty: bool = False  # needs another offer once the current one is answered
+    closed: bool = False
+    offers: int = 0
+    last_pli: float = 0.0
+    decoder: "SpeakerDecoder | None" = None
+
+
+@dataclass
+class _Room:
+    view: MediaView
+    peers: dict[str, _Peer] = field(default_factory=dict)
+    paths: dict[tuple[str, str, str], PathStats] = field(default_factory=dict)
+    transcribing: set[str] = field(default_factory=set)
+
+    def path(self, source: str, subscriber: str, kind: str) -> PathStats:
+        key = (source, subscriber, kind)
+        stats = self.paths.get(key)
+        if stats is None:
+            stats = self.paths[key] = PathStats()
+        return stats
+
+
+class MediaService:
+    def __init__(self, send: Send, audio_sink: AudioSink | None = None) -> None:
+        self._send = send
+        self._sink = audio_sink
+        self._rooms: dict[str, _Room] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self._closed = False
+
+    # ------------------------------------------------------------ public API
+    async def handle(self, room_id: str, participant_id: str, message: dict) -> None:
+        kind = message.get("type")
+        if kind == "media.join":
+            await self._join(room_id, participant_id)
+        elif kind == "media.answer":
+            await self._on_answer(room_id, participant_id, _sdp_of(message), message.get("seq"))
+        elif kind == "media.leave":
+            await self._drop(room_id, participant_id)
+        elif kind == "media.keyframe":
+            peer = self._peer(room_id, participant_id)
+            for slot in peer.slots:
+                if slot.kind == "video" and slot.source is not None:
+                    self._want_keyframe(room_id, slot.source)
+        else:
+            raise bad_request(f"Onbekend mediabericht: {str(kind)[:40]!r}", "unknown_media_type")
+
+    async def apply_view(self, view: MediaView) -> None:
+        room = self._room(view.room_id)
+        room.view = view
+        await self._refresh(room)
+
+    async def participant_gone(self, room_id: str, participant_id: str) -> None:
+        await self._drop(room_id, participant_id)
+
+    async def close_room(self, room_id: str) -> None:
+        room = self._rooms.get(room_id)
+        if room is None:
+            return
+        for pid in list(room.peers):
+            await self._drop(room_id, pid, notify_others=False)
+        self._rooms.pop(room_id, None)
+
+    async def close(self) -> None:
+        self._closed = True
+        for room_id in list(self._rooms):
+            await self.close_room(room_id)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def stats(self, room_id: str) -> dict:
+        """``{(source, subscriber, kind): {"packets": n, ...}}`` for every path that carried or dropped media."""
+        room = self._rooms.get(room_id)
+        if room is None:
+            return {}
+        return {key: stats.as_dict() for key, stats in room.paths.items()}
+
+    def connected(self, room_id: str) -> set[str]:
+        room = self._rooms.get(room_id)
+        return set(room.peers) if room else set()
+
+    # ------------------------------------------------------------ rooms and peers
+    def _room(self, room_id: str) -> _Room:
+        room = self._rooms.get(room_id)
+        if room is None:
+            room = self._rooms[room_id] = _Room(view=MediaView(room_id))
+        return room
+
+    def _peer(self, room_id: str, pid: str) -> _Peer:
+        room = self._rooms.get(room_id)
+        peer = room.peers.get(pid) if room else None
+        if peer is None:
+            raise conflict("Nog geen mediaverbinding: stuur eerst media.join.", "media_not_joined")
+        return peer
+
+    async def _join(self, room_id: str, pid: str) -> None:
+        if self._closed:
+            raise conflict("De server sluit af.", "media_closed")
+        room = self._room(room_id)
+        if pid in room.peers:
+            # A page reconnecting: start clean, the old connection is dead to it.
+            await self._drop(room_id, pid, notify_others=False)
+        peer = self._new_peer(room_id, pid)
+        room.peers[pid] = peer
+        to_offer = [peer]
+        for other in list(room.peers.values()):
+            if other is peer:
+                continue
+            if self._assign(other, pid):
+                to_offer.append(other)
+            self._assign(peer, other.pid)
+        await self._refresh(room, force_slots=True)
+        for target in to_offer:
+            await self._offer(target)
+
+    def _new_peer(self, room_id: str, pid: str) -> _Peer:
+        from aiortc import RTCConfiguration, RTCPeerConnection
+        from aiortc.rtcconfiguration import RTCBundlePolicy
+
+        from . import hooks
+
+        hooks.check_aiortc()
+        # MAX_BUNDLE: with BALANCED, an offer with several video m-lines leaves
+        # later ones on a closed transport (aiortc issues 1414, 1437).
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=ICE_SERVERS, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+        upstream = {}
+        for kind in KINDS:
+            transceiver = pc.addTransceiver(kind, direction="recvonly")
+            _prefer_codec(transceiver, kind)
+            hooks.install_frame_tap(transceiver.receiver, self._frame_handler(room_id, pid, kind))
+            upstream[kind] = transceiver
+        peer = _Peer(room_id, pid, pc, upstream)
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState in ("failed", "closed") and not peer.closed:
+                log.info("media connection of %s/%s %s", room_id, pid, pc.connectionState)
+                await self._drop(room_id, pid, current=peer)
+                await self._send_safely(room_id, pid, {"type": "media.closed", "reason": pc.connectionState})
+
+        return peer
+
+    def _assign(self, sub: _Peer, source: str) -> bool:
+        """Give ``source`` a slot of each kind in ``sub``'s connection; True when that needs an offer."""
+        from . import hooks
+        from .forward import ForwardTrack
+
+        needs_offer = False
+        for kind in KINDS:
+            if (source, kind) in sub.slot_for:
+                continue
+            slot = next((s for s in sub.slots if s.kind == kind and s.source is None), None)
+            if slot is None:
+                track = ForwardTrack(kind)
+                transceiver = sub.pc.addTransceiver(track, direction="sendonly")
+                _prefer_codec(transceiver, kind)
+                slot = _Slot(kind, transceiver, track)
+                hooks.route_keyframe_requests(transceiver.sender, self._keyframe_router(sub.room_id, slot))
+                sub.slots.append(slot)
+                needs_offer = True
+            slot.source = source
+            slot.open = False
+            slot.waiting_keyframe = True
+            slot.track.clear()
+            sub.slot_for[(source, kind)] = slot
+        return needs_offer
+
+    async def _drop(self, room_id: str, pid: str, notify_others: bool = True, current: _Peer | None = None) -> None:
+        room = self._rooms.get(room_id)
+        if room is None:
+            return
+        peer = room.peers.get(pid)
+        if peer is None or (current is not None and peer is not current):
+            return
+        del room.peers[pid]
+        peer.closed = True
+        self._stop_transcribing(room, pid)
+        for slot in peer.slots:
+            slot.track.stop()
+        for other in room.peers.values():
+            for kind in KINDS:
+                slot = other.slot_for.pop((pid, kind), None)
+                if slot is not None:
+                    slot.source = None
+                    slot.open = False
+                    slot.track.clear()
+        try:
+            await peer.pc.close()
+        except Exception:
+            log.exception("closing a media connection failed")
+        if notify_others:
+            for other in list(room.peers.values()):
+                await self._send_slots(other)
+
+    # ------------------------------------------------------------ signalling
+    async def _offer(self, peer: _Peer) -> None:
+        async with peer.lock:
+            if peer.closed:
+                return
+            if peer.pc.signalingState != "stable":
+                peer.dirty = True
+                return
+            peer.dirty = False
+            await peer.pc.setLocalDescription(await peer.pc.createOffer())
+            peer.offers += 1
+            message = {
+                "type": "media.offer",
+                "seq": peer.offers,
+                "sdp": peer.pc.localDescription.sdp,
+                "upstream": {kind: t.mid for kind, t in peer.upstream.items()},
+                "slots": _slot_list(peer),
+            }
+        await self._send_safely(peer.room_id, peer.pid, message)
+
+    async def _on_answer(self, room_id: str, pid: str, sdp: str, seq: Any) -> None:
+        from aiortc import RTCSessionDescription
+
+        peer = self._peer(room_id, pid)
+        async with peer.lock:
+            if peer.pc.signalingState != "have-local-offer":
+                raise conflict("Geen openstaand aanbod om te beantwoorden.", "no_offer")
+            if seq is not None and seq != peer.offers:
+                raise conflict("Antwoord op een oud aanbod.", "stale_answer")
+            try:
+                await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+            except ClientError:
+                raise
+            except Exception as exc:
+                raise bad_request(f"Onbruikbaar SDP-antwoord: {str(exc)[:120]}", "bad_sdp") from None
+        for slot in peer.slots:
+            if slot.kind == "video" and slot.source is not None and slot.open:
+                slot.waiting_keyframe = True
+                self._want_keyframe(room_id, slot.source)
+        if peer.dirty:
+            await self._offer(peer)
+
+    async def _send_slots(self, peer: _Peer) -> None:
+        if peer.closed:
+            return
+        await self._send_safely(peer.room_id, peer.pid, {"type": "media.slots", "slots": _slot_list(peer)})
+
+    async def _send_safely(self, room_id: str, pid: str, message: dict) -> None:
+        try:
+            await self._send(room_id, pid, message)
+        except Exception:
+            log.exception("could not send %s to %s/%s", message.get("type"), room_id, pid)
+
+    # ------------------------------------------------------------ gates
+    async def _refresh(self, room: _Room, force_slots: bool = False) -> None:
+        view = room.view
+        now = time.monotonic()
+        changed: list[_Peer] = []
+        for sub in room.peers.values():
+            sub_changed = force_slots
+            for slot in sub.slots:
+                is_open = slot.source is not None and gate_open(view, slot.source, sub.pid, slot.kind)
+                if is_open == slot.open:
+                    continue
+                sub_changed = True
+                slot.open = is_open
+                slot.track.clear()
+                if slot.kind == "video":
+                    slot.waiting_keyframe = True
+                if is_open and slot.source is not None:
+                    room.path(slot.source, sub.pid, slot.kind).opened_at = now
+                    room.path(slot.source, sub.pid, slot.kind).resumed_at = None
+                    if slot.kind == "video":
+                        self._want_keyframe(room.view.room_id, slot.source)
+            if sub_changed:
+                changed.append(sub)
+        self._refresh_transcription(room)
+        for sub in changed:
+            await self._send_slots(sub)
+
+    def _refresh_transcription(self, room: _Room) -> None:
+        if self._sink is None:
+            return
+        wanted = {pid for pid in room.peers if transcribed(room.view, pid)}
+        for pid in room.transcribing - wanted:
+            self._stop_transcribing(room, pid)
+        for pid in wanted - room.transcribing:
+            from .speech_tap import SpeakerDecoder
+
+            room.peers[pid].decoder = SpeakerDecoder()
+            room.transcribing.add(pid)
+
+    def _stop_transcribing(self, room: _Room, pid: str) -> None:
+        if pid not in room.transcribing:
+            return
+        room.transcribing.discard(pid)
+        peer = room.peers.get(pid)
+        if peer is not None:
+            peer.decoder = None
+        if self._sink is not None:
+            try:
+                self._sink.flush(room.view.room_id, pid)
+            except Exception:
+                log.exception("audio sink flush failed")
+
+    # ------------------------------------------------------------ forwarding
+    def _frame_handler(self, room_id: str, source: str, kind: Kind) -> Callable[[Any, Any], None]:
+        from .hooks import is_vp8_keyframe
+
+        def on_frame(codec: Any, frame: Any) -> None:
+            room = self._rooms.get(room_id)
+            if room is None:
+                return
+            src = room.peers.get(source)
+            if src is None or src.closed:
+                return
+            data: bytes = frame.data
+            timestamp: int = frame.timestamp
+            if kind == "audio" and src.decoder is not None and self._sink is not None:
+                self._transcribe(room_id, src, data, timestamp)
+            keyframe = kind == "video" and is_vp8_keyframe(data)
+            want_keyframe = False
+            for sub in room.peers.values():
+                slot = sub.slot_for.get((source, kind))
+                if slot is None or sub is src:
+                    continue
+                path = room.path(source, sub.pid, kind)
+                if not slot.open:
+                    path.dropped_closed += 1
+                    continue
+                if kind == "video" and slot.waiting_keyframe:
+                    if not keyframe:
+                        path.dropped_waiting += 1
+                        want_keyframe = True
+                        continue
+                    slot.waiting_keyframe = False
+                if slot.track.push(data, timestamp):
+                    path.packets += 1
+                    path.keyframes += keyframe
+                    if path.resumed_at is None:
+                        path.resumed_at = time.monotonic()
+                else:
+                    path.dropped_full += 1
+                    if kind == "video":
+                        slot.waiting_keyframe = True
+                        want_keyframe = True
+            if want_keyframe:
+                self._want_keyframe(room_id, source)
+
+        return on_frame
+
+    def _transcribe(self, room_id: str, src: _Peer, data: bytes, timestamp: int) -> None:
+        assert src.decoder is not None and self._sink is not None
+        decoded = src.decoder.decode(data, timestamp)
+        if decoded is None:
+            return
+        samples, start = decoded
+        try:
+            self._sink.push(room_id, src.pid, samples, start)
+        except Exception:
+            log.exception("audio sink push failed")
+
+    def _keyframe_router(self, room_id: str, slot: _Slot) -> Callable[[], None]:
+        def on_request() -> None:
+            if slot.source is not None and slot.open:
+                self._want_keyframe(room_id, slot.source)
+
+        return on_request
+
+    def _want_keyframe(self, room_id: str, source: str) -> None:
+        room = self._rooms.get(room_id)
+        peer = room.peers.get(source) if room else None
+        if peer is None or peer.closed:
+            return
+        now = time.monotonic()
+        if now - peer.last_pli < PLI_INTERVAL:
+            return
+        peer.last_pli = now
+        self._spawn(self._send_pli(peer))
+
+    async def _send_pli(self, peer: _Peer) -> None:
+        from .hooks import request_keyframe
+
+        try:
+            await request_keyframe(peer.upstream["video"].receiver)
+        except Exception as exc:  # a closing transport: nothing to ask any more
+            log.debug("keyframe request failed: %s", exc)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _sdp_of(message: dict) -> str:
+    sdp = message.get("sdp")
+    if not isinstance(sdp, str) or not sdp.strip():
+        raise bad_request("SDP ontbreekt of is geen tekst.", "bad_sdp")
+    if len(sdp.encode("utf-8", "replace")) > MAX_SDP_BYTES:
+        raise ClientError(413, "sdp_too_large", "SDP is groter dan 64 KiB.")
+    if not sdp.startswith("v=0"):
+        raise bad_request("Dit is geen SDP (hoort te beginnen met v=0).", "bad_sdp")
+    return sdp
+
+
+def _slot_list(peer: _Peer) -> list[dict[str, Any]]:
+    return [
+        {"mid": slot.mid, "kind": slot.kind, "participant": slot.source, "open": slot.open}
+        for slot in peer.slots
+        if slot.mid is not None
+    ]
+
+
+def _prefer_codec(transceiver: Any, kind: str) -> None:
+    """Opus and VP8 only: a forwarded frame must be decodable by every subscriber."""
+    from aiortc import RTCRtpSender
+
+    wanted = "audio/opus" if kind == "audio" else "video/VP8"
+    codecs = [
+        c for c in RTCRtpSender.getCapabilities(kind).codecs if c.mimeType.lower() in (wanted.lower(), f"{kind}/rtx")
+    ]
+    transceiver.setCodecPreferences(codecs)

@@ -1,0 +1,71 @@
+"""Shared by the media tests: a MediaService with in-process routing to aiortc peers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Callable
+
+from companion.errors import ClientError
+from companion.media.peer import MediaPeer, PatternTrack, ToneTrack
+from companion.media.service import MediaService
+
+ROOM = "room1"
+
+
+class Call:
+    def __init__(self, audio_sink=None, decode: bool = False):
+        self.peers: dict[str, MediaPeer] = {}
+        self.service = MediaService(self._route, audio_sink=audio_sink)
+        self.decode = decode
+        self.client_errors: list[ClientError] = []
+
+    async def _route(self, room_id: str, pid: str, message: dict) -> None:
+        peer = self.peers.get(pid)
+        if peer is not None:
+            peer.deliver(message)
+
+    def _to_server(self, pid: str):
+        async def send(message: dict) -> None:
+            try:
+                await self.service.handle(ROOM, pid, message)
+            except ClientError as exc:
+                self.client_errors.append(exc)
+
+        return send
+
+    async def join(self, pid: str, shade: int = 0, frequency: float = 440.0) -> MediaPeer:
+        peer = MediaPeer(
+            pid,
+            self._to_server(pid),
+            audio=ToneTrack(frequency),
+            video=PatternTrack(shade=shade),
+            decode=self.decode,
+        )
+        self.peers[pid] = peer
+        await peer.start()
+        return peer
+
+    async def leave(self, pid: str) -> None:
+        peer = self.peers.pop(pid)
+        await peer.leave()
+
+    def packets(self, source: str, subscriber: str, kind: str) -> int:
+        path = self.service.stats(ROOM).get((source, subscriber, kind))
+        return path["packets"] if path else 0
+
+    async def close(self) -> None:
+        for peer in list(self.peers.values()):
+            await peer.close()
+        self.peers.clear()
+        await self.service.close()
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 10.0, step: float = 0.05) -> float:
+    """Seconds it took; AssertionError after ``timeout``."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(step)
+    return time.monotonic() - start

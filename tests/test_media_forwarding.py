@@ -1,0 +1,228 @@
+"""Pass-through forwarding with real aiortc peers sending generated VP8 and Opus.
+
+Counters on the server (MediaService.stats) prove what each gate let through;
+counters on the peers (encoded frames per source and kind, read before any
+decoding) prove it arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+import time
+
+import pytest
+
+from companion.errors import ClientError
+from companion.media.gates import MediaView
+from companion.methods import OPEN_POLICY, MediaPolicy
+
+from media_call import ROOM, Call, wait_for
+
+RODDEL = MediaPolicy(inbrenger_sees_group=False, group_sees_inbrenger=False, inbrenger_heard=False)
+
+
+def pairs(pids):
+    return [(s, d) for s in pids for d in pids if s != d]
+
+
+async def all_flowing(call: Call, pids, at_least: int = 3, timeout: float = 15.0) -> None:
+    base = {(s, d, k): call.peers[d].received[(s, k)] for s, d in pairs(pids) for k in ("audio", "video")}
+
+    def flowing() -> bool:
+        return all(call.peers[d].received[(s, k)] >= base[(s, d, k)] + at_least for (s, d, k) in base)
+
+    await wait_for(flowing, timeout)
+
+
+def sent_after(video_log, source: str, since: float) -> list[bool]:
+    """Keyframe flags of the video frames from ``source`` the server sent after ``since``.
+
+    The receiver's jitter buffer hands a frame on only when the next one
+    starts, so the last frame from before the gate closed surfaces at
+    reopening; its RTP time lies far behind the frames that follow.
+    """
+    frames = [(ts, kf) for t, src, kf, ts in video_log if src == source and t > since]
+    if frames and len(frames) < 2:
+        return []
+    if frames and frames[1][0] - frames[0][0] > 45_000:  # more than 0.5 s of RTP time apart
+        frames = frames[1:]
+    return [kf for _, kf in frames]
+
+
+@pytest.fixture
+async def call():
+    c = Call()
+    yield c
+    await c.close()
+
+
+async def test_everyone_receives_everyone_decodable(call: Call):
+    call.decode = True
+    pids = ["a", "b", "c"]
+    for i, pid in enumerate(pids):
+        await call.join(pid, shade=i * 70)
+    await all_flowing(call, pids)
+    for s, d in pairs(pids):
+        peer = call.peers[d]
+        # The first video frame a subscriber gets is one it can start from.
+        assert peer.first_video_keyframe[s] is True, (s, d)
+        assert call.packets(s, d, "video") > 0 and call.packets(s, d, "audio") > 0
+    for pid in pids:
+        assert call.packets(pid, pid, "audio") == 0  # nobody gets their own media back
+    await wait_for(lambda: all(p.decoded["video"] > 5 and p.decoded["audio"] > 20 for p in call.peers.values()))
+
+
+async def test_roddelfase_inbrenger_out_of_sight_but_hears_the_group(call: Call):
+    pids = ["inb", "b", "c", "d"]
+    for pid in pids:
+        await call.join(pid)
+    await all_flowing(call, pids)
+
+    await call.service.apply_view(MediaView(ROOM, tuple(pids), inbrenger_id="inb", policy=RODDEL, running=True))
+    # The group's pages are told to hide the inbrenger's tile.
+    await wait_for(
+        lambda: all(
+            not slot["open"]
+            for pid in ("b", "c", "d")
+            for slot in call.peers[pid].slots.values()
+            if slot["participant"] == "inb"
+        )
+    )
+    await asyncio.sleep(0.3)  # frames already on the wire may still land
+    server_before = dict(call.service.stats(ROOM))
+    client_before = {pid: dict(call.peers[pid].received) for pid in pids}
+    await asyncio.sleep(2.0)
+    stats = call.service.stats(ROOM)
+    for other in ("b", "c", "d"):
+        # No video reaches the inbrenger; none of the inbrenger's media reaches anyone.
+        assert stats[(other, "inb", "video")]["packets"] == server_before[(other, "inb", "video")]["packets"]
+        assert stats[("inb", other, "video")]["packets"] == server_before[("inb", other, "video")]["packets"]
+        assert stats[("inb", other, "audio")]["packets"] == server_before[("inb", other, "audio")]["packets"]
+        assert stats[("inb", other, "video")]["dropped_closed"] > server_before[("inb", other, "video")]["dropped_closed"]
+        assert call.peers["inb"].received[(other, "video")] == client_before["inb"][(other, "video")]
+        assert call.peers[other].received[("inb", "video")] == client_before[other][("inb", "video")]
+        assert call.peers[other].received[("inb", "audio")] == client_before[other][("inb", "audio")]
+        # The group's audio keeps reaching the inbrenger (50 frames/s, so 2 s is ~100).
+        gained = stats[(other, "inb", "audio")]["packets"] - server_before[(other, "inb", "audio")]["packets"]
+        assert gained > 60, gained
+        assert call.peers["inb"].received[(other, "audio")] - client_before["inb"][(other, "audio")] > 60
+        # And the group still sees and hears each other.
+        for third in ("b", "c", "d"):
+            if third != other:
+                assert stats[(other, third, "video")]["packets"] > server_before[(other, third, "video")]["packets"]
+
+    # Back to the open policy: video resumes, starting with a keyframe, within about a second.
+    reopened = time.monotonic()
+    await call.service.apply_view(MediaView(ROOM, tuple(pids), inbrenger_id="inb", policy=OPEN_POLICY, running=True))
+    took = await wait_for(
+        lambda: all(
+            len(sent_after(call.peers[o].video_log, "inb", reopened)) >= 1
+            and len(sent_after(call.peers["inb"].video_log, o, reopened)) >= 1
+            for o in ("b", "c", "d")
+        ),
+        timeout=5.0,
+    )
+    assert took < 1.5, took
+    for o in ("b", "c", "d"):
+        assert sent_after(call.peers[o].video_log, "inb", reopened)[0] is True
+        assert sent_after(call.peers["inb"].video_log, o, reopened)[0] is True
+        assert call.service.stats(ROOM)[("inb", o, "video")]["resume_delay"] < 1.0
+
+
+async def test_facilitator_mutes_a_microphone_and_a_camera(call: Call):
+    pids = ["a", "b", "c"]
+    for pid in pids:
+        await call.join(pid)
+    await all_flowing(call, pids)
+    await call.service.apply_view(MediaView(ROOM, tuple(pids), mic_muted=frozenset({"b"}), camera_off=frozenset({"c"})))
+    await asyncio.sleep(0.3)
+    before = call.service.stats(ROOM)
+    await asyncio.sleep(1.0)
+    after = call.service.stats(ROOM)
+    for sub in ("a", "c"):
+        assert after[("b", sub, "audio")]["packets"] == before[("b", sub, "audio")]["packets"]
+        assert after[("b", sub, "video")]["packets"] > before[("b", sub, "video")]["packets"]
+    for sub in ("a", "b"):
+        assert after[("c", sub, "video")]["packets"] == before[("c", sub, "video")]["packets"]
+        assert after[("c", sub, "audio")]["packets"] > before[("c", sub, "audio")]["packets"]
+
+
+async def test_join_and_leave_mid_call(call: Call):
+    await call.join("a")
+    await call.join("b")
+    await all_flowing(call, ["a", "b"])
+    # c joins: a and b get new slots through a renegotiation, and keep flowing.
+    await call.join("c")
+    await all_flowing(call, ["a", "b", "c"])
+    offers_a = call.peers["a"].offers
+    assert offers_a >= 2
+
+    await call.leave("c")
+    await wait_for(lambda: all(s["participant"] != "c" for p in ("a", "b") for s in call.peers[p].slots.values()))
+    assert call.service.connected(ROOM) == {"a", "b"}
+    await all_flowing(call, ["a", "b"])
+
+    # d takes c's free slots: no renegotiation for a and b, media from d starts with a keyframe.
+    joined = time.monotonic()
+    await call.join("d")
+    await all_flowing(call, ["a", "b", "d"])
+    assert call.peers["a"].offers == offers_a
+    for sub in ("a", "b"):
+        assert sent_after(call.peers[sub].video_log, "d", joined)[0] is True
+    assert call.client_errors == []
+
+
+async def test_a_vanished_peer_is_cleaned_up():
+    def decoder_threads() -> list[str]:
+        return [t.name for t in threading.enumerate() if t.name.endswith("-decoder")]
+
+    assert decoder_threads() == []
+    tasks_before = len(asyncio.all_tasks())
+    call = Call()
+    for pid in ("a", "b", "c"):
+        await call.join(pid)
+    await all_flowing(call, ["a", "b", "c"])
+    assert len(decoder_threads()) >= 2 * 3
+
+    # c disappears without a word: its connection closes under the server.
+    gone = call.peers.pop("c")
+    await gone.close()
+    await wait_for(lambda: call.service.connected(ROOM) == {"a", "b"}, timeout=10)
+    await wait_for(lambda: all(s["participant"] != "c" for p in ("a", "b") for s in call.peers[p].slots.values()))
+    await all_flowing(call, ["a", "b"])
+
+    # b's page closes (the server's participant_gone hook).
+    await call.service.participant_gone(ROOM, "b")
+    assert call.service.connected(ROOM) == {"a"}
+    await call.close()
+    gc.collect()
+    # Every receiver's decoder thread (aiortc starts one per receiver) has ended.
+    await wait_for(lambda: decoder_threads() == [], timeout=10)
+    await wait_for(lambda: len(asyncio.all_tasks()) <= tasks_before + 1, timeout=10)
+
+
+async def test_bad_signalling_is_refused_without_harm(call: Call):
+    service = call.service
+    with pytest.raises(ClientError) as exc:
+        await service.handle(ROOM, "x", {"type": "media.answer", "sdp": "v=0\r\n"})
+    assert exc.value.status == 409
+    await call.join("a")
+    await wait_for(lambda: call.peers["a"].offers >= 1)
+    for message, status in [
+        ({"type": "media.answer", "sdp": "v=0\r\n" + "a" * 70_000}, 413),
+        ({"type": "media.answer", "sdp": 12}, 400),
+        ({"type": "media.answer"}, 400),
+        ({"type": "media.answer", "sdp": "hello"}, 400),
+        ({"type": "media.nonsense"}, 400),
+    ]:
+        with pytest.raises(ClientError) as exc:
+            await service.handle(ROOM, "a", message)
+        assert exc.value.status == status, message
+    # No offer is open now (a answered it): garbage that looks like SDP gets a 409, then a clean rejoin works.
+    with pytest.raises(ClientError) as exc:
+        await service.handle(ROOM, "a", {"type": "media.answer", "sdp": "v=0\r\ngarbage"})
+    assert exc.value.status in (400, 409)
+    await call.join("b")
+    await all_flowing(call, ["a", "b"])

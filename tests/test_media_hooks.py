@@ -1,0 +1,80 @@
+"""Fails loudly when a private aiortc name the pass-through design uses has moved."""
+
+from __future__ import annotations
+
+import inspect
+import queue
+from fractions import Fraction
+
+import aiortc
+import av
+import numpy as np
+from aiortc import RTCConfiguration, RTCPeerConnection
+from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtcrtpreceiver import RTCRtpReceiver, decoder_worker
+from aiortc.rtcrtpsender import RTCRtpSender
+
+from companion.media import hooks
+
+
+def test_aiortc_is_the_pinned_version():
+    assert aiortc.__version__ == hooks.PINNED_AIORTC
+    hooks.check_aiortc()
+
+
+def test_max_bundle_is_supported():
+    config = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    assert config.bundlePolicy is RTCBundlePolicy.MAX_BUNDLE
+
+
+async def test_receiver_decoder_queue_and_tap():
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    try:
+        receiver = pc.addTransceiver("video", direction="recvonly").receiver
+        assert isinstance(getattr(receiver, hooks.DECODER_QUEUE_ATTR), queue.Queue)
+        assert getattr(receiver, "_RTCRtpReceiver__decoder_thread") is None
+        seen = []
+        tap = hooks.install_frame_tap(receiver, lambda codec, frame: seen.append(frame))
+        assert getattr(receiver, hooks.DECODER_QUEUE_ATTR) is tap
+        # What _handle_rtp_packet does with a complete frame:
+        getattr(receiver, hooks.DECODER_QUEUE_ATTR).put(("codec", "frame"))
+        assert seen == ["frame"]
+        tap.put(None)  # the end-of-stream marker reaches the thread's queue
+        assert tap.get_nowait() is None
+    finally:
+        await pc.close()
+
+
+def test_receiver_source_still_feeds_the_decoder_queue():
+    # The hook relies on complete frames going through this queue and on the
+    # thread taking its input queue as an argument when it starts.
+    source = inspect.getsource(RTCRtpReceiver._handle_rtp_packet)
+    assert "self.__decoder_queue.put((codec, encoded_frame))" in source
+    assert "self.__decoder_queue," in inspect.getsource(RTCRtpReceiver.receive)
+    assert list(inspect.signature(decoder_worker).parameters) == ["loop", "input_q", "output_q", "decode_error"]
+    assert callable(RTCRtpReceiver._send_rtcp_pli)
+
+
+def test_sender_packs_packets_and_routes_keyframe_requests_through_one_method():
+    source = inspect.getsource(RTCRtpSender._next_encoded_frame)
+    assert "self.__encoder.pack(data)" in source
+    assert "self._send_keyframe()" in inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+    assert callable(RTCRtpSender._send_keyframe)
+
+
+def test_vp8_keyframe_bit_on_real_frames():
+    encoder = av.CodecContext.create("libvpx", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = 160, 120, "yuv420p"
+    encoder.time_base = Fraction(1, 30)
+    packets = []
+    for n in range(3):
+        image = np.full((120, 160, 3), n * 40, dtype=np.uint8)
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+        frame.pts = n
+        packets.extend(encoder.encode(frame))
+    packets.extend(encoder.encode(None))
+    flags = [hooks.is_vp8_keyframe(bytes(p)) for p in packets]
+    assert flags[0] is True
+    assert flags[1:] and not any(flags[1:])
+    assert flags == [p.is_keyframe for p in packets]
+    assert not hooks.is_vp8_keyframe(b"")
