@@ -18,7 +18,7 @@ from companion.errors import ClientError
 from companion.media.gates import MediaView
 from companion.methods import OPEN_POLICY, MediaPolicy
 
-from media_call import ROOM, Call, wait_for
+from companion.media.loopback import ROOM, Call, wait_for
 
 RODDEL = MediaPolicy(inbrenger_sees_group=False, group_sees_inbrenger=False, inbrenger_heard=False)
 

@@ -1,4 +1,4 @@
-"""Shared by the media tests: a MediaService with in-process routing to aiortc peers."""
+"""An in-process call: a MediaService whose `send` routes to aiortc peers (tests, quick checks)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import asyncio
 import time
 from typing import Callable
 
-from companion.errors import ClientError
-from companion.media.peer import MediaPeer, PatternTrack, ToneTrack
-from companion.media.service import MediaService
+from ..errors import ClientError
+from .peer import MediaPeer, PatternTrack, ToneTrack
+from .service import MediaService
 
 ROOM = "room1"
 
