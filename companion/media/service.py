@@ -122,6 +122,7 @@ class MediaService:
         self._sink = audio_sink
         self._rooms: dict[str, _Room] = {}
         self._tasks: set[asyncio.Task] = set()
+        self._closing: set[asyncio.Future] = set()
         self._closed = False
 
     # ------------------------------------------------------------ public API
@@ -161,6 +162,8 @@ class MediaService:
         self._closed = True
         for room_id in list(self._rooms):
             await self.close_room(room_id)
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -233,7 +236,8 @@ class MediaService:
         async def on_state() -> None:
             if pc.connectionState in ("failed", "closed") and not peer.closed:
                 log.info("media connection of %s/%s %s", room_id, pid, pc.connectionState)
-                await self._drop(room_id, pid, current=peer)
+                # On "closed" aiortc is already closing the connection itself.
+                await self._drop(room_id, pid, current=peer, close_pc=pc.connectionState != "closed")
                 await self._send_safely(room_id, pid, {"type": "media.closed", "reason": pc.connectionState})
 
         return peer
@@ -263,7 +267,9 @@ class MediaService:
             sub.slot_for[(source, kind)] = slot
         return needs_offer
 
-    async def _drop(self, room_id: str, pid: str, notify_others: bool = True, current: _Peer | None = None) -> None:
+    async def _drop(
+        self, room_id: str, pid: str, notify_others: bool = True, current: _Peer | None = None, close_pc: bool = True
+    ) -> None:
         room = self._rooms.get(room_id)
         if room is None:
             return
@@ -282,13 +288,24 @@ class MediaService:
                     slot.source = None
                     slot.open = False
                     slot.track.clear()
-        try:
-            await peer.pc.close()
-        except Exception:
-            log.exception("closing a media connection failed")
+        if close_pc:
+            # A closing connection must finish even when our caller is
+            # cancelled (a WebSocket handler at shutdown): aiortc's close()
+            # breaks if the future it waits on is cancelled under it.
+            closing = asyncio.ensure_future(self._close_pc(peer.pc))
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+            await asyncio.shield(closing)
         if notify_others:
             for other in list(room.peers.values()):
                 await self._send_slots(other)
+
+    @staticmethod
+    async def _close_pc(pc: Any) -> None:
+        try:
+            await pc.close()
+        except Exception:
+            log.exception("closing a media connection failed")
 
     # ------------------------------------------------------------ signalling
     async def _offer(self, peer: _Peer) -> None:

@@ -1,0 +1,130 @@
+"""The media layer inside the real room server: signalling over the room's
+WebSocket, gates following the phase engine through the roddelmodel."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+from conftest import Harness
+
+from companion.config import Settings
+from companion.media.loopback import wait_for
+from companion.media.peer import MediaPeer, PatternTrack, ToneTrack
+from companion.web import LIVE
+
+
+class MediaHarness(Harness):
+    def settings(self) -> Settings:
+        return Settings(data_dir=self.data_dir, enable_media=True, enable_transcription=False)
+
+
+@pytest.fixture
+async def media_harness(tmp_path):
+    h = MediaHarness(tmp_path / "data")
+    await h.start()
+    yield h
+    await h.close()
+
+
+class Browser:
+    """A page: the room WebSocket plus an aiortc peer speaking media.*."""
+
+    def __init__(self, harness: Harness, person):
+        self.h = harness
+        self.person = person
+        self.errors: list[dict] = []
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.peer = MediaPeer(person.id, self._send, audio=ToneTrack(), video=PatternTrack())
+        self._reader: asyncio.Task | None = None
+
+    async def _send(self, message: dict) -> None:
+        await self.ws.send_json(message)
+
+    async def open(self) -> None:
+        self.ws = await self.h.http.ws_connect(self.h.url(f"/r/{self.person.room_id}/ws"), headers=self.person.headers)
+        self._reader = asyncio.ensure_future(self._read())
+        await self.peer.start()
+
+    async def _read(self) -> None:
+        async for msg in self.ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                continue
+            data = msg.json()
+            if str(data.get("type", "")).startswith("media."):
+                self.peer.deliver(data)
+            elif data.get("type") == "error":
+                self.errors.append(data)
+
+    async def close(self) -> None:
+        await self.peer.close()
+        if self.ws is not None:
+            await self.ws.close()
+        if self._reader is not None:
+            await asyncio.wait([self._reader], timeout=2)
+
+
+async def test_roddelmodel_through_the_real_server(media_harness):
+    h = media_harness
+    facilitator, invite, _ = await h.create_room(method="roddelmodel")
+    people = [await h.join(invite, name) for name in ("Anne", "Bas", "Chris")]
+    everyone = [facilitator, *people]
+    browsers = [Browser(h, p) for p in everyone]
+    media = h.server.app[LIVE].media
+    assert media is not None
+    try:
+        for b in browsers:
+            await b.open()
+        ids = [p.id for p in everyone]
+        room = facilitator.room_id
+
+        def flowing_to(sub: str, sources, kind: str, since: dict) -> bool:
+            stats = media.stats(room)
+            return all(stats.get((s, sub, kind), {}).get("packets", 0) > since.get((s, sub, kind), 0) + 3 for s in sources)
+
+        await wait_for(lambda: all(flowing_to(d, [s for s in ids if s != d], k, {}) for d in ids for k in ("audio", "video")), 20)
+
+        # Run the session to the roddelfase with Bas as inbrenger.
+        await facilitator.ok("session.start")
+        for person in people:
+            await person.ok("case.submit", title=f"Casus {person.id}", question=f"Hoe ga ik om met {person.id}?")
+        state = await facilitator.state()
+        case_of = {c["author_id"]: c["id"] for c in state["cases"]}
+        if not state["step"]["has_vote"]:
+            await facilitator.ok("step.next")
+        for person in people:
+            await person.ok("vote.cast", case_id=case_of[people[1].id])
+        await facilitator.ok("vote.close")
+        inbrenger = people[1].id
+        while (await facilitator.state())["step"]["kind"] != "roddelfase":
+            await facilitator.ok("step.next")
+
+        group = [i for i in ids if i != inbrenger]
+        await asyncio.sleep(0.5)
+        before = {k: v["packets"] for k, v in media.stats(room).items()}
+        await asyncio.sleep(1.5)
+        after = {k: v["packets"] for k, v in media.stats(room).items()}
+        for other in group:
+            assert after[(other, inbrenger, "video")] == before[(other, inbrenger, "video")]
+            assert after[(inbrenger, other, "video")] == before[(inbrenger, other, "video")]
+            assert after[(inbrenger, other, "audio")] == before[(inbrenger, other, "audio")]
+            assert after[(other, inbrenger, "audio")] > before[(other, inbrenger, "audio")] + 30
+        # The group's pages were told to hide the inbrenger's tile.
+        for b in browsers:
+            if b.person.id != inbrenger:
+                assert [s["open"] for s in b.peer.slots.values() if s["participant"] == inbrenger] == [False, False]
+
+        # The next step opens the gates again: video back within about a second.
+        await facilitator.ok("step.next")
+        reopened = {k: v["packets"] for k, v in media.stats(room).items()}
+        took = await wait_for(lambda: flowing_to(inbrenger, group, "video", reopened), 5)
+        assert took < 1.5
+
+        # A page closes: the server's media for it goes, the others' slots go free.
+        await browsers[3].close()
+        await wait_for(lambda: media.connected(room) == set(ids) - {browsers[3].person.id})
+        assert all(b.errors == [] for b in browsers[:3])
+    finally:
+        for b in browsers:
+            await b.close()
