@@ -1,0 +1,98 @@
+// Invite page: show the room, preview camera and microphone, join with a name.
+import { $, api } from "./dom.js";
+import { initLang, applyStatic, langButton, onLangChange, t, pick } from "./i18n.js";
+
+const invite = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
+let info = null;
+let previewState = "join.preview.ask";
+let previewStream = null;
+
+function setPreview(key) {
+  previewState = key;
+  $("#preview-status").textContent = t(key);
+}
+
+async function startPreview() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    setPreview("join.preview.unsupported");
+    return;
+  }
+  setPreview("join.preview.ask");
+  try {
+    previewStream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+    $("#preview").srcObject = previewStream;
+    setPreview("join.preview.ok");
+  } catch (err) {
+    const name = err && err.name;
+    if (name === "NotAllowedError" || name === "SecurityError") setPreview("join.preview.denied");
+    else setPreview("join.preview.absent");
+  }
+}
+
+function showRoom() {
+  if (!info) return;
+  $("#room-name").textContent = info.room.name;
+  $("#room-method").textContent = pick(info.room.method);
+}
+
+function showJoinError(message) {
+  const box = $("#join-error");
+  box.textContent = message;
+  box.classList.toggle("hidden", !message);
+}
+
+async function load() {
+  try {
+    info = await api(`/api/invites/${encodeURIComponent(invite)}`);
+  } catch (err) {
+    const box = $("#invite-error");
+    box.textContent = err.status === 404 ? t("join.unknown") : err.status ? err.message : t("error.network");
+    box.classList.remove("hidden");
+    return;
+  }
+  // Without a stored choice the page speaks the room's language.
+  initLang(info.room.language);
+  applyStatic();
+  showRoom();
+  $("#join-panel").classList.remove("hidden");
+  if (info.room.status === "ended") {
+    showJoinError(t("join.ended"));
+    $("#join-button").disabled = true;
+    return;
+  }
+  if (info.full) {
+    showJoinError(t("join.full"));
+    $("#join-button").disabled = true;
+  }
+  startPreview();
+  $("#name").focus();
+}
+
+async function join(event) {
+  event.preventDefault();
+  showJoinError("");
+  const button = $("#join-button");
+  button.disabled = true;
+  try {
+    const data = await api(`/api/invites/${encodeURIComponent(invite)}/join`, {
+      method: "POST",
+      body: { name: $("#name").value },
+    });
+    if (previewStream) for (const track of previewStream.getTracks()) track.stop();
+    location.assign(data.room_url);
+  } catch (err) {
+    let message = err.status ? err.message : t("error.network");
+    if (err.code === "name_taken") message = t("join.taken");
+    else if (err.code === "room_full") message = t("join.full");
+    else if (err.code === "ended") message = t("join.ended");
+    showJoinError(message);
+    button.disabled = false;
+  }
+}
+
+initLang("nl");
+applyStatic();
+$("#lang-slot").append(langButton());
+onLangChange(() => { showRoom(); $("#preview-status").textContent = t(previewState); });
+$("#join-form").addEventListener("submit", join);
+load();

@@ -1,0 +1,203 @@
+// The room's WebSocket client (docs/protocol.md), apart from any interface.
+//
+//   const conn = new RoomConnection(roomId);
+//   conn.on("state", (state) => ...);          // full snapshot; replace, never merge
+//   conn.on("status", (s) => ...);             // "connecting" | "open" | "reconnecting" | "noaccess" | "gone"
+//   conn.on("media", (msg) => ...);            // every media.* message (also emitted under its own type)
+//   conn.on("error", (err) => ...);            // errors that answer no command of ours
+//   await conn.command("step.next", {});       // resolves with the result, rejects with an Error {status, code}
+//   conn.send({type: "media.join"});           // raw message (media signalling); false when not connected
+//   conn.connect();
+//
+// The cookie set by /k/<token> or the join/create API authenticates the socket.
+// A dropped connection comes back by itself with backoff; a refused one (the
+// cookie is missing or belongs to another room) ends in "noaccess".
+
+const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
+const MAX_BACKOFF_MS = 10000;
+const COMMAND_TIMEOUT_MS = 10000;
+
+export class CommandError extends Error {
+  constructor(message, status, code) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export class RoomConnection {
+  constructor(roomId, { url } = {}) {
+    this.roomId = roomId;
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    this.url = url || `${scheme}//${location.host}/r/${encodeURIComponent(roomId)}/ws`;
+    this.ws = null;
+    this.status = "idle";
+    this.you = null;
+    this.state = null;
+    this.attempt = 0;
+    this.nextId = 1;
+    this.pending = new Map();
+    this.listeners = new Map();
+    this.stopped = false;
+    this.retryTimer = null;
+  }
+
+  on(type, fn) {
+    if (!this.listeners.has(type)) this.listeners.set(type, new Set());
+    this.listeners.get(type).add(fn);
+    return () => this.listeners.get(type).delete(fn);
+  }
+
+  emit(type, value) {
+    for (const fn of this.listeners.get(type) || []) {
+      try { fn(value); } catch (err) { console.error(`listener for ${type} failed`, err); }
+    }
+  }
+
+  setStatus(status) {
+    if (status === this.status) return;
+    this.status = status;
+    this.emit("status", status);
+  }
+
+  connect() {
+    this.stopped = false;
+    this.open();
+  }
+
+  close() {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    if (this.ws) this.ws.close(1000);
+  }
+
+  open() {
+    clearTimeout(this.retryTimer);
+    this.setStatus(this.attempt === 0 ? "connecting" : "reconnecting");
+    let ws;
+    try {
+      ws = new WebSocket(this.url);
+    } catch {
+      this.scheduleRetry();
+      return;
+    }
+    this.ws = ws;
+    let welcomed = false;
+    ws.addEventListener("message", (event) => {
+      let msg;
+      try { msg = JSON.parse(event.data); } catch { return; }
+      if (!msg || typeof msg !== "object") return;
+      if (msg.type === "welcome") {
+        welcomed = true;
+        this.attempt = 0;
+        this.you = msg.you;
+        this.setStatus("open");
+        this.emit("welcome", msg);
+      }
+      this.dispatch(msg);
+    });
+    ws.addEventListener("close", (event) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.failPending();
+      if (this.stopped) return;
+      if (event.code === 4404) {
+        this.stopped = true;
+        this.setStatus("gone");
+        return;
+      }
+      if (!welcomed) {
+        // The handshake tells a page nothing about why it failed: ask the API.
+        this.checkAccess().then((access) => {
+          if (access === "noaccess" || access === "gone") {
+            this.stopped = true;
+            this.setStatus(access);
+          } else {
+            this.scheduleRetry();
+          }
+        });
+        return;
+      }
+      this.scheduleRetry();
+    });
+  }
+
+  async checkAccess() {
+    try {
+      const response = await fetch(`/api/rooms/${encodeURIComponent(this.roomId)}/state`, { credentials: "same-origin" });
+      if (response.status === 401 || response.status === 403) return "noaccess";
+      if (response.status === 404) return "gone";
+      return "ok";
+    } catch {
+      return "down";
+    }
+  }
+
+  scheduleRetry() {
+    this.setStatus("reconnecting");
+    const base = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    const delay = Math.min(MAX_BACKOFF_MS, base * (0.8 + Math.random() * 0.4));
+    this.attempt += 1;
+    this.retryTimer = setTimeout(() => this.open(), delay);
+  }
+
+  failPending() {
+    for (const { reject, timer } of this.pending.values()) {
+      clearTimeout(timer);
+      reject(new CommandError("De verbinding viel weg.", 0, "disconnected"));
+    }
+    this.pending.clear();
+  }
+
+  dispatch(msg) {
+    const type = String(msg.type || "");
+    if (type === "state") {
+      this.state = msg;
+      this.emit("state", msg);
+    } else if (type === "result" || type === "error" || type === "pong") {
+      const waiter = msg.id !== null && msg.id !== undefined ? this.pending.get(msg.id) : undefined;
+      if (waiter) {
+        this.pending.delete(msg.id);
+        clearTimeout(waiter.timer);
+        if (type === "error") waiter.reject(new CommandError(msg.message || "Fout", msg.status, msg.code));
+        else waiter.resolve(msg);
+      } else if (type === "error") {
+        this.emit("error", new CommandError(msg.message || "Fout", msg.status, msg.code));
+      }
+    } else if (type.startsWith("media.")) {
+      this.emit("media", msg);
+      this.emit(type, msg);
+    } else if (type !== "welcome") {
+      this.emit("message", msg);
+    }
+  }
+
+  send(message) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(message));
+    return true;
+  }
+
+  request(message) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      if (!this.send({ ...message, id })) {
+        reject(new CommandError("Geen verbinding met de server.", 0, "disconnected"));
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new CommandError("De server antwoordt niet.", 0, "timeout"));
+      }, COMMAND_TIMEOUT_MS);
+      this.pending.set(id, { resolve, reject, timer });
+    });
+  }
+
+  command(command, args = {}) {
+    return this.request({ type: "command", command, args });
+  }
+
+  ping() {
+    return this.request({ type: "ping" });
+  }
+}
