@@ -1,0 +1,122 @@
+"""One speech model, loaded once: float32 16 kHz audio in, filtered text out.
+
+Used inside the transcription worker process, by ``companion transcribe``
+and by the benchmark.  Nothing here writes audio anywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .filters import SegmentScores, keep_segment
+from .options import AsrOptions
+from .weights import WeightsError, resolve_model
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float
+    end: float
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    # exp(mean token log-probability) over the kept segments, weighted by length; 0 for no text.
+    confidence: float
+    language: str
+    segments: tuple[Segment, ...] = field(default=())
+    dropped: int = 0
+
+
+class Transcriber(Protocol):
+    def transcribe(self, samples: np.ndarray, language: str) -> Transcript: ...
+
+
+def _assemble(segments: list[Segment], language: str) -> Transcript:
+    kept = [s for s in segments if keep_segment(SegmentScores(s.text, s.no_speech_prob, s.avg_logprob, s.compression_ratio))]
+    text = " ".join(s.text.strip() for s in kept if s.text.strip())
+    if not kept:
+        return Transcript("", 0.0, language, (), len(segments))
+    weights = [max(1, len(s.text)) for s in kept]
+    mean = sum(w * s.avg_logprob for w, s in zip(weights, kept)) / sum(weights)
+    return Transcript(text, round(math.exp(mean), 3), language, tuple(kept), len(segments) - len(kept))
+
+
+class FasterWhisper:
+    def __init__(self, options: AsrOptions):
+        from faster_whisper import WhisperModel
+
+        self.options = options
+        self.model = WhisperModel(
+            resolve_model(options.model, options.data_dir),
+            device=options.device,
+            compute_type=options.compute_type,
+            cpu_threads=options.threads,
+            num_workers=1,
+        )
+
+    def transcribe(self, samples: np.ndarray, language: str) -> Transcript:
+        segments, _info = self.model.transcribe(
+            np.ascontiguousarray(samples, dtype=np.float32),
+            language=language,
+            beam_size=self.options.beam_size,
+            # Each utterance stands alone: carrying text over is what feeds repetition loops.
+            condition_on_previous_text=False,
+            vad_filter=False,
+            without_timestamps=False,
+        )
+        found = [
+            Segment(s.start, s.end, s.text, s.avg_logprob, s.no_speech_prob, s.compression_ratio) for s in segments
+        ]
+        return _assemble(found, language)
+
+
+class OpenAIWhisper:
+    def __init__(self, options: AsrOptions):
+        try:
+            import torch
+            import whisper
+        except ImportError as exc:  # the optional extra
+            raise WeightsError("the openai-whisper engine needs: pip install 'companion[openai-whisper]'") from exc
+        torch.set_num_threads(options.threads)
+        self.options = options
+        self.whisper = whisper
+        name = options.model
+        if not name:
+            from .convert import bundled_openai_checkpoint
+
+            name = str(bundled_openai_checkpoint(options.data_dir))
+        elif Path(name).suffix == ".pt" and not Path(name).is_file():
+            raise WeightsError(f"openai-whisper checkpoint {name} does not exist")
+        self.model = whisper.load_model(name, device="cpu")
+
+    def transcribe(self, samples: np.ndarray, language: str) -> Transcript:
+        result = self.model.transcribe(
+            np.ascontiguousarray(samples, dtype=np.float32),
+            language=language,
+            beam_size=self.options.beam_size,
+            fp16=False,
+            condition_on_previous_text=False,
+            verbose=None,
+        )
+        found = [
+            Segment(s["start"], s["end"], s["text"], s["avg_logprob"], s["no_speech_prob"], s["compression_ratio"])
+            for s in result["segments"]
+        ]
+        return _assemble(found, language)
+
+
+def load_transcriber(options: AsrOptions) -> Transcriber:
+    if options.engine == "openai-whisper":
+        return OpenAIWhisper(options)
+    return FasterWhisper(options)
