@@ -1,0 +1,382 @@
+"""Live transcription for the room server: speakers' audio in, attributed utterances out.
+
+The media side pushes each speaker's 16 kHz audio (``companion.audio.AudioSink``);
+a per-speaker cutter turns it into utterances in this process (cheap), and a
+single warm model in a worker *process* turns those into text, so a busy
+model never stalls media forwarding or the WebSocket.
+
+Every utterance gets an id and stays in ``_pending`` here until its text has
+come back.  If the worker dies, a new one is started and every pending
+utterance is sent again: none lost, and a result whose id is no longer
+pending is ignored, so none doubled.  Audio goes over a pipe in memory only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing as mp
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any, Callable
+
+import numpy as np
+
+from .options import AsrOptions, options_from_settings
+from .vad import Cut, SpeechProbability, UtteranceCutter, VadOptions
+from .worker import worker_main
+
+__all__ = ["TranscriptionService", "Utterance", "AsrOptions", "VadOptions", "options_from_settings"]
+
+log = logging.getLogger(__name__)
+
+# A job that has taken the worker down this many times is given up (logged), so one
+# poisonous utterance cannot keep the model restarting for ever.
+MAX_ATTEMPTS = 3
+# A worker that dies this many times in a row (no result in between) is not started again.
+MAX_RESTARTS = 5
+READY_TIMEOUT = 300.0
+
+
+@dataclass(frozen=True)
+class Utterance:
+    room_id: str
+    step_id: str
+    participant_id: str
+    id: str
+    start: float  # seconds since the step started
+    end: float
+    text: str
+    confidence: float  # 0..1, from the model's token log-probabilities
+    language: str
+
+    @property
+    def speaker_id(self) -> str:
+        return self.participant_id
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Job:
+    id: str
+    room_id: str
+    step_id: str
+    participant_id: str
+    language: str
+    start: float
+    end: float
+    audio: np.ndarray
+    cut_at: float  # monotonic time the utterance was cut
+    speech_end: float  # monotonic time its last speech window ended (the speaker stopped)
+    attempts: int = 0
+
+    @property
+    def seconds(self) -> float:
+        return len(self.audio) / 16_000
+
+
+@dataclass
+class _Step:
+    step_id: str
+    language: str
+    started: float  # monotonic
+
+
+class TranscriptionError(RuntimeError):
+    pass
+
+
+class TranscriptionService:
+    """``companion.audio.AudioSink`` plus step control; ``on_result`` runs in the event loop thread."""
+
+    def __init__(
+        self, options: AsrOptions, on_result: Callable[[Utterance], None], vad: VadOptions | None = None
+    ) -> None:
+        self.options = options
+        self.vad = vad or VadOptions()
+        self.on_result = on_result
+        self._steps: dict[str, _Step] = {}
+        self._cutters: dict[tuple[str, str], UtteranceCutter] = {}
+        self._pending: OrderedDict[str, _Job] = OrderedDict()
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._running = False
+        self._wake_r, self._wake_w = mp.Pipe(duplex=False)
+        self._process: Any = None
+        self._conn: Connection | None = None
+        self._in_flight: str | None = None
+        self._ready = threading.Event()
+        self._failed: str | None = None
+        self.engine_name: str | None = None
+        self.restarts = 0
+        # Seconds from the end of an utterance's speech to its result in the loop (bench; last 1000).
+        self.latencies: list[float] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Start the worker and wait until its model is loaded; a model that cannot load raises here."""
+        if self._running:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._running = True
+        self._thread = threading.Thread(target=self._dispatch, name="transcription", daemon=True)
+        self._thread.start()
+        ok = await self._loop.run_in_executor(None, self._ready.wait, READY_TIMEOUT)
+        if self._failed:
+            await self.stop()
+            raise TranscriptionError(self._failed)
+        if not ok:
+            await self.stop()
+            raise TranscriptionError("het spraakmodel laadde niet binnen de tijd (the speech model did not load in time)")
+
+    async def stop(self, drain_timeout: float = 0.0) -> None:
+        """Stop; with ``drain_timeout`` first wait that long for queued utterances to be transcribed."""
+        deadline = time.monotonic() + drain_timeout
+        while drain_timeout and self._pending and time.monotonic() < deadline and self._failed is None:
+            await asyncio.sleep(0.05)
+        self._running = False
+        self._wake()
+        if self._thread is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.join, 10)
+            self._thread = None
+        if self._pending:
+            log.warning("transcription stopped with %d utterance(s) untranscribed", len(self._pending))
+
+    # ------------------------------------------------------------------ steps
+    def begin_step(self, room_id: str, step_id: str, language: str, step_started_monotonic: float) -> None:
+        self.end_step(room_id)
+        self._steps[room_id] = _Step(step_id, language or "nl", step_started_monotonic)
+
+    def end_step(self, room_id: str) -> None:
+        """Open utterances of the room end now and are still transcribed under the ending step."""
+        step = self._steps.get(room_id)
+        for key in [k for k in self._cutters if k[0] == room_id]:
+            cutter = self._cutters.pop(key)
+            if step is not None:
+                for cut in cutter.flush():
+                    self._enqueue(room_id, key[1], step, cut)
+        self._steps.pop(room_id, None)
+
+    # ------------------------------------------------------------------ AudioSink
+    def push(self, room_id: str, participant_id: str, samples: np.ndarray, start: float) -> None:
+        step = self._steps.get(room_id)
+        if step is None:
+            return  # not a transcribed step: the audio is dropped here, never kept
+        cutter = self._cutters.get((room_id, participant_id))
+        if cutter is None:
+            cutter = self._cutters[(room_id, participant_id)] = UtteranceCutter(self.vad, SpeechProbability())
+        for cut in cutter.push(samples, start):
+            self._enqueue(room_id, participant_id, step, cut)
+
+    def flush(self, room_id: str, participant_id: str) -> None:
+        step = self._steps.get(room_id)
+        cutter = self._cutters.get((room_id, participant_id))
+        if step is None or cutter is None:
+            return
+        for cut in cutter.flush():
+            self._enqueue(room_id, participant_id, step, cut)
+
+    # ------------------------------------------------------------------ queue
+    @property
+    def backlog_seconds(self) -> float:
+        """Seconds of speech cut into utterances and not yet transcribed."""
+        with self._lock:
+            return sum(job.seconds for job in self._pending.values())
+
+    @property
+    def pending_count(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def _enqueue(self, room_id: str, participant_id: str, step: _Step, cut: Cut) -> None:
+        job = _Job(
+            id=uuid.uuid4().hex,
+            room_id=room_id,
+            step_id=step.step_id,
+            participant_id=participant_id,
+            language=step.language,
+            start=round(max(0.0, cut.start - step.started), 3),
+            end=round(max(0.0, cut.end - step.started), 3),
+            audio=cut.audio,
+            cut_at=time.monotonic(),
+            speech_end=cut.speech_end,
+        )
+        self.submit(job)
+
+    def submit(self, job: _Job) -> None:
+        with self._lock:
+            self._pending[job.id] = job
+        self._wake()
+
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send_bytes(b"!")
+        except OSError:
+            pass
+
+    # ------------------------------------------------------------------ dispatcher thread
+    def _spawn(self) -> None:
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe(duplex=True)
+        proc = ctx.Process(target=worker_main, args=(self.options, child), name="companion-asr", daemon=True)
+        proc.start()
+        child.close()  # so the parent sees EOF when the worker dies
+        self._process, self._conn = proc, parent
+        self._in_flight = None
+
+    def _kill_worker(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        if self._process is not None:
+            self._process.join(2)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join(2)
+        self._process = self._conn = None
+        self._in_flight = None
+
+    def _dispatch(self) -> None:
+        try:
+            self._spawn()
+            while self._running:
+                assert self._conn is not None and self._process is not None
+                if self._ready.is_set() and self._in_flight is None:
+                    self._send_next()
+                ready = wait([self._conn, self._process.sentinel, self._wake_r], timeout=1.0)
+                if self._wake_r in ready:
+                    while self._wake_r.poll():
+                        self._wake_r.recv_bytes()
+                if self._conn in ready or self._process.sentinel in ready:
+                    if not self._read_worker():
+                        if not self._running:
+                            break
+                        if self.engine_name is None:
+                            # It never got as far as loading the model: a restart would fail the same way.
+                            code = self._process.exitcode
+                            self._failed = self._failed or (
+                                f"de spraakworker stopte bij het starten (speech worker exited on start, code {code})"
+                            )
+                            self._ready.set()
+                            break
+                        self._restart()
+        except Exception:
+            log.exception("transcription dispatcher failed")
+            self._failed = self._failed or "transcription dispatcher failed"
+            self._ready.set()
+        finally:
+            self._kill_worker()
+
+    def _send_next(self) -> None:
+        with self._lock:
+            job = next(iter(self._pending.values()), None)
+        if job is None:
+            return
+        job.attempts += 1
+        self._in_flight = job.id
+        assert self._conn is not None
+        try:
+            self._conn.send(("job", job.id, job.language, job.audio))
+        except (OSError, EOFError, BrokenPipeError):
+            pass  # the dead worker is noticed by its sentinel
+
+    def _read_worker(self) -> bool:
+        """Handle what the worker sent; False when it is gone."""
+        assert self._conn is not None
+        try:
+            while self._conn.poll():
+                self._handle(self._conn.recv())
+        except (EOFError, OSError):
+            return False
+        return self._process is not None and self._process.is_alive()
+
+    def _handle(self, message: tuple) -> None:
+        kind = message[0]
+        if kind == "ready":
+            self.engine_name = message[1]
+            self._ready.set()
+        elif kind == "failed":
+            self._failed = message[1]
+            self._running = False
+            self._ready.set()
+            log.error("speech model failed to load: %s", message[1])
+        elif kind == "result":
+            job_id, text, confidence = message[1], message[2], message[3]
+            if len(message) > 5:
+                log.warning("an utterance could not be transcribed: %s", message[5])
+            with self._lock:
+                job = self._pending.get(job_id)
+                if job is not None:
+                    # Handed to the loop before it leaves _pending, so "nothing pending" means "all delivered".
+                    if text:
+                        self._deliver(job, text, confidence)
+                    del self._pending[job_id]
+            if job_id == self._in_flight:
+                self._in_flight = None
+            if job is not None:
+                self.restarts = 0
+
+    def _restart(self) -> None:
+        self._kill_worker()
+        with self._lock:
+            head = next(iter(self._pending.values()), None)
+            if head is not None and head.attempts >= MAX_ATTEMPTS:
+                del self._pending[head.id]
+                log.error("utterance %s dropped: the speech model crashed on it %d times", head.id, head.attempts)
+        self.restarts += 1
+        if self.restarts > MAX_RESTARTS:
+            self._failed = "het spraakmodel stopt steeds (the speech worker keeps dying)"
+            self._running = False
+            log.error(self._failed)
+            return
+        log.warning("speech worker died; restarting (%d utterance(s) pending)", self.pending_count)
+        self._ready.clear()
+        time.sleep(min(2.0, 0.2 * self.restarts))
+        self._spawn()
+
+    def _deliver(self, job: _Job, text: str, confidence: float) -> None:
+        utterance = Utterance(
+            room_id=job.room_id,
+            step_id=job.step_id,
+            participant_id=job.participant_id,
+            id=job.id,
+            start=job.start,
+            end=job.end,
+            text=text,
+            confidence=float(confidence),
+            language=job.language,
+        )
+        speech_end = job.speech_end
+
+        def call() -> None:
+            self.latencies.append(time.monotonic() - speech_end)
+            del self.latencies[:-1000]
+            try:
+                self.on_result(utterance)
+            except Exception:
+                log.exception("utterance handler failed")
+
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(call)
+
+    # ------------------------------------------------------------------ test/diagnostic hooks
+    @property
+    def worker_pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    async def wait_idle(self, timeout: float = 120.0) -> None:
+        """Wait until every queued utterance has come back (tests, the file CLI, the bench)."""
+        deadline = time.monotonic() + timeout
+        while self._pending:
+            if self._failed:
+                raise TranscriptionError(self._failed)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(self._pending)} utterance(s) still pending")
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0)  # let the last call_soon_threadsafe run
