@@ -1,0 +1,80 @@
+"""Transcribed utterances in SQLite: the raw transcript the advice list is built from.
+
+``companion.db`` executes ``SCHEMA``.  Inserting is idempotent on the
+utterance id, so a result that arrives twice (a worker restart) is stored once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS utterances (
+    id TEXT PRIMARY KEY,
+    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+    step_id TEXT NOT NULL,
+    participant_id TEXT NOT NULL,
+    start_s REAL NOT NULL,
+    end_s REAL NOT NULL,
+    text TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    language TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS utterances_by_step ON utterances (room_id, step_id, start_s);
+"""
+
+FIELDS = ("id", "room_id", "step_id", "participant_id", "start", "end", "text", "confidence", "language")
+
+
+def _get(utterance: Any, name: str) -> Any:
+    return utterance[name] if isinstance(utterance, dict) else getattr(utterance, name)
+
+
+def insert_utterance(conn: sqlite3.Connection, utterance: Any) -> bool:
+    """Store one utterance (a service.Utterance or a dict with its fields); False if its id was already stored."""
+    values = [_get(utterance, f) for f in FIELDS]
+    try:
+        cur = conn.execute(
+        """INSERT OR IGNORE INTO utterances
+           (id, room_id, step_id, participant_id, start_s, end_s, text, confidence, language, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (*values, time.time()),
+        )
+    except sqlite3.IntegrityError:
+        return False  # the room was deleted while this utterance was being transcribed
+    return cur.rowcount == 1
+
+
+def list_utterances(conn: sqlite3.Connection, room_id: str, step_id: str | None = None) -> list[dict[str, Any]]:
+    """A room's utterances in spoken order (by start within the step), optionally of one step."""
+    sql = "SELECT * FROM utterances WHERE room_id = ?"
+    args: list[Any] = [room_id]
+    if step_id is not None:
+        sql += " AND step_id = ?"
+        args.append(step_id)
+    cur = conn.execute(sql + " ORDER BY step_id, start_s, created_at", args)
+    columns = [c[0] for c in cur.description]
+    out = []
+    for row in cur.fetchall():
+        d = dict(zip(columns, row))  # works with and without row_factory
+        out.append(
+            {
+                "id": d["id"],
+                "room_id": d["room_id"],
+                "step_id": d["step_id"],
+                "participant_id": d["participant_id"],
+                "start": d["start_s"],
+                "end": d["end_s"],
+                "text": d["text"],
+                "confidence": d["confidence"],
+                "language": d["language"],
+            }
+        )
+    return out
+
+
+def delete_room_utterances(conn: sqlite3.Connection, room_id: str) -> int:
+    return conn.execute("DELETE FROM utterances WHERE room_id = ?", (room_id,)).rowcount
