@@ -1,5 +1,6 @@
 // Landing page: create a room, then show the invite link and the facilitator's own link.
 import { $, h, api, clear, copyText } from "./dom.js";
+import { inviteKey } from "./console.js";
 import { initLang, applyStatic, langButton, onLangChange, t, pick } from "./i18n.js";
 
 let methods = [];
@@ -69,6 +70,8 @@ async function submit(event) {
       },
     });
     $("#invite-url").value = data.invite_url;
+    // The server keeps only a hash of the invite: remember it here so the console can offer it again.
+    try { localStorage.setItem(inviteKey(data.room_id), data.invite_url); } catch { /* shown on this page only */ }
     $("#secret-url").value = data.facilitator_url;
     // The facilitator link sets the cookie again, so it also works on another device.
     $("#enter-room").href = data.room_url;
