@@ -228,7 +228,7 @@ class MediaService:
         for kind in KINDS:
             transceiver = pc.addTransceiver(kind, direction="recvonly")
             _prefer_codec(transceiver, kind)
-            hooks.install_frame_tap(transceiver.receiver, self._frame_handler(room_id, pid, kind))
+            self._tap_upstream(transceiver, room_id, pid, kind)
             upstream[kind] = transceiver
         peer = _Peer(room_id, pid, pc, upstream)
 
@@ -241,6 +241,14 @@ class MediaService:
                 await self._send_safely(room_id, pid, {"type": "media.closed", "reason": pc.connectionState})
 
         return peer
+
+    def _tap_upstream(self, transceiver: Any, room_id: str, pid: str, kind: Kind) -> None:
+        from . import hooks
+
+        hooks.install_frame_tap(transceiver.receiver, self._frame_handler(room_id, pid, kind))
+
+    def _feed_slot(self, sub: _Peer, slot: _Slot) -> None:
+        """Pass-through slots are fed frame by frame from the source's tap; nothing to wire."""
 
     def _assign(self, sub: _Peer, source: str) -> bool:
         """Give ``source`` a slot of each kind in ``sub``'s connection; True when that needs an offer."""
@@ -265,6 +273,7 @@ class MediaService:
             slot.waiting_keyframe = True
             slot.track.clear()
             sub.slot_for[(source, kind)] = slot
+            self._feed_slot(sub, slot)
         return needs_offer
 
     async def _drop(
