@@ -1,0 +1,431 @@
+// The advice list panel: what the group advised, one item per advice, in spoken order.
+//
+//   import { AdviceView } from "./advice.js";
+//   const advice = new AdviceView(ctx, $("#advice-panel"));   // ctx = {conn, run}; only ctx.conn.roomId is used
+//   advice.render(state);                                     // on every state message and language change
+//
+// Who may do what comes from state.advice (the server decides; these are only
+// the buttons): can_edit (facilitator: edit, delete with undo, add by hand),
+// can_mark (inbrenger: useful / not for me / ask about it, a note per item and
+// an overall note), can_download (inbrenger and facilitator: the document).
+// Everything else is read-only. Rows are kept per item id and updated in place,
+// so a state pushed by someone else never wipes what you are typing.
+
+import { api, clear, h } from "./dom.js";
+import { lang } from "./i18n.js";
+
+const STRINGS = {
+  nl: {
+    title: "Adviezen",
+    "hint.facilitator": "Verbeter de lijst waar nodig: pas een advies aan, verwijder het of voeg er een toe. De inbrenger ziet je wijzigingen meteen.",
+    "hint.inbrenger": "Geef bij elk advies aan wat je ermee wilt, en schrijf erbij wat je opvalt. Alleen jij en de begeleider zien dat.",
+    "hint.deelnemer": "De adviezen zoals ze zijn opgeschreven.",
+    empty: "Nog geen adviezen. Ze verschijnen hier zodra ze in de adviesronde worden gegeven.",
+    "empty.edit": "Nog geen adviezen. Ze verschijnen hier zodra ze in de adviesronde worden gegeven; je kunt er ook zelf een toevoegen.",
+    unknown: "Onbekend",
+    edited: "aangepast",
+    manual: "met de hand toegevoegd",
+    original: "Zo werd het gezegd",
+    edit: "Aanpassen",
+    remove: "Verwijderen",
+    save: "Opslaan",
+    cancel: "Annuleren",
+    speaker: "Van wie",
+    nobody: "(niemand in het bijzonder)",
+    text: "Advies",
+    removed: "Advies {n} is verwijderd.",
+    undo: "Ongedaan maken",
+    "mark.group": "Wat doe je met dit advies?",
+    "mark.useful": "Bruikbaar",
+    "mark.not_for_me": "Niet voor mij",
+    "mark.ask": "Wil ik naar vragen",
+    "mark.by": "Inbrenger: {mark}",
+    note: "Notitie",
+    "note.save": "Notitie opslaan",
+    saved: "Opgeslagen.",
+    "overall.title": "Jouw notitie bij de adviezen",
+    "overall.readonly": "Notitie van de inbrenger",
+    "add.title": "Advies toevoegen",
+    "add.button": "Toevoegen",
+    download: "Downloaden",
+    "download.html": "Afdrukbare pagina",
+    "download.md": "Tekstbestand (Markdown)",
+  },
+  en: {
+    title: "Advice",
+    "hint.facilitator": "Correct the list where needed: change an item, delete it or add one. The case owner sees your changes straight away.",
+    "hint.inbrenger": "For each item, note what you want to do with it and write down what strikes you. Only you and the facilitator see this.",
+    "hint.deelnemer": "The advice as it was written down.",
+    empty: "No advice yet. It appears here as soon as it is given in the advice round.",
+    "empty.edit": "No advice yet. It appears here as soon as it is given in the advice round; you can also add an item yourself.",
+    unknown: "Unknown",
+    edited: "edited",
+    manual: "added by hand",
+    original: "As it was said",
+    edit: "Edit",
+    remove: "Delete",
+    save: "Save",
+    cancel: "Cancel",
+    speaker: "From whom",
+    nobody: "(nobody in particular)",
+    text: "Advice",
+    removed: "Item {n} was deleted.",
+    undo: "Undo",
+    "mark.group": "What will you do with this advice?",
+    "mark.useful": "Useful",
+    "mark.not_for_me": "Not for me",
+    "mark.ask": "Want to ask about it",
+    "mark.by": "Case owner: {mark}",
+    note: "Note",
+    "note.save": "Save note",
+    saved: "Saved.",
+    "overall.title": "Your note on the advice",
+    "overall.readonly": "The case owner's note",
+    "add.title": "Add an item",
+    "add.button": "Add",
+    download: "Download",
+    "download.html": "Printable page",
+    "download.md": "Text file (Markdown)",
+  },
+};
+
+const MARKS = ["useful", "not_for_me", "ask"];
+// Steps after which the list matters; before them an empty panel would only distract.
+const ADVICE_KINDS = new Set(["advice", "reaction", "evaluation"]);
+
+function tr(key, vars = {}) {
+  const table = STRINGS[lang()] || STRINGS.nl;
+  const text = table[key] ?? STRINGS.nl[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
+}
+
+/** A textarea whose value follows the server until the person starts typing in it. */
+function draftArea(attrs) {
+  const area = h("textarea", attrs);
+  area.dataset.dirty = "";
+  area.addEventListener("input", () => { area.dataset.dirty = "1"; });
+  return area;
+}
+
+function syncArea(area, value) {
+  if (area.dataset.dirty || document.activeElement === area) return;
+  area.value = value || "";
+}
+
+function speakerOptions(select, state, chosen) {
+  const keep = chosen === undefined ? select.value : chosen || "";
+  clear(select).append(h("option", { value: "", text: tr("nobody") }));
+  for (const p of state.participants) select.append(h("option", { value: p.id, text: p.name }));
+  select.value = keep;
+}
+
+class ItemRow {
+  constructor(view, id) {
+    this.view = view;
+    this.id = id;
+    this.item = null;
+    this.editing = false;
+    this.el = h("li", { class: "advice-item", dataset: { id } });
+    this.number = h("span", { class: "advice-number", "aria-hidden": "true" });
+    this.speaker = h("strong", { class: "advice-speaker" });
+    this.badges = h("span", { class: "advice-badges muted small" });
+    this.text = h("p", { class: "advice-text" });
+    this.original = h("details", { class: "advice-original small" }, h("summary"), h("p"));
+    this.markInfo = h("p", { class: "advice-mark-info small" });
+    this.noteInfo = h("p", { class: "advice-note-info small muted" });
+    this.tools = h("div", { class: "row advice-tools" });
+    this.editBox = h("div", { class: "advice-edit hidden" });
+    this.markBox = h("div", { class: "advice-marks hidden" });
+    this.el.append(
+      h("div", { class: "advice-head" }, this.number, this.speaker, this.badges),
+      this.text, this.original, this.markInfo, this.noteInfo, this.editBox, this.tools, this.markBox,
+    );
+    this.buildEditor();
+    this.buildMarks();
+  }
+
+  buildEditor() {
+    const uid = `advice-edit-${this.id}`;
+    this.editText = h("textarea", { id: `${uid}-text`, maxlength: 4000, rows: 3 });
+    this.editSpeaker = h("select", { id: `${uid}-speaker` });
+    this.editTextLabel = h("label", { for: this.editText.id });
+    this.editSpeakerLabel = h("label", { for: this.editSpeaker.id });
+    this.saveButton = h("button", { type: "submit", class: "primary" });
+    this.cancelButton = h("button", { type: "button" });
+    const form = h("form", { novalidate: true }, this.editTextLabel, this.editText, this.editSpeakerLabel, this.editSpeaker,
+      h("div", { class: "row" }, this.saveButton, this.cancelButton));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = { text: this.editText.value, participant_id: this.editSpeaker.value || null };
+      if (await this.view.call(`/${encodeURIComponent(this.id)}`, "PATCH", body)) this.setEditing(false);
+    });
+    this.cancelButton.addEventListener("click", () => this.setEditing(false));
+    this.editBox.append(form);
+    this.editButton = h("button", { type: "button", class: "small-button" });
+    this.editButton.addEventListener("click", () => this.setEditing(true));
+    this.removeButton = h("button", { type: "button", class: "small-button danger" });
+    this.removeButton.addEventListener("click", () => this.view.remove(this.item));
+    this.tools.append(this.editButton, this.removeButton);
+  }
+
+  buildMarks() {
+    this.markLegend = h("legend", { class: "small" });
+    this.markButtons = new Map();
+    const group = h("fieldset", { class: "advice-mark-group" }, this.markLegend);
+    const buttons = h("div", { class: "row" });
+    for (const mark of MARKS) {
+      const button = h("button", { type: "button", class: `mark mark-${mark}`, "aria-pressed": "false" });
+      button.addEventListener("click", () => {
+        // Pressing the chosen mark again takes it back.
+        const next = this.item && this.item.mark === mark ? null : mark;
+        this.view.call(`/${encodeURIComponent(this.id)}/mark`, "PUT", { mark: next });
+      });
+      this.markButtons.set(mark, button);
+      buttons.append(button);
+    }
+    group.append(buttons);
+    const noteId = `advice-note-${this.id}`;
+    this.noteLabel = h("label", { for: noteId, class: "small" });
+    this.noteArea = draftArea({ id: noteId, maxlength: 4000, rows: 2 });
+    this.noteSave = h("button", { type: "submit" });
+    this.noteStatus = h("span", { class: "muted small", role: "status" });
+    const form = h("form", { novalidate: true, class: "advice-note-form" }, this.noteLabel, this.noteArea,
+      h("div", { class: "row" }, this.noteSave, this.noteStatus));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (await this.view.call(`/${encodeURIComponent(this.id)}/note`, "PUT", { note: this.noteArea.value })) {
+        this.noteArea.dataset.dirty = "";
+        this.noteStatus.textContent = tr("saved");
+      }
+    });
+    this.noteArea.addEventListener("input", () => { this.noteStatus.textContent = ""; });
+    this.markBox.append(group, form);
+  }
+
+  setEditing(on) {
+    this.editing = on;
+    if (on && this.item) {
+      this.editText.value = this.item.text;
+      speakerOptions(this.editSpeaker, this.view.state, this.item.participant_id);
+    }
+    this.render(this.view.state, this.item);
+    if (on) this.editText.focus();
+  }
+
+  render(state, item) {
+    this.item = item;
+    const adv = state.advice;
+    this.number.textContent = `${item.number ?? ""}.`;
+    this.speaker.textContent = item.speaker || tr("unknown");
+    const badges = [];
+    if (item.edited) badges.push(tr("edited"));
+    if (item.source === "manual") badges.push(tr("manual"));
+    this.badges.textContent = badges.length ? `· ${badges.join(" · ")}` : "";
+    this.text.textContent = item.text;
+
+    const showOriginal = Boolean(adv.can_edit && item.original && item.original !== item.text);
+    this.original.classList.toggle("hidden", !showOriginal);
+    this.original.querySelector("summary").textContent = tr("original");
+    this.original.querySelector("p").textContent = item.original || "";
+
+    // The facilitator reads the inbrenger's marks and notes; the inbrenger has the buttons instead.
+    const readMarks = !adv.can_mark && "mark" in item;
+    this.markInfo.classList.toggle("hidden", !(readMarks && item.mark));
+    this.markInfo.textContent = readMarks && item.mark ? tr("mark.by", { mark: tr(`mark.${item.mark}`) }) : "";
+    this.el.dataset.mark = item.mark || "";
+    this.noteInfo.classList.toggle("hidden", !(readMarks && item.note));
+    this.noteInfo.textContent = readMarks && item.note ? `${tr("note")}: ${item.note}` : "";
+
+    this.tools.classList.toggle("hidden", !adv.can_edit || this.editing);
+    this.editBox.classList.toggle("hidden", !adv.can_edit || !this.editing);
+    this.editButton.textContent = tr("edit");
+    this.editButton.setAttribute("aria-label", `${tr("edit")}: ${item.number ?? ""}`);
+    this.removeButton.textContent = tr("remove");
+    this.removeButton.setAttribute("aria-label", `${tr("remove")}: ${item.number ?? ""}`);
+    this.editTextLabel.textContent = tr("text");
+    this.editSpeakerLabel.textContent = tr("speaker");
+    this.saveButton.textContent = tr("save");
+    this.cancelButton.textContent = tr("cancel");
+    if (this.editing && document.activeElement !== this.editSpeaker) speakerOptions(this.editSpeaker, state);
+
+    this.markBox.classList.toggle("hidden", !adv.can_mark);
+    if (adv.can_mark) {
+      this.markLegend.textContent = tr("mark.group");
+      for (const [mark, button] of this.markButtons) {
+        button.textContent = tr(`mark.${mark}`);
+        button.setAttribute("aria-pressed", item.mark === mark ? "true" : "false");
+      }
+      this.noteLabel.textContent = tr("note");
+      this.noteSave.textContent = tr("note.save");
+      syncArea(this.noteArea, item.note);
+    }
+  }
+}
+
+export class AdviceView {
+  constructor(ctx, panel) {
+    this.ctx = ctx;
+    this.panel = panel;
+    this.state = null;
+    this.rows = new Map();
+    this.heading = h("h2", { id: "advice-title" });
+    this.hint = h("p", { class: "hint" });
+    this.status = h("div", { class: "notice error hidden", role: "alert" });
+    this.undoBox = h("div", { class: "notice advice-undo hidden", role: "status" });
+    this.empty = h("p", { class: "muted advice-empty" });
+    this.list = h("ol", { class: "advice-list", id: "advice-list", "aria-labelledby": "advice-title" });
+    panel.setAttribute("aria-labelledby", "advice-title");
+    panel.append(this.heading, this.hint, this.status, this.undoBox, this.empty, this.list);
+    this.buildAdd();
+    this.buildOverall();
+    this.buildDownloads();
+  }
+
+  get roomId() {
+    return (this.ctx.conn && this.ctx.conn.roomId) || (this.state && this.state.room.id);
+  }
+
+  /** A REST call under /api/rooms/<id>/advice; errors are shown in the panel. Resolves true on success. */
+  async call(path, method, body) {
+    try {
+      await api(`/api/rooms/${encodeURIComponent(this.roomId)}/advice${path}`, { method, body });
+      this.showError("");
+      return true;
+    } catch (err) {
+      this.showError(err.message || String(err));
+      return false;
+    }
+  }
+
+  showError(message) {
+    this.status.textContent = message;
+    this.status.classList.toggle("hidden", !message);
+  }
+
+  async remove(item) {
+    if (!item) return;
+    if (!(await this.call(`/${encodeURIComponent(item.id)}`, "DELETE"))) return;
+    // Deleting is one click; undoing it is one click too.
+    const undo = h("button", { type: "button", class: "small-button" , text: tr("undo") });
+    undo.addEventListener("click", async () => {
+      if (await this.call(`/${encodeURIComponent(item.id)}/restore`, "POST")) this.undoBox.classList.add("hidden");
+    });
+    clear(this.undoBox).append(h("span", { text: `${tr("removed", { n: item.number ?? "" })} ` }), undo);
+    this.undoBox.classList.remove("hidden");
+  }
+
+  buildAdd() {
+    this.addHeading = h("h3");
+    this.addText = draftArea({ id: "advice-add-text", maxlength: 4000, rows: 2 });
+    this.addTextLabel = h("label", { for: "advice-add-text" });
+    this.addSpeaker = h("select", { id: "advice-add-speaker" });
+    this.addSpeakerLabel = h("label", { for: "advice-add-speaker" });
+    this.addButton = h("button", { type: "submit", class: "primary" });
+    this.addForm = h("form", { novalidate: true, class: "advice-add hidden" }, this.addHeading,
+      this.addTextLabel, this.addText, this.addSpeakerLabel, this.addSpeaker, h("div", { class: "row" }, this.addButton));
+    this.addForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = { text: this.addText.value };
+      if (this.addSpeaker.value) body.participant_id = this.addSpeaker.value;
+      if (await this.call("", "POST", body)) {
+        this.addText.value = "";
+        this.addText.dataset.dirty = "";
+      }
+    });
+    this.panel.append(this.addForm);
+  }
+
+  buildOverall() {
+    this.overallLabel = h("label", { for: "advice-overall" });
+    this.overallArea = draftArea({ id: "advice-overall", maxlength: 4000, rows: 3 });
+    this.overallSave = h("button", { type: "submit" });
+    this.overallStatus = h("span", { class: "muted small", role: "status" });
+    this.overallForm = h("form", { novalidate: true, class: "advice-overall hidden" }, this.overallLabel, this.overallArea,
+      h("div", { class: "row" }, this.overallSave, this.overallStatus));
+    this.overallForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (await this.call("/note", "PUT", { text: this.overallArea.value })) {
+        this.overallArea.dataset.dirty = "";
+        this.overallStatus.textContent = tr("saved");
+      }
+    });
+    this.overallArea.addEventListener("input", () => { this.overallStatus.textContent = ""; });
+    this.overallRead = h("div", { class: "advice-overall-read hidden" }, h("h3"), h("p"));
+    this.panel.append(this.overallForm, this.overallRead);
+  }
+
+  buildDownloads() {
+    this.downloadHeading = h("h3");
+    this.htmlLink = h("a", { class: "button", target: "_blank", rel: "noopener", id: "advice-download-html" });
+    this.mdLink = h("a", { class: "button", id: "advice-download-md" });
+    this.downloads = h("div", { class: "advice-downloads hidden" }, this.downloadHeading, h("div", { class: "row" }, this.htmlLink, this.mdLink));
+    this.panel.append(this.downloads);
+  }
+
+  render(state) {
+    this.state = state;
+    const adv = state.advice;
+    const items = (adv && adv.items) || [];
+    const kind = state.step && state.step.kind;
+    const show = Boolean(adv) && (items.length > 0 || ADVICE_KINDS.has(kind) || state.room.status === "ended");
+    this.panel.classList.toggle("hidden", !show);
+    if (!show) return;
+
+    const role = state.you.role;
+    this.heading.textContent = tr("title");
+    this.hint.textContent = tr(`hint.${adv.can_edit ? "facilitator" : adv.can_mark ? "inbrenger" : "deelnemer"}`);
+    this.empty.textContent = tr(adv.can_edit ? "empty.edit" : "empty");
+    this.empty.classList.toggle("hidden", items.length > 0);
+
+    // Keyed rows: an item keeps its element (and any half-written note) across states.
+    const seen = new Set();
+    let before = this.list.firstChild;
+    for (const item of items) {
+      seen.add(item.id);
+      let row = this.rows.get(item.id);
+      if (!row) {
+        row = new ItemRow(this, item.id);
+        this.rows.set(item.id, row);
+      }
+      row.render(state, item);
+      if (row.el !== before) this.list.insertBefore(row.el, before);
+      else before = before.nextSibling;
+    }
+    for (const [id, row] of this.rows) {
+      if (!seen.has(id)) { row.el.remove(); this.rows.delete(id); }
+    }
+
+    this.addForm.classList.toggle("hidden", !adv.can_edit);
+    if (adv.can_edit) {
+      this.addHeading.textContent = tr("add.title");
+      this.addTextLabel.textContent = tr("text");
+      this.addSpeakerLabel.textContent = tr("speaker");
+      this.addButton.textContent = tr("add.button");
+      if (document.activeElement !== this.addSpeaker) speakerOptions(this.addSpeaker, state);
+    }
+
+    this.overallForm.classList.toggle("hidden", !adv.can_mark);
+    if (adv.can_mark) {
+      this.overallLabel.textContent = tr("overall.title");
+      this.overallSave.textContent = tr("save");
+      syncArea(this.overallArea, adv.note);
+    }
+    const readNote = !adv.can_mark && Boolean(adv.note);
+    this.overallRead.classList.toggle("hidden", !readNote);
+    this.overallRead.querySelector("h3").textContent = tr("overall.readonly");
+    this.overallRead.querySelector("p").textContent = readNote ? adv.note : "";
+
+    this.downloads.classList.toggle("hidden", !adv.can_download);
+    if (adv.can_download) {
+      const base = `/api/rooms/${encodeURIComponent(this.roomId)}/advice/export`;
+      const lng = encodeURIComponent(lang());
+      this.downloadHeading.textContent = tr("download");
+      this.htmlLink.textContent = tr("download.html");
+      this.htmlLink.href = `${base}.html?lang=${lng}`;
+      this.mdLink.textContent = tr("download.md");
+      this.mdLink.href = `${base}.md?lang=${lng}`;
+      this.mdLink.setAttribute("download", "");
+    }
+    this.panel.dataset.role = role;
+  }
+}
