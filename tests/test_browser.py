@@ -76,7 +76,8 @@ def server(tmp_path):
 
 async def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"{name}.png"))
+    await page.evaluate("window.scrollTo(0, 0)")
+    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 async def new_person(browser):
@@ -246,12 +247,22 @@ async def run_session(browser, base: str) -> None:
     await expect(ahmed.locator("#tiles .tile", has_text="Bea")).to_have_count(1)
     await shot(ahmed, "14-reformulated-participant")
 
+    # The facilitator gives the step more time; the switch to English is the page's own.
+    before = await fac.locator("#timer").inner_text()
+    await fac.get_by_role("button", name="+5 min").click()
+    await expect(fac.locator("#timer")).not_to_contain_text(before.split(":")[0] + ":", timeout=5000)
+    await ahmed.get_by_role("button", name="English").click()
+    await expect(ahmed.locator("#step-label")).to_contain_text("Step 5/9")
+    await expect(ahmed.locator("#question-panel")).to_contain_text("This session's question")
+    await expect(bea.locator("#step-label")).to_contain_text("Stap 5/9")
+    await shot(ahmed, "15-english-participant")
+
     # ---------------------------------------------------------------- no access
     stranger_ctx, stranger, _ = await new_person(browser)
     await stranger.goto(room_url)
     await expect(stranger.get_by_text("Geen toegang tot deze kamer")).to_be_visible()
     await expect(stranger.get_by_text("Open je persoonlijke link opnieuw", exact=False)).to_be_visible()
-    await shot(stranger, "15-no-access")
+    await shot(stranger, "16-no-access")
     await stranger_ctx.close()
 
     assert not fac_errors and not a_errors and not b_errors, (fac_errors, a_errors, b_errors)

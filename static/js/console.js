@@ -107,6 +107,7 @@ export class ConsoleView {
     let invite = null;
     try { invite = localStorage.getItem(inviteKey(state.room.id)); } catch { invite = null; }
     this.inviteLabel.textContent = t("console.invite");
+    this.inviteCopy.textContent = t("copy");
     this.invite.value = invite || "";
     this.invite.parentElement.classList.toggle("hidden", !invite);
     this.inviteNone.textContent = t("console.invite.none");

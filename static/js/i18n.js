@@ -341,7 +341,7 @@ export function langButton() {
   button.className = "lang-switch";
   const label = () => {
     button.textContent = t("lang.switch");
-    button.setAttribute("aria-label", t("lang.label"));
+    button.title = t("lang.label");
     button.lang = lang() === "nl" ? "en" : "nl";
   };
   label();

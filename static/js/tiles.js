@@ -40,7 +40,9 @@ export class TilesView {
       tile.name.textContent = `${p.name}${you}`;
       tile.initial.textContent = (p.name || "?").trim().charAt(0).toUpperCase();
       tile.el.classList.toggle("offline", !p.online);
-      tile.video.classList.toggle("hidden", !this.streams.has(p.id) || p.camera_off);
+      const showVideo = this.streams.has(p.id) && !p.camera_off;
+      tile.video.classList.toggle("hidden", !showVideo);
+      tile.initial.classList.toggle("hidden", showVideo);
       this.container.append(tile.el); // keeps the server's order
     }
   }
@@ -53,6 +55,7 @@ export class TilesView {
     if (tile) {
       tile.video.srcObject = stream || null;
       tile.video.classList.toggle("hidden", !stream);
+      tile.initial.classList.toggle("hidden", Boolean(stream));
     }
   }
 
