@@ -34,6 +34,27 @@ class Live:
         # room id -> (step index, step id) being transcribed now
         self._transcribing: dict[str, tuple[int, str]] = {}
         self.utterance_listeners: list[Callable[[Any], None]] = []
+        self.transcription_error: str | None = None
+
+    async def start(self) -> None:
+        """Load the speech model; a room without transcription beats no room at all."""
+        if self.transcription is None:
+            return
+        try:
+            await self.transcription.start()
+        except Exception as exc:
+            self.transcription_error = str(exc)
+            log.error("transcription is off: %s", exc)
+            self.transcription = None
+
+    # The media layer's AudioSink: speech goes on to transcription while there is one.
+    def push(self, room_id: str, participant_id: str, samples: Any, start: float) -> None:
+        if self.transcription is not None:
+            self.transcription.push(room_id, participant_id, samples, start)
+
+    def flush(self, room_id: str, participant_id: str) -> None:
+        if self.transcription is not None:
+            self.transcription.flush(room_id, participant_id)
 
     async def on_change(self, room: Room, events: tuple[str, ...]) -> None:
         # Gates first: the server stops forwarding before any page is told.
@@ -71,11 +92,16 @@ class Live:
             self._follow_transcribed_step(room)
 
     def transcription_status(self, room: Room, participant_id: str, role: str) -> dict[str, Any]:
-        if self.transcription is None or role not in (FACILITATOR, INBRENGER):
+        if role not in (FACILITATOR, INBRENGER):
             return {}
+        if self.transcription is None:
+            return {"transcription": {"available": False, "error": self.transcription_error}}
         return {
             "transcription": {
+                "available": True,
                 "active": room.id in self._transcribing,
                 "backlog_seconds": round(float(self.transcription.backlog_seconds), 1),
+                # The facilitator sees that the speech worker crashed and came back.
+                "restarts": int(getattr(self.transcription, "restarts", 0)),
             }
         }

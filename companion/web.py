@@ -334,23 +334,18 @@ async def _retention_loop(app: web.Application) -> None:
 
 def _live_services(app: web.Application, settings: Settings, engine: PhaseEngine, hub: Hub) -> Live:
     live = Live(engine, hub)
-    # TODO(integration): drop these guards once companion.media.service and
-    # companion.speech.service have landed.
-    import importlib.util
-
-    if importlib.util.find_spec("companion.speech.service") is None:
-        settings.enable_transcription = False
-    if importlib.util.find_spec("companion.media.service") is None:
-        settings.enable_media = False
     if settings.enable_transcription:
         from .speech.service import TranscriptionService, options_from_settings
+        from .speech.store import insert_utterance
 
         live.transcription = TranscriptionService(options_from_settings(settings), live.on_utterance)
+        # Stored before anything else sees it: the transcript outlives a failing advice list.
+        live.utterance_listeners.append(lambda utterance: insert_utterance(engine.conn, utterance))
         app[STATE_EXTRAS].append(live.transcription_status)
     if settings.enable_media:
         from .media.service import MediaService
 
-        live.media = MediaService(hub.send, audio_sink=live.transcription)
+        live.media = MediaService(hub.send, audio_sink=live if live.transcription is not None else None)
         app[WS_HANDLERS]["media."] = live.media.handle
         app[ON_GONE].append(live.media.participant_gone)
     return live
@@ -385,8 +380,7 @@ def create_app(settings: Settings) -> web.Application:
     app[LIVE] = live
 
     async def on_startup(app: web.Application) -> None:
-        if live.transcription is not None:
-            await live.transcription.start()
+        await live.start()
         resumed = engine.resume_all()
         live.resume()
         if resumed:
