@@ -1,0 +1,187 @@
+"""Real media in headless Chromium: pages with fake camera and microphone join
+a real `companion serve`, see each other, and the roddelfase stops video to
+and from the inbrenger while their audio keeps coming in (read from getStats)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+playwright_api = pytest.importorskip("playwright.async_api")
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="no Chromium")
+
+# Every RTCPeerConnection the page makes, for getStats from the test.
+TRACK_PCS = """
+(() => {
+  const Original = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Original(...args);
+    window.__pcs.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Original.prototype;
+  Object.setPrototypeOf(window.RTCPeerConnection, Original);
+})();
+"""
+
+INBOUND = """
+async () => {
+  const pc = window.__pcs[window.__pcs.length - 1];
+  if (!pc) return null;
+  const out = { pcs: window.__pcs.length, state: pc.connectionState, video: [], audioBytes: 0, audioStreams: 0, sentFrames: 0, sentWidth: 0 };
+  (await pc.getStats()).forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "video") out.video.push({ mid: s.mid, decoded: s.framesDecoded || 0 });
+    if (s.type === "inbound-rtp" && s.kind === "audio") { out.audioBytes += s.bytesReceived || 0; out.audioStreams += 1; }
+    if (s.type === "outbound-rtp" && s.kind === "video") { out.sentFrames = s.framesEncoded || 0; out.sentWidth = s.frameWidth || 0; }
+  });
+  return out;
+}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    log = open(tmp_path / "server.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "companion", "serve", "--port", str(port), "--data-dir", str(tmp_path / "data"),
+         "--no-transcription"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError((tmp_path / "server.log").read_text(errors="replace"))
+        time.sleep(0.2)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+async def poll(page, predicate, timeout: float = 30.0) -> dict:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = await page.evaluate(INBOUND)
+        if last and predicate(last):
+            return last
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"page stats never matched; last: {last}")
+
+
+def decoded(stats: dict) -> int:
+    return sum(v["decoded"] for v in stats["video"])
+
+
+async def test_browsers_see_each_other_and_the_roddelfase_hides_the_inbrenger(server):
+    async with aiohttp.ClientSession() as http:
+        async def post(path, body, token=None):
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            async with http.post(server + path, json=body, headers=headers) as r:
+                data = await r.json()
+                assert r.status in (200, 201), data
+                return data
+
+        room = await post("/api/rooms", {"name": "Team Noord", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur"})
+        room_id, fac_token = room["room_id"], room["token"]
+        invite = room["invite_url"].rsplit("/", 1)[1]
+        people = [await post(f"/api/invites/{invite}/join", {"name": n}) for n in ("Anne", "Bas")]
+        tokens = [fac_token] + [p["token"] for p in people]
+
+        async def command(token, name, **args):
+            return (await post(f"/api/rooms/{room_id}/commands", {"command": name, "args": args}, token))["state"]
+
+        async with playwright_api.async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                pages = []
+                for token in tokens:
+                    context = await browser.new_context(viewport={"width": 960, "height": 640}, locale="nl-NL")
+                    await context.add_init_script(TRACK_PCS)
+                    page = await context.new_page()
+                    errors: list[str] = []
+                    page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+                    await page.goto(f"{server}/k/{token}")
+                    pages.append((page, errors))
+
+                # Everyone decodes video from both others and receives both others' audio.
+                for page, _ in pages:
+                    stats = await poll(page, lambda s: s["state"] == "connected" and len([v for v in s["video"] if v["decoded"] > 10]) >= 2, 60)
+                    assert stats["audioStreams"] >= 2
+                    # The sender is capped at 640 wide (the fake camera gives 640x480 or more).
+                    assert 0 < stats["sentWidth"] <= 640
+
+                # To the roddelfase, with Bas (the third page) as inbrenger.
+                await command(fac_token, "session.start")
+                for person in people:
+                    await command(person["token"], "case.submit", title=f"Casus {person['participant_id']}", question="Hoe ga ik hiermee om?")
+                async with http.get(f"{server}/api/rooms/{room_id}/state", headers={"Authorization": f"Bearer {fac_token}"}) as r:
+                    state = await r.json()
+                if not state["step"]["has_vote"]:
+                    state = await command(fac_token, "step.next")
+                cases = {c["author_id"]: c["id"] for c in state["cases"]}
+                for person in people:
+                    await command(person["token"], "vote.cast", case_id=cases[people[1]["participant_id"]])
+                await command(fac_token, "vote.close")
+                while state["step"]["kind"] != "roddelfase":
+                    state = await command(fac_token, "step.next")
+
+                inb_page = pages[2][0]
+                await asyncio.sleep(1.5)  # frames in flight land
+                before = await poll(inb_page, lambda s: s["state"] == "connected")
+                group_before = [decoded(await pg.evaluate(INBOUND)) for pg, _ in pages[:2]]
+                await asyncio.sleep(3.0)
+                after = await inb_page.evaluate(INBOUND)
+                assert after["pcs"] == before["pcs"], "the inbrenger's page reconnected its media meanwhile"
+                # The inbrenger's frames decoded stand still; the group's audio keeps arriving.
+                assert decoded(after) == decoded(before), (before, after)
+                assert after["audioBytes"] > before["audioBytes"] + 5000, (before, after)
+                # The group still sees each other (one other video each keeps decoding).
+                group_after = [decoded(await pg.evaluate(INBOUND)) for pg, _ in pages[:2]]
+                assert all(a > b for a, b in zip(group_after, group_before))
+
+                # The next step: video reaches the inbrenger again.
+                await command(fac_token, "step.next")
+                resumed = await poll(inb_page, lambda s: decoded(s) > decoded(after) + 20, 15)
+                assert decoded(resumed) > decoded(after)
+                for _, errors in pages:
+                    assert errors == []
+            finally:
+                await browser.close()
