@@ -47,6 +47,7 @@ const STRINGS = {
     "overall.readonly": "Notitie van de inbrenger",
     "add.title": "Advies toevoegen",
     "add.button": "Toevoegen",
+    "add.text": "Nieuw advies",
     download: "Downloaden",
     "download.html": "Afdrukbare pagina",
     "download.md": "Tekstbestand (Markdown)",
@@ -83,6 +84,7 @@ const STRINGS = {
     "overall.readonly": "The case owner's note",
     "add.title": "Add an item",
     "add.button": "Add",
+    "add.text": "New item",
     download: "Download",
     "download.html": "Printable page",
     "download.md": "Text file (Markdown)",
@@ -219,7 +221,8 @@ class ItemRow {
     this.speaker.textContent = item.speaker || tr("unknown");
     const badges = [];
     if (item.edited) badges.push(tr("edited"));
-    if (item.source === "manual") badges.push(tr("manual"));
+    // docs/protocol.md says "manual"; the store writes "hand". Both mean: typed in, never said.
+    if (item.source === "manual" || item.source === "hand") badges.push(tr("manual"));
     this.badges.textContent = badges.length ? `· ${badges.join(" · ")}` : "";
     this.text.textContent = item.text;
 
@@ -327,7 +330,8 @@ export class AdviceView {
       event.preventDefault();
       const body = { text: this.addText.value };
       if (this.addSpeaker.value) body.participant_id = this.addSpeaker.value;
-      if (await this.call("", "POST", body)) {
+      // Clear only what was sent: the person may already be typing the next one.
+      if (await this.call("", "POST", body) && this.addText.value === body.text) {
         this.addText.value = "";
         this.addText.dataset.dirty = "";
       }
@@ -398,7 +402,7 @@ export class AdviceView {
     this.addForm.classList.toggle("hidden", !adv.can_edit);
     if (adv.can_edit) {
       this.addHeading.textContent = tr("add.title");
-      this.addTextLabel.textContent = tr("text");
+      this.addTextLabel.textContent = tr("add.text");
       this.addSpeakerLabel.textContent = tr("speaker");
       this.addButton.textContent = tr("add.button");
       if (document.activeElement !== this.addSpeaker) speakerOptions(this.addSpeaker, state);

@@ -1,0 +1,247 @@
+"""The advice list panel in real headless Chromium against `companion serve`.
+
+Three people (facilitator, one deelnemer, the inbrenger) click through a
+roddelmodel opening to the advice round. Without transcription the list is
+filled by hand: the facilitator adds and corrects items, the inbrenger marks
+them and writes notes, the deelnemer only reads. Roles are enforced by the
+server; this checks that each page offers exactly its own buttons, that a
+state pushed by someone else leaves a half-written note alone, and that the
+downloaded document holds what was clicked. Screenshots: artifacts/screenshots/advice-*.png.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+playwright_api = pytest.importorskip("playwright.async_api")
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+]
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "artifacts" / "screenshots"
+VIEWPORT = {"width": 1280, "height": 800}
+TIMEOUT_MS = 15000
+ADVICE_STEP = 5  # 0-based index of "Adviesronde" in the roddelmodel
+REACTION_STEP = 6
+
+pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="no Chromium")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    log = open(tmp_path / "server.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "companion", "serve", "--port", str(port), "--data-dir", str(tmp_path / "data"),
+         "--no-transcription"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError((tmp_path / "server.log").read_text(errors="replace"))
+        time.sleep(0.2)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def expect(locator):
+    return playwright_api.expect(locator)
+
+
+async def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / f"advice-{name}.png"), full_page=True)
+
+
+async def new_person(browser):
+    context = await browser.new_context(viewport=VIEWPORT, locale="nl-NL", accept_downloads=True)
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return context, page, errors
+
+
+async def join(browser, invite_url: str, name: str):
+    context, page, errors = await new_person(browser)
+    await page.goto(invite_url)
+    await page.get_by_label("Jouw naam").fill(name)
+    await page.get_by_role("button", name="Meedoen").click()
+    await page.wait_for_url("**/r/*")
+    await page.locator("#group-name", has_text="Team Zuid").wait_for()
+    return context, page, errors
+
+
+async def goto_step(fac, index: int, pages, label: str) -> None:
+    await fac.locator("#console-goto").select_option(str(index))
+    await fac.get_by_role("button", name="Ga", exact=True).click()
+    for page in pages:
+        await expect(page.locator("#step-label")).to_contain_text(label)
+
+
+async def test_advice_panel_per_role(server):
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            await run_advice(browser, server)
+        finally:
+            await browser.close()
+
+
+async def run_advice(browser, base: str) -> None:
+    fac_ctx, fac, fac_errors = await new_person(browser)
+    await fac.goto(base + "/")
+    await fac.get_by_label("Naam van de groep").fill("Team Zuid")
+    await fac.get_by_label("Methode").select_option("roddelmodel")
+    await fac.get_by_label("Jouw naam (begeleider)").fill("Fleur")
+    await fac.get_by_role("button", name="Kamer maken").click()
+    await expect(fac.locator("#invite-url")).to_have_value(re.compile("/i/"))
+    invite_url = await fac.locator("#invite-url").input_value()
+    await fac.get_by_role("link", name="Naar de kamer").click()
+    await fac.wait_for_url("**/r/*")
+
+    a_ctx, ahmed, a_errors = await join(browser, invite_url, "Ahmed")
+    b_ctx, bea, b_errors = await join(browser, invite_url, "Bea")
+    everyone = (fac, ahmed, bea)
+    for page in everyone:
+        await expect(page.locator("#people li")).to_have_count(3)
+        # Before the advice round there is nothing to show.
+        await expect(page.locator("#advice-panel")).to_be_hidden()
+
+    # Case round and vote by clicks; Bea's case wins and she becomes the inbrenger.
+    await fac.get_by_role("button", name="Sessie starten").click()
+    await bea.get_by_label("Korte titel").fill("Nee zeggen")
+    await bea.get_by_label("Je vraag").fill("Hoe zeg ik op tijd nee tegen extra werk?")
+    await bea.get_by_role("button", name="Casus opslaan").click()
+    await expect(fac.locator("#case-list li.case")).to_have_count(1)
+    await fac.get_by_role("button", name="Volgende stap").click()
+    for page in everyone:
+        await expect(page.locator("#step-label")).to_contain_text("Stap 2/9")
+        await page.locator("#case-list li.case", has_text="Nee zeggen").get_by_role("button", name="Stem hierop").click()
+    await fac.get_by_role("button", name="Stemming sluiten").click()
+    await expect(fac.locator("#people li", has_text="Bea")).to_contain_text("inbrenger")
+
+    # ---------------------------------------------------------------- advice round
+    await goto_step(fac, ADVICE_STEP, everyone, "Stap 6/9")
+    panel = fac.locator("#advice-panel")
+    await expect(panel).to_be_visible()
+    await expect(panel).to_contain_text("Nog geen adviezen")
+    await panel.get_by_label("Nieuw advies").fill("Zeg eerst: ik kom erop terug, en beslis pas na een nacht slapen.")
+    await panel.locator(".advice-add").get_by_label("Van wie").select_option(label="Ahmed")
+    await panel.get_by_role("button", name="Toevoegen").click()
+    await expect(panel.locator("#advice-list li.advice-item")).to_have_count(1)
+    await expect(panel.locator("#advice-add-text")).to_have_value("")
+    await panel.get_by_label("Nieuw advies").fill("Maak een lijstje van wat je nu al doet.")
+    await panel.get_by_role("button", name="Toevoegen").click()
+    items = panel.locator("#advice-list li.advice-item")
+    await expect(items).to_have_count(2)
+    await expect(items.nth(0)).to_contain_text("Ahmed")
+    await expect(items.nth(0)).to_contain_text("met de hand toegevoegd")
+
+    # The deelnemer reads the same list, without any of the editing or marking buttons.
+    a_items = ahmed.locator("#advice-list li.advice-item")
+    await expect(a_items).to_have_count(2)
+    await expect(a_items.nth(0)).to_contain_text("beslis pas na een nacht slapen")
+    await expect(ahmed.locator("#advice-panel button:visible")).to_have_count(0)
+    await expect(ahmed.locator("#advice-panel textarea:visible")).to_have_count(0)
+    await expect(ahmed.locator("#advice-download-md")).to_be_hidden()
+    await shot(ahmed, "01-advice-round-participant")
+    await shot(fac, "02-advice-round-facilitator")
+
+    # Delete is undone with one click.
+    await items.nth(1).get_by_role("button", name="Verwijderen").click()
+    await expect(items).to_have_count(1)
+    await expect(a_items).to_have_count(1)
+    await panel.get_by_role("button", name="Ongedaan maken").click()
+    await expect(items).to_have_count(2)
+    await expect(a_items).to_have_count(2)
+
+    # ---------------------------------------------------------------- reaction: the inbrenger marks
+    await goto_step(fac, REACTION_STEP, everyone, "Stap 7/9")
+    b_panel = bea.locator("#advice-panel")
+    b_items = b_panel.locator("#advice-list li.advice-item")
+    await expect(b_items).to_have_count(2)
+    first = b_items.nth(0)
+    await first.get_by_role("button", name="Bruikbaar").click()
+    await expect(first.get_by_role("button", name="Bruikbaar")).to_have_attribute("aria-pressed", "true")
+    await expect(fac.locator("#advice-list li.advice-item").nth(0)).to_contain_text("Inbrenger: Bruikbaar")
+    # The group does not see how the inbrenger judged the advice.
+    await expect(a_items.nth(0)).not_to_contain_text("Bruikbaar")
+
+    # A half-written note survives the facilitator's edit arriving meanwhile.
+    await first.get_by_label("Notitie").fill("Dit ga ik maandag proberen")
+    await items.nth(0).get_by_role("button", name="Aanpassen").click()
+    await items.nth(0).get_by_label("Advies").fill("Zeg eerst: ik kom erop terug. Beslis pas de volgende dag.")
+    await items.nth(0).get_by_role("button", name="Opslaan").click()
+    await expect(b_items.nth(0)).to_contain_text("Beslis pas de volgende dag")
+    await expect(b_items.nth(0)).to_contain_text("aangepast")
+    await expect(first.get_by_label("Notitie")).to_have_value("Dit ga ik maandag proberen")
+    await first.get_by_role("button", name="Notitie opslaan").click()
+    await expect(first).to_contain_text("Opgeslagen.")
+    await expect(items.nth(0)).to_contain_text("Notitie: Dit ga ik maandag proberen")
+    await expect(a_items.nth(0)).not_to_contain_text("maandag")
+
+    await b_items.nth(1).get_by_role("button", name="Wil ik naar vragen").click()
+    await expect(b_items.nth(1).get_by_role("button", name="Wil ik naar vragen")).to_have_attribute("aria-pressed", "true")
+    await b_panel.get_by_label("Jouw notitie bij de adviezen").fill("Vooral: niet meteen ja zeggen.")
+    await b_panel.locator(".advice-overall").get_by_role("button", name="Opslaan").click()
+    await expect(fac.locator("#advice-panel")).to_contain_text("Vooral: niet meteen ja zeggen.")
+    await shot(bea, "03-reaction-inbrenger")
+    await shot(fac, "04-reaction-facilitator")
+
+    # A reload keeps marks and notes: they live on the server.
+    await bea.reload()
+    await expect(b_items.nth(0).get_by_role("button", name="Bruikbaar")).to_have_attribute("aria-pressed", "true")
+    await expect(b_items.nth(0).get_by_label("Notitie")).to_have_value("Dit ga ik maandag proberen")
+
+    # The inbrenger downloads the document; it holds the corrected text, the speaker and the note.
+    async with bea.expect_download() as info:
+        await bea.locator("#advice-download-md").click()
+    download = await info.value
+    text = Path(await download.path()).read_text(encoding="utf-8")
+    assert "Beslis pas de volgende dag" in text
+    assert "Ahmed" in text
+    assert "Dit ga ik maandag proberen" in text
+    assert download.suggested_filename.endswith(".md")
+
+    # In English the same panel speaks English.
+    await ahmed.get_by_role("button", name="English").click()
+    await expect(ahmed.locator("#advice-panel h2")).to_have_text("Advice")
+    await shot(ahmed, "05-english-participant")
+
+    assert not fac_errors and not a_errors and not b_errors, (fac_errors, a_errors, b_errors)
+    for context in (fac_ctx, a_ctx, b_ctx):
+        await context.close()
