@@ -42,36 +42,65 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Server:
+    """`companion serve` as an operator starts it, on a fresh data folder; restartable on the same port."""
+
+    def __init__(self, tmp_path: Path):
+        self.tmp = tmp_path
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.log = open(tmp_path / "server.log", "ab")
+        self.write_short_method()
+
+    def write_short_method(self) -> None:
+        """An operator's own method (data-dir/methods/): the roddelmodel with a vote of three seconds, to see overtime."""
+        text = (ROOT / "prompts" / "methods" / "roddelmodel.toml").read_text(encoding="utf-8")
+        text = text.replace('id = "roddelmodel"', 'id = "roddelmodel-kort"', 1)
+        text = text.replace('nl = "Roddelmodel (9 stappen)"', 'nl = "Roddelmodel, korte stemming (test)"', 1)
+        short = text.replace('id = "stemmen"\nkind = "vote"\nminutes = 5', 'id = "stemmen"\nkind = "vote"\nminutes = 0.05', 1)
+        assert short != text, "the roddelmodel's vote step changed shape"
+        (self.tmp / "data" / "methods").mkdir(parents=True, exist_ok=True)
+        (self.tmp / "data" / "methods" / "kort.toml").write_text(short, encoding="utf-8")
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "companion", "serve", "--port", str(self.port), "--data-dir", str(self.tmp / "data"),
+             "--no-transcription"],
+            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(self.base + "/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.proc.kill()
+                raise AssertionError((self.tmp / "server.log").read_text(errors="replace"))
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
 @pytest.fixture
 def server(tmp_path):
-    """`companion serve` as an operator starts it, on a fresh data folder."""
-    port = free_port()
-    log = open(tmp_path / "server.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "companion", "serve", "--port", str(port), "--data-dir", str(tmp_path / "data"),
-         "--no-transcription"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError((tmp_path / "server.log").read_text(errors="replace"))
-        time.sleep(0.2)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    srv = Server(tmp_path)
+    srv.start()
+    yield srv
+    srv.stop()
+    srv.log.close()
 
 
 async def shot(page, name: str) -> None:
@@ -125,7 +154,7 @@ async def test_roddelmodel_opening_in_the_browser(server):
     async with playwright_api.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            await run_session(browser, server)
+            await run_session(browser, server.base)
         finally:
             await browser.close()
 
@@ -268,3 +297,77 @@ async def run_session(browser, base: str) -> None:
     assert not fac_errors and not a_errors and not b_errors, (fac_errors, a_errors, b_errors)
     for context in (fac_ctx, a_ctx, b_ctx):
         await context.close()
+
+
+async def enter_by_api(browser, base: str, path: str, body: dict):
+    """Set-up shortcut for the second test: the context's own request API, so the cookie lands in that browser."""
+    context, page, errors = await new_person(browser)
+    response = await context.request.post(base + path, data=body)
+    assert response.status == 201, await response.text()
+    data = await response.json()
+    await page.goto(data["room_url"])
+    await page.locator("#group-name", has_text="Team Zuid").wait_for()
+    return context, page, errors, data
+
+
+async def test_tie_overtime_and_reconnect_in_the_browser(server):
+    base = server.base
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            fac_ctx, fac, fac_errors, created = await enter_by_api(
+                browser, base, "/api/rooms",
+                {"name": "Team Zuid", "method": "roddelmodel-kort", "language": "nl", "facilitator_name": "Fleur"})
+            invite = created["invite_url"].rsplit("/", 1)[1]
+            _, ahmed, a_errors, _ = await enter_by_api(browser, base, f"/api/invites/{invite}/join", {"name": "Ahmed"})
+            _, bea, b_errors, _ = await enter_by_api(browser, base, f"/api/invites/{invite}/join", {"name": "Bea"})
+
+            await fac.get_by_role("button", name="Sessie starten").click()
+            await expect(ahmed.locator("#step-label")).to_contain_text("Stap 1/9")
+            await write_case(ahmed, "Overleg loopt uit", "Hoe houd ik het overleg kort?")
+            await write_case(bea, "Nee zeggen", "Hoe zeg ik op tijd nee?")
+            # Withdrawing and writing again works from the same form.
+            await ahmed.get_by_role("button", name="Intrekken").click()
+            await expect(fac.locator("#case-list li.case")).to_have_count(1)
+            await write_case(ahmed, "Overleg loopt uit", "Hoe houd ik het overleg kort?")
+            await fac.get_by_role("button", name="Volgende stap").click()
+            await vote_for(ahmed, "Overleg loopt uit")
+            await vote_for(bea, "Nee zeggen")
+            await fac.get_by_role("button", name="Stemming sluiten").click()
+
+            # A tie: the group waits, the facilitator chooses.
+            try:
+                await expect(ahmed.get_by_text("Gelijke stand: de begeleider kiest.")).to_be_visible()
+            except AssertionError:
+                for page in (fac, ahmed):
+                    print("toast:", await page.locator("#toast").inner_text(), "cases:", await page.locator("#cases-panel").inner_text())
+                raise
+            await expect(fac.locator(".decide-button")).to_have_count(2)
+            await expect(ahmed.locator("#case-list .vote-count")).to_have_count(2)
+            await shot(fac, "20-tie-facilitator")
+            await fac.locator("#case-list li.case", has_text="Overleg loopt uit").get_by_role("button", name="Kies deze").click()
+            await expect(bea.locator("#case-list li.case.chosen")).to_contain_text("Overleg loopt uit")
+            await expect(bea.locator("#people li", has_text="Ahmed")).to_contain_text("inbrenger")
+
+            # Overtime: this method's vote lasts three seconds, long gone by now.
+            for page in (fac, ahmed):
+                await expect(page.locator("#timer")).to_have_class("timer overtime")
+                await expect(page.locator("#overtime-msg")).to_be_visible()
+            await expect(ahmed.locator("#overtime-msg")).to_have_text("De tijd voor deze stap is om. Rond rustig af.")
+            await expect(fac.locator("#overtime-msg")).to_contain_text("geef er wat minuten bij")
+            await shot(ahmed, "21-overtime-participant")
+
+            # The server goes away and comes back: the pages say so, then carry on by themselves.
+            server.stop()
+            for page in (fac, bea):
+                await expect(page.locator("#conn-banner")).to_have_text("Verbinding verbroken, opnieuw verbinden...")
+            await shot(bea, "22-reconnecting")
+            server.start()
+            for page in (fac, ahmed, bea):
+                await expect(page.locator("#conn-banner")).to_be_hidden(timeout=20000)
+                await expect(page.locator("#step-label")).to_contain_text("Stap 2/9")
+            await fac.get_by_role("button", name="Volgende stap").click()
+            await expect(bea.locator("#step-label")).to_contain_text("Stap 3/9")
+            assert not fac_errors and not a_errors and not b_errors, (fac_errors, a_errors, b_errors)
+        finally:
+            await browser.close()

@@ -26,11 +26,12 @@ class CaseForm {
       if (ok) this.dirty = false;
     });
     this.withdraw.addEventListener("click", async () => {
-      if (await ctx.run("case.withdraw")) {
-        this.dirty = false;
-        this.title.value = "";
-        this.question.value = "";
-      }
+      // Empty the form at once, so whatever is typed next is never wiped by a late answer.
+      const kept = [this.title.value, this.question.value];
+      this.title.value = "";
+      this.question.value = "";
+      this.dirty = false;
+      if (!(await ctx.run("case.withdraw")) && !this.dirty) [this.title.value, this.question.value] = kept;
     });
   }
 
