@@ -6,6 +6,7 @@ import { StepTimer } from "./timer.js";
 import { renderStepText, renderStepsList, stepLabel } from "./steps.js";
 import { CasesView } from "./cases.js";
 import { TakeawaysView } from "./takeaways.js";
+import { AdviceView } from "./advice.js";
 import { ConsoleView } from "./console.js";
 import { TilesView, renderPeople } from "./tiles.js";
 
@@ -42,6 +43,7 @@ const cases = new CasesView(ctx, {
   cases: $("#cases-panel"), question: $("#question-panel"), golden: $("#golden-panel"), reformulate: $("#reformulate-panel"),
 });
 const takeaways = new TakeawaysView(ctx, $("#takeaway-panel"));
+const advice = new AdviceView(ctx, $("#advice-panel"));
 const consoleView = new ConsoleView(ctx, $("#console"));
 const tiles = new TilesView($("#tiles"));
 
@@ -80,6 +82,7 @@ function render() {
   tiles.render(state);
   cases.render(state);
   takeaways.render(state);
+  advice.render(state);
   consoleView.render(state);
   timer.update(state);
   renderMic();
