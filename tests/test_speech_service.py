@@ -141,6 +141,10 @@ def disk_snapshot(*bases: Path) -> dict[str, tuple[int, float]]:
         for root, _dirs, files in os.walk(base):
             for name in files:
                 st = (Path(root) / name).stat()
+                if name == ".ses" and st.st_size <= 64:
+                    # onnxruntime (Silero VAD) writes a session marker (a timestamp and a uuid,
+                    # 51 bytes) to $TMPDIR when it is imported; it holds no audio.
+                    continue
                 found[str(Path(root) / name)] = (st.st_size, st.st_mtime)
     return found
 
