@@ -229,7 +229,8 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     engine, hub = request.app[ENGINE], request.app[HUB]
     token = request_token(request, room_id) or request.query.get("token")
     room, me = engine.authenticate(token, room_id)
-    ws = web.WebSocketResponse(heartbeat=20, max_msg_size=MAX_WS_MESSAGE)
+    # A page that vanished (wifi gone) is noticed within about 10-20 s.
+    ws = web.WebSocketResponse(heartbeat=10, max_msg_size=MAX_WS_MESSAGE)
     await ws.prepare(request)
     first = hub.add(room_id, me.id, ws)
     try:
