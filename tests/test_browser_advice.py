@@ -189,6 +189,27 @@ async def run_advice(browser, base: str) -> None:
     await expect(items).to_have_count(2)
     await expect(a_items).to_have_count(2)
 
+    # Order, merge and split: the corrections a transcript needs, everyone sees the result.
+    first_text = "Zeg eerst: ik kom erop terug, en beslis pas na een nacht slapen."
+    await items.nth(0).get_by_role("button", name="Omlaag").click()
+    await expect(a_items.nth(1)).to_contain_text("nacht slapen")
+    await items.nth(1).get_by_role("button", name="Omhoog").click()
+    await expect(a_items.nth(0)).to_contain_text("nacht slapen")
+    await items.nth(0).get_by_role("button", name="Samenvoegen met het volgende").click()
+    await expect(a_items).to_have_count(1)
+    await expect(a_items.nth(0)).to_contain_text("slapen. Maak een lijstje")
+    await items.nth(0).get_by_role("button", name="Aanpassen").click()
+    editor = items.nth(0).get_by_label("Advies")
+    await editor.click()
+    await editor.press("Control+Home")
+    for _ in range(len(first_text) + 1):  # the cursor walks to where the second advice starts
+        await editor.press("ArrowRight")
+    await items.nth(0).get_by_role("button", name="Splitsen bij de cursor").click()
+    await expect(a_items).to_have_count(2)
+    await expect(a_items.nth(0)).to_have_text(re.compile(re.escape(first_text)))
+    await expect(a_items.nth(1)).to_contain_text("Maak een lijstje van wat je nu al doet.")
+    await expect(a_items.nth(1)).not_to_contain_text("slapen")
+
     # ---------------------------------------------------------------- reaction: the inbrenger marks
     await goto_step(fac, REACTION_STEP, everyone, "Stap 7/9")
     b_panel = bea.locator("#advice-panel")

@@ -35,6 +35,11 @@ const STRINGS = {
     text: "Advies",
     removed: "Advies {n} is verwijderd.",
     undo: "Ongedaan maken",
+    up: "Omhoog",
+    down: "Omlaag",
+    merge: "Samenvoegen met het volgende",
+    split: "Splitsen bij de cursor",
+    "split.hint": "Zet de cursor waar het tweede advies begint. Sla eerst op als je de tekst hebt veranderd.",
     "mark.group": "Wat doe je met dit advies?",
     "mark.useful": "Bruikbaar",
     "mark.not_for_me": "Niet voor mij",
@@ -72,6 +77,11 @@ const STRINGS = {
     text: "Advice",
     removed: "Item {n} was deleted.",
     undo: "Undo",
+    up: "Move up",
+    down: "Move down",
+    merge: "Merge with the next one",
+    split: "Split at the cursor",
+    "split.hint": "Put the cursor where the second item starts. Save first if you changed the text.",
     "mark.group": "What will you do with this advice?",
     "mark.useful": "Useful",
     "mark.not_for_me": "Not for me",
@@ -154,8 +164,11 @@ class ItemRow {
     this.editSpeakerLabel = h("label", { for: this.editSpeaker.id });
     this.saveButton = h("button", { type: "submit", class: "primary" });
     this.cancelButton = h("button", { type: "button" });
-    const form = h("form", { novalidate: true }, this.editTextLabel, this.editText, this.editSpeakerLabel, this.editSpeaker,
-      h("div", { class: "row" }, this.saveButton, this.cancelButton));
+    this.splitButton = h("button", { type: "button" });
+    this.splitHint = h("p", { class: "hint" });
+    this.splitButton.addEventListener("click", () => this.split());
+    const form = h("form", { novalidate: true }, this.editTextLabel, this.editText, this.splitHint, this.editSpeakerLabel, this.editSpeaker,
+      h("div", { class: "row" }, this.saveButton, this.cancelButton, this.splitButton));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const body = { text: this.editText.value, participant_id: this.editSpeaker.value || null };
@@ -167,7 +180,13 @@ class ItemRow {
     this.editButton.addEventListener("click", () => this.setEditing(true));
     this.removeButton = h("button", { type: "button", class: "small-button danger" });
     this.removeButton.addEventListener("click", () => this.view.remove(this.item));
-    this.tools.append(this.editButton, this.removeButton);
+    this.upButton = h("button", { type: "button", class: "small-button" });
+    this.upButton.addEventListener("click", () => this.view.move(this.item, -1));
+    this.downButton = h("button", { type: "button", class: "small-button" });
+    this.downButton.addEventListener("click", () => this.view.move(this.item, 1));
+    this.mergeButton = h("button", { type: "button", class: "small-button" });
+    this.mergeButton.addEventListener("click", () => this.view.mergeWithNext(this.item));
+    this.tools.append(this.editButton, this.removeButton, this.upButton, this.downButton, this.mergeButton);
   }
 
   buildMarks() {
@@ -202,6 +221,17 @@ class ItemRow {
     });
     this.noteArea.addEventListener("input", () => { this.noteStatus.textContent = ""; });
     this.markBox.append(group, form);
+  }
+
+  /** Split the stored text where the cursor stands; the server counts code points, the textarea UTF-16 units. */
+  async split() {
+    const text = this.editText.value;
+    if (!this.item || text !== this.item.text) {
+      this.view.showError(tr("split.hint"));
+      return;
+    }
+    const at = Array.from(text.slice(0, this.editText.selectionStart)).length;
+    if (await this.view.call(`/${encodeURIComponent(this.id)}/split`, "POST", { at })) this.setEditing(false);
   }
 
   setEditing(on) {
@@ -245,6 +275,15 @@ class ItemRow {
     this.editButton.setAttribute("aria-label", `${tr("edit")}: ${item.number ?? ""}`);
     this.removeButton.textContent = tr("remove");
     this.removeButton.setAttribute("aria-label", `${tr("remove")}: ${item.number ?? ""}`);
+    const position = state.advice.items.findIndex((i) => i.id === item.id);
+    const last = position === state.advice.items.length - 1;
+    for (const [button, key, off] of [[this.upButton, "up", position <= 0], [this.downButton, "down", last], [this.mergeButton, "merge", last]]) {
+      button.textContent = tr(key);
+      button.setAttribute("aria-label", `${tr(key)}: ${item.number ?? ""}`);
+      button.classList.toggle("hidden", off);
+    }
+    this.splitButton.textContent = tr("split");
+    this.splitHint.textContent = tr("split.hint");
     this.editTextLabel.textContent = tr("text");
     this.editSpeakerLabel.textContent = tr("speaker");
     this.saveButton.textContent = tr("save");
@@ -315,6 +354,19 @@ export class AdviceView {
     });
     clear(this.undoBox).append(h("span", { text: `${tr("removed", { n: item.number ?? "" })} ` }), undo);
     this.undoBox.classList.remove("hidden");
+  }
+
+  async move(item, delta) {
+    const items = this.state.advice.items;
+    const index = items.findIndex((i) => i.id === item.id) + delta;
+    if (index < 0 || index >= items.length) return;
+    await this.call(`/${encodeURIComponent(item.id)}/move`, "POST", { index });
+  }
+
+  async mergeWithNext(item) {
+    const items = this.state.advice.items;
+    const next = items[items.findIndex((i) => i.id === item.id) + 1];
+    if (next) await this.call("/merge", "POST", { first: item.id, second: next.id });
   }
 
   buildAdd() {
