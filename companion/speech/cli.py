@@ -59,8 +59,11 @@ class Progress:
             self.stream.write(f"\r{self.label} {done:.0f} s")
         self.stream.flush()
 
-    def done(self) -> None:
+    def done(self, total: float | None = None) -> None:
         if self.enabled:
+            if total is not None:
+                self._last = 0.0
+                self(total, total)
             self.stream.write("\n")
             self.stream.flush()
 
@@ -131,10 +134,11 @@ def transcribe_main(argv: list[str] | None = None) -> int:
         )
         bar = Progress(sys.stderr, "decoding    ", args.progress)
         samples = decode_audio(args.file, bar)
-        bar.done()
+        total = len(samples) / SAMPLE_RATE
+        bar.done(total)
         bar = Progress(sys.stderr, "transcribing", args.progress)
         utterances = transcribe_samples(samples, options, args.speaker, args.language, bar)
-        bar.done()
+        bar.done(total)
     except (ValueError, WeightsError) as exc:
         print(f"companion transcribe: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ValueError) else 1

@@ -26,6 +26,8 @@ OPENAI_FILENAME = "whisper-base-openai.pt"
 
 def read_ct2(path: Path) -> tuple[str, dict[str, np.ndarray]]:
     """(spec name, variables) from a CTranslate2 model.bin; aliases resolved to their targets."""
+    if not Path(path).is_file():
+        raise WeightsError(f"{path} does not exist: not a CTranslate2 model folder")
     data = Path(path).read_bytes()
     offset = 0
 
