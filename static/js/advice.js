@@ -386,6 +386,8 @@ export class AdviceView {
       if (await this.call("", "POST", body) && this.addText.value === body.text) {
         this.addText.value = "";
         this.addText.dataset.dirty = "";
+        // Each hand-added advice names its speaker afresh, so none is credited to the previous one's.
+        this.addSpeaker.value = "";
       }
     });
     this.panel.append(this.addForm);
