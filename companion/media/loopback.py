@@ -61,11 +61,13 @@ class Call:
         await self.service.close()
 
 
-async def wait_for(condition: Callable[[], bool], timeout: float = 10.0, step: float = 0.05) -> float:
-    """Seconds it took; AssertionError after ``timeout``."""
+async def wait_for(
+    condition: Callable[[], bool], timeout: float = 10.0, step: float = 0.05, explain: Callable[[], str] | None = None
+) -> float:
+    """Seconds it took; AssertionError after ``timeout`` (with ``explain()`` in the message)."""
     start = time.monotonic()
     while not condition():
         if time.monotonic() - start > timeout:
-            raise AssertionError(f"condition not met within {timeout} s")
+            raise AssertionError(f"condition not met within {timeout} s" + (f"\n{explain()}" if explain else ""))
         await asyncio.sleep(step)
     return time.monotonic() - start

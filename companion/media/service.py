@@ -145,6 +145,10 @@ class MediaService:
     async def apply_view(self, view: MediaView) -> None:
         room = self._room(view.room_id)
         room.view = view
+        if view.participants:
+            # Someone removed from the room loses their media with it.
+            for pid in [pid for pid in room.peers if pid not in view.participants]:
+                await self._drop(view.room_id, pid)
         await self._refresh(room)
 
     async def participant_gone(self, room_id: str, participant_id: str) -> None:
