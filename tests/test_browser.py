@@ -106,7 +106,7 @@ def server(tmp_path):
 async def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.evaluate("window.scrollTo(0, 0)")
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True, timeout=60000)
 
 
 async def new_person(browser):
@@ -146,6 +146,10 @@ async def vote_for(page, title: str) -> None:
     await case.get_by_text("Jouw stem").wait_for()
 
 
+# The machine is shared and runs aiortc for three people: allow for slow moments.
+playwright_api.expect.set_options(timeout=TIMEOUT_MS)
+
+
 def expect(locator):
     return playwright_api.expect(locator)
 
@@ -164,7 +168,7 @@ async def run_session(browser, base: str) -> None:
     fac_ctx, fac, fac_errors = await new_person(browser)
     await fac.goto(base + "/")
     await fac.get_by_label("Naam van de groep").fill("Team Noord")
-    await expect(fac.locator("#method option", has_text="Roddelmodel")).to_have_count(1)
+    await expect(fac.locator("#method option", has_text="Roddelmodel (9 stappen)")).to_have_count(1)
     await fac.get_by_label("Methode").select_option("roddelmodel")
     await expect(fac.locator("#method-info")).to_contain_text("9 stappen")
     await fac.get_by_label("Jouw naam (begeleider)").fill("Fleur")
@@ -250,6 +254,7 @@ async def run_session(browser, base: str) -> None:
         await expect(page.locator("#oos")).to_be_hidden()
         await expect(page.locator("#tiles .tile", has_text="Bea")).to_have_count(0)
         await expect(page.locator("#tiles .tile", has_text="Ahmed")).to_have_count(1)
+    await expect(ahmed.locator("#people li", has_text="Bea")).to_contain_text("niet hoorbaar in deze stap")
     await shot(bea, "10-roddelfase-inbrenger-out-of-sight")
     await shot(ahmed, "11-roddelfase-participant")
     await shot(fac, "12-roddelfase-facilitator")

@@ -27,7 +27,7 @@ export function renderStepsList(state, listEl) {
     const li = h("li", { class: i === current ? "current" : i < current ? "done" : "" },
       h("span", { class: "num", text: `${i + 1}.` }),
       h("span", { text: pick(step.title) }),
-      h("span", { class: "muted small", style: "margin-left:auto", text: `${Math.round(step.minutes)}′` }));
+      h("span", { class: "muted small", style: "margin-left:auto", text: `${step.minutes >= 1 ? Math.round(step.minutes) : step.minutes.toFixed(1)}′` }));
     if (i === current) li.setAttribute("aria-current", "step");
     listEl.append(li);
   });

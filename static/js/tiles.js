@@ -78,6 +78,12 @@ export function renderPeople(state, listEl) {
     if (p.mic_muted_by === "facilitator") notes.push(t("room.muted.fac"));
     else if (p.mic_muted_by === "self") notes.push(t("room.muted.self"));
     if (p.camera_off) notes.push(t("room.camera.off"));
+    // The step itself closes the inbrenger's microphone (or the group's); say so, so no one waits for an answer.
+    const media = state.step && state.step.media;
+    if (media && state.inbrenger && !p.mic_muted_by && p.role !== "facilitator") {
+      const heard = p.role === "inbrenger" ? media.inbrenger_heard : media.group_heard;
+      if (heard === false) notes.push(t("room.muted.step"));
+    }
     const you = p.id === state.you.id ? ` (${t("room.you")})` : "";
     listEl.append(h("li", { class: p.online ? "online" : "offline", dataset: { pid: p.id } },
       h("span", {},
