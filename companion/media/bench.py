@@ -123,7 +123,10 @@ def _relay_class():
             track = source.upstream[slot.kind].receiver.track if source else None
             if track is not None and getattr(slot, "relayed_from", None) is not track:
                 slot.relayed_from = track
-                slot.transceiver.sender.replaceTrack(self.relay.subscribe(track))
+                # buffered=False: a subscriber whose encoder falls behind skips
+                # frames instead of queueing decoded pictures without bound
+                # (the box is shared; the notes saw ~1 GB with buffering).
+                slot.transceiver.sender.replaceTrack(self.relay.subscribe(track, buffered=False))
 
         async def _on_answer(self, room_id: str, pid: str, sdp: str, seq: Any) -> None:
             await super()._on_answer(room_id, pid, sdp, seq)
@@ -275,6 +278,15 @@ async def _run_design(mode: str, participants: int, seconds: float, video, audio
             got_a = sum(n for p in peers for (_, kind), n in p.received.items() if kind == "audio")
             return got_v, got_a, sum(p.video.sent for p in peers), sum(p.audio.sent for p in peers)
 
+        async def lost_so_far() -> int:
+            lost = 0
+            for peer in peers:
+                if peer.pc is not None:
+                    report = await peer.pc.getStats()
+                    lost += sum(getattr(s, "packetsLost", 0) or 0 for s in report.values() if s.type == "inbound-rtp")
+            return lost
+
+        lost0 = await lost_so_far()
         v0, a0, sv0, sa0 = totals()
         cpu0, wall0 = _cpu_seconds(proc.pid), time.monotonic()
         await asyncio.sleep(seconds)
@@ -285,11 +297,7 @@ async def _run_design(mode: str, participants: int, seconds: float, video, audio
         on_server = await asyncio.wait_for(server_stats.get(), 10)
         on_server.pop("type", None)
 
-        lost = 0
-        for peer in peers:
-            if peer.pc is not None:
-                report = await peer.pc.getStats()
-                lost += sum(getattr(s, "packetsLost", 0) or 0 for s in report.values() if s.type == "inbound-rtp")
+        lost = await lost_so_far() - lost0
         wall = wall1 - wall0
         streams = participants * (participants - 1)
         result = {
@@ -300,8 +308,8 @@ async def _run_design(mode: str, participants: int, seconds: float, video, audio
             "video_delivered_ratio": round((v1 - v0) / max(1, (sv1 - sv0) * (participants - 1)), 3),
             "audio_fps_delivered_per_stream": round((a1 - a0) / streams / wall, 2),
             "audio_delivered_ratio": round((a1 - a0) / max(1, (sa1 - sa0) * (participants - 1)), 3),
-            # RTP sequence gaps seen by the clients' receivers (a packet NACKed
-            # and retransmitted still counts here).
+            # RTP sequence gaps the clients' receivers saw during the measured
+            # window (a packet NACKed and retransmitted still counts here).
             "packets_lost": int(lost),
             "server_counters": on_server,
         }
@@ -316,7 +324,7 @@ async def _run_design(mode: str, participants: int, seconds: float, video, audio
     finally:
         try:
             proc.stdin.close()
-            proc.wait(timeout=15)
+            await asyncio.get_running_loop().run_in_executor(None, lambda: proc.wait(timeout=15))
         except Exception:
             proc.kill()
 
