@@ -343,6 +343,7 @@ async def _bench(participants: int, seconds: float, designs: list[str]) -> dict[
     }
     for mode in designs:
         out[mode] = await _run_design(mode, participants, seconds, video, audio)
+    out["load_after"] = [round(x, 2) for x in os.getloadavg()]
     if "passthrough" in out and "relay" in out:
         out["relay_over_passthrough_cpu"] = round(
             out["relay"]["server_cpu_cores"] / max(out["passthrough"]["server_cpu_cores"], 1e-3), 2
