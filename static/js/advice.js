@@ -56,6 +56,9 @@ const STRINGS = {
     download: "Downloaden",
     "download.html": "Afdrukbare pagina",
     "download.md": "Tekstbestand (Markdown)",
+    "delete.button": "Alles van deze sessie nu verwijderen",
+    "delete.hint": "De sessie is afgelopen. Download eerst wat je wilt bewaren: daarna kun je alles meteen laten verwijderen, voor iedereen.",
+    "delete.confirm": "Alles van deze sessie verdwijnt nu van de server: adviezen, notities, casussen en namen, voor iedereen. Dit kan niet ongedaan worden. Doorgaan?",
   },
   en: {
     title: "Advice",
@@ -98,6 +101,9 @@ const STRINGS = {
     download: "Download",
     "download.html": "Printable page",
     "download.md": "Text file (Markdown)",
+    "delete.button": "Delete everything from this session now",
+    "delete.hint": "The session has ended. Download what you want to keep first: then you can have everything removed straight away, for everyone.",
+    "delete.confirm": "Everything from this session is removed from the server now: advice, notes, cases and names, for everyone. This cannot be undone. Continue?",
   },
 };
 
@@ -138,7 +144,7 @@ class ItemRow {
     this.item = null;
     this.editing = false;
     this.el = h("li", { class: "advice-item", dataset: { id } });
-    this.number = h("span", { class: "advice-number", "aria-hidden": "true" });
+    this.number = h("span", { class: "advice-number" });
     this.speaker = h("strong", { class: "advice-speaker" });
     this.badges = h("span", { class: "advice-badges muted small" });
     this.text = h("p", { class: "advice-text" });
@@ -328,9 +334,9 @@ export class AdviceView {
   }
 
   /** A REST call under /api/rooms/<id>/advice; errors are shown in the panel. Resolves true on success. */
-  async call(path, method, body) {
+  async call(path, method, body, fullPath) {
     try {
-      await api(`/api/rooms/${encodeURIComponent(this.roomId)}/advice${path}`, { method, body });
+      await api(fullPath ? `/api/rooms/${encodeURIComponent(this.roomId)}${fullPath}` : `/api/rooms/${encodeURIComponent(this.roomId)}/advice${path}`, { method, body });
       this.showError("");
       return true;
     } catch (err) {
@@ -416,7 +422,16 @@ export class AdviceView {
     this.downloadHeading = h("h3");
     this.htmlLink = h("a", { class: "button", target: "_blank", rel: "noopener", id: "advice-download-html" });
     this.mdLink = h("a", { class: "button", id: "advice-download-md" });
-    this.downloads = h("div", { class: "advice-downloads hidden" }, this.downloadHeading, h("div", { class: "row" }, this.htmlLink, this.mdLink));
+    this.deleteHint = h("p", { class: "hint" });
+    this.deleteButton = h("button", { type: "button", class: "danger", id: "advice-delete-now" });
+    this.deleteButton.addEventListener("click", async () => {
+      if (!window.confirm(tr("delete.confirm"))) return;
+      // On success the server closes every page of the room (code 4404); the room page shows that.
+      if (await this.call("", "POST", undefined, "/delete-now")) this.deleteButton.disabled = true;
+    });
+    this.deleteBox = h("div", { class: "advice-delete hidden" }, this.deleteHint, this.deleteButton);
+    this.downloads = h("div", { class: "advice-downloads hidden" }, this.downloadHeading, h("div", { class: "row" }, this.htmlLink, this.mdLink),
+      this.deleteBox);
     this.panel.append(this.downloads);
   }
 
@@ -483,6 +498,10 @@ export class AdviceView {
       this.mdLink.textContent = tr("download.md");
       this.mdLink.href = `${base}.md?lang=${lng}`;
       this.mdLink.setAttribute("download", "");
+      const ended = state.room.status === "ended";
+      this.deleteBox.classList.toggle("hidden", !ended);
+      this.deleteHint.textContent = tr("delete.hint");
+      this.deleteButton.textContent = tr("delete.button");
     }
     this.panel.dataset.role = role;
   }
