@@ -67,10 +67,12 @@ export class ConsoleView {
     this.next.disabled = !running || index >= steps.length - 1;
     for (const row of [this.stepRow, this.gotoRow, this.timerRow]) row.classList.toggle("hidden", !running);
     this.goto.textContent = t("console.go");
-    const chosen = this.gotoSelect.value;
-    clear(this.gotoSelect);
-    steps.forEach((s, i) => this.gotoSelect.append(h("option", { value: i, text: `${t("console.goto")} ${i + 1}: ${pick(s.title)}` })));
-    this.gotoSelect.value = chosen !== "" && Number(chosen) < steps.length ? chosen : String(Math.max(0, index));
+    // A list someone has open is left alone; the next snapshot refreshes it.
+    if (document.activeElement !== this.gotoSelect) {
+      clear(this.gotoSelect);
+      steps.forEach((s, i) => this.gotoSelect.append(h("option", { value: i, text: `${t("console.goto")} ${i + 1}: ${pick(s.title)}` })));
+      this.gotoSelect.value = String(Math.min(steps.length - 1, index + 1 > 0 ? index + 1 : 0));
+    }
     this.pause.textContent = this.running ? t("console.pause") : t("console.resume");
     this.add1.textContent = t("console.add1");
     this.add5.textContent = t("console.add5");
@@ -85,10 +87,11 @@ export class ConsoleView {
     this.inbrengerLabel.textContent = t("console.inbrenger");
     this.inbrengerSet.textContent = t("console.inbrenger.set");
     const members = state.participants.filter((p) => p.role !== "facilitator");
-    const selected = this.inbrengerSelect.value;
-    clear(this.inbrengerSelect).append(h("option", { value: "", text: t("console.inbrenger.none") }));
-    for (const p of members) this.inbrengerSelect.append(h("option", { value: p.id, text: p.name }));
-    this.inbrengerSelect.value = members.some((p) => p.id === selected) ? selected : state.inbrenger ? state.inbrenger.id : "";
+    if (document.activeElement !== this.inbrengerSelect) {
+      clear(this.inbrengerSelect).append(h("option", { value: "", text: t("console.inbrenger.none") }));
+      for (const p of members) this.inbrengerSelect.append(h("option", { value: p.id, text: p.name }));
+      this.inbrengerSelect.value = state.inbrenger ? state.inbrenger.id : "";
+    }
 
     clear(this.people);
     for (const p of members) {
