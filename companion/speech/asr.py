@@ -72,6 +72,9 @@ class FasterWhisper:
             beam_size=self.options.beam_size,
             # Each utterance stands alone: carrying text over is what feeds repetition loops.
             condition_on_previous_text=False,
+            # One decode per utterance: no re-decoding at higher temperatures on low-confidence audio
+            # (robotic or quiet speech would cost up to six passes); filters.py judges the result.
+            temperature=0.0,
             vad_filter=False,
             without_timestamps=False,
         )
@@ -106,6 +109,7 @@ class OpenAIWhisper:
             language=language,
             beam_size=self.options.beam_size,
             fp16=False,
+            temperature=0.0,
             condition_on_previous_text=False,
             verbose=None,
         )

@@ -1,0 +1,196 @@
+"""``companion bench asr [--json]``: speed and accuracy of the speech engines on the same clips.
+
+- real-time factor (seconds of compute per second of audio) and word error
+  rate of faster-whisper int8, faster-whisper fp32 and openai-whisper (when
+  installed, on the same bundled weights converted), one warm model each;
+- end of speech to text in the event loop (p50, p95) with six speakers
+  taking turns in real time through TranscriptionService, as in a room.
+
+The clips are espeak-ng Dutch: robotic, so the WER is a floor for
+comparisons between engines, not a measure of quality on people.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..audio import SAMPLE_RATE
+from ..config import default_data_dir
+from .options import AsrOptions
+from .wer import word_errors
+
+CLIPS = (
+    "Mijn advies is om het gesprek met je teamleider goed voor te bereiden.",
+    "Ik zou beginnen met een open vraag over de planning.",
+    "Misschien kun je een collega vragen om mee te denken.",
+    "Probeer elke week een uur vrij te houden voor je eigen werk.",
+    "Je zou kunnen overwegen om minder taken tegelijk aan te nemen.",
+    "Zorg dat je na het gesprek afspraken op papier zet.",
+)
+CHUNK = 320  # 20 ms, as the media side pushes
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def engine_run(options: AsrOptions, clips: list[tuple[str, np.ndarray]], language: str, repeat: int) -> dict[str, Any]:
+    from .asr import load_transcriber
+
+    t0 = time.perf_counter()
+    transcriber = load_transcriber(options)
+    transcriber.transcribe(clips[0][1], language)  # warm: the first call pays lazy set-up
+    load = time.perf_counter() - t0
+    compute = 0.0
+    errors = words = 0
+    for _ in range(repeat):
+        for reference, audio in clips:
+            t = time.perf_counter()
+            text = transcriber.transcribe(audio, language).text
+            compute += time.perf_counter() - t
+            e, n = word_errors(reference, text)
+            errors += e
+            words += n
+    audio_seconds = repeat * sum(len(a) for _, a in clips) / SAMPLE_RATE
+    return {
+        "rtf": round(compute / audio_seconds, 3),
+        "wer": round(errors / max(1, words), 3),
+        "compute_seconds": round(compute, 2),
+        "audio_seconds": round(audio_seconds, 2),
+        "load_seconds": round(load, 2),
+    }
+
+
+async def live_run(options: AsrOptions, clips: list[tuple[str, np.ndarray]], speakers: int, turns: int, language: str) -> dict[str, Any]:
+    """Speakers take turns in real time; every speaker's stream is pushed (silence when not talking)."""
+    from .service import TranscriptionService
+
+    results: list[Any] = []
+    service = TranscriptionService(options, results.append)
+    t_start = time.perf_counter()
+    await service.start()
+    ready = time.perf_counter() - t_start
+    room = "bench-room"
+    loop = asyncio.get_running_loop()
+    step_t0 = time.monotonic()
+    service.begin_step(room, "advice", language, step_t0)
+    pids = [f"p{i + 1}" for i in range(speakers)]
+    said: list[tuple[str, str]] = []
+    silence = np.zeros(CHUNK, dtype=np.float32)
+    max_backlog = 0.0
+    pause = np.zeros(int(1.0 * SAMPLE_RATE), dtype=np.float32)
+    clock = time.monotonic()
+    for turn in range(turns):
+        speaker = pids[turn % speakers]
+        reference, audio = clips[turn % len(clips)]
+        said.append((speaker, reference))
+        stream = np.concatenate([audio, pause])
+        for i in range(0, len(stream) - CHUNK + 1, CHUNK):
+            now = time.monotonic()
+            for pid in pids:
+                service.push(room, pid, stream[i : i + CHUNK] if pid == speaker else silence, clock)
+            clock += CHUNK / SAMPLE_RATE
+            max_backlog = max(max_backlog, float(service.backlog_seconds))
+            # Real time: the next 20 ms are not there before their time.
+            await asyncio.sleep(max(0.0, clock - time.monotonic()))
+    service.end_step(room)
+    await service.wait_idle(timeout=600)
+    await service.stop()
+    latencies = list(service.latencies)
+    errors = words = 0
+    by_speaker = {pid: " ".join(r for s, r in said if s == pid) for pid in pids}
+    heard = {pid: " ".join(u.text for u in results if u.participant_id == pid) for pid in pids}
+    for pid in pids:
+        e, n = word_errors(by_speaker[pid], heard[pid])
+        errors += e
+        words += n
+    order_ok = [u.participant_id for u in results] == [s for s, _ in said][: len(results)]
+    return {
+        "speakers": speakers,
+        "turns": turns,
+        "utterances": len(results),
+        "latency_p50": round(_percentile(latencies, 0.5), 2),
+        "latency_p95": round(_percentile(latencies, 0.95), 2),
+        "latency_max": round(max(latencies), 2) if latencies else None,
+        "max_backlog_seconds": round(max_backlog, 1),
+        "wer": round(errors / max(1, words), 3),
+        "attribution_in_order": order_ok,
+        "worker_restarts": service.restarts,
+        "worker_ready_seconds": round(ready, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="companion bench asr", description=__doc__.split("\n\n")[0])
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--data-dir", type=Path, default=default_data_dir(), help="where the bundled model is assembled")
+    p.add_argument("--language", default="nl")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeat", type=int, default=1, help="passes over the clips per engine")
+    p.add_argument("--speakers", type=int, default=6)
+    p.add_argument("--turns", type=int, default=12)
+    p.add_argument("--skip", action="append", default=[], choices=["fp32", "openai", "live"], help="leave a part out")
+    args = p.parse_args(argv)
+    from .audiofile import espeak
+
+    def say(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    clips = [(text, espeak(text, args.language)) for text in CLIPS]
+    base = AsrOptions(threads=args.threads, language=args.language, data_dir=args.data_dir)
+    report: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "loadavg_at_start": [round(x, 1) for x in os.getloadavg()]},
+        "clips": len(clips),
+        "audio": "espeak-ng " + args.language,
+        "engines": {},
+    }
+    say("faster-whisper int8 ...")
+    report["engines"]["faster-whisper-int8"] = engine_run(base, clips, args.language, args.repeat)
+    if "fp32" not in args.skip:
+        say("faster-whisper float32 ...")
+        report["engines"]["faster-whisper-fp32"] = engine_run(base.with_(compute_type="float32"), clips, args.language, args.repeat)
+    if "openai" not in args.skip and importlib.util.find_spec("whisper") is not None:
+        from .convert import bundled_openai_checkpoint
+
+        say("openai-whisper (bundled weights converted) ...")
+        checkpoint = bundled_openai_checkpoint(args.data_dir)
+        report["engines"]["openai-whisper"] = engine_run(
+            base.with_(engine="openai-whisper", model=str(checkpoint)), clips, args.language, args.repeat
+        )
+        report["speedup_int8_over_openai"] = round(
+            report["engines"]["openai-whisper"]["rtf"] / report["engines"]["faster-whisper-int8"]["rtf"], 1
+        )
+    if "live" not in args.skip:
+        say(f"live: {args.speakers} speakers, {args.turns} turns in real time ...")
+        report["live"] = asyncio.run(live_run(base, clips, args.speakers, args.turns, args.language))
+    report["machine"]["loadavg_at_end"] = [round(x, 1) for x in os.getloadavg()]
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for name, r in report["engines"].items():
+            print(f"{name:22s} RTF {r['rtf']:.3f}  WER {r['wer']:.2f}  ({r['compute_seconds']} s for {r['audio_seconds']} s)")
+        if "speedup_int8_over_openai" in report:
+            print(f"int8 is {report['speedup_int8_over_openai']}x faster than openai-whisper")
+        if "live" in report:
+            live = report["live"]
+            print(
+                f"live, {live['speakers']} speakers: end of speech to text p50 {live['latency_p50']} s, "
+                f"p95 {live['latency_p95']} s; WER {live['wer']}; in order: {live['attribution_in_order']}"
+            )
+    return 0
