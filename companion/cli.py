@@ -20,7 +20,7 @@ companion: a self-hosted room for online intervisie.
   companion transcribe FILE       transcribe a recording with the same local model
   companion model export-openai OUT.pt
                                   convert the bundled Whisper weights for openai-whisper
-  companion bench media|asr|advice|session
+  companion bench media|asr|advice
                                   measure speed against a baseline in the same run
 """
 
@@ -33,7 +33,6 @@ BENCHES = {
     "media": "companion.media.bench",
     "asr": "companion.speech.bench",
     "advice": "companion.advice.bench",
-    "session": "companion.bench_session",
 }
 
 
