@@ -25,8 +25,11 @@ CONTEXT = 64  # samples of the previous window the model sees with each window
 WINDOW_S = WINDOW / SAMPLE_RATE
 # Decide in small batches: one onnxruntime call per ~128 ms keeps the per-call overhead low.
 BATCH_WINDOWS = 4
-# A jump in the timeline bigger than this (gate closed, packets lost) is treated as a break in the stream.
-MAX_GAP = 0.25
+# A jump in the timeline bigger than this is a break in the stream (a long loss, a speaker back after a
+# pause the media side did not flush).  Smaller jumps are the media clock re-anchoring under load
+# (speech_tap re-anchors at 0.5 s drift): they must not cut an utterance in two, so the timeline
+# just goes on by sample count.
+MAX_GAP = 1.5
 _session = None
 
 
