@@ -286,6 +286,13 @@ async def _run_design(mode: str, participants: int, seconds: float, video, audio
                     lost += sum(getattr(s, "packetsLost", 0) or 0 for s in report.values() if s.type == "inbound-rtp")
             return lost
 
+        async def ask_server() -> dict:
+            await sockets[0].send_json({"type": "bench.stats"})
+            answer = await asyncio.wait_for(server_stats.get(), 10)
+            answer.pop("type", None)
+            return answer
+
+        server0 = await ask_server()
         lost0 = await lost_so_far()
         v0, a0, sv0, sa0 = totals()
         cpu0, wall0 = _cpu_seconds(proc.pid), time.monotonic()
@@ -293,9 +300,8 @@ async def _run_design(mode: str, participants: int, seconds: float, video, audio
         cpu1, wall1 = _cpu_seconds(proc.pid), time.monotonic()
         v1, a1, sv1, sa1 = totals()
         rss = _rss_mb(proc.pid)
-        await sockets[0].send_json({"type": "bench.stats"})
-        on_server = await asyncio.wait_for(server_stats.get(), 10)
-        on_server.pop("type", None)
+        server1 = await ask_server()
+        on_server = {k: server1[k] - server0.get(k, 0) for k in server1}
 
         lost = await lost_so_far() - lost0
         wall = wall1 - wall0
@@ -311,6 +317,9 @@ async def _run_design(mode: str, participants: int, seconds: float, video, audio
             # RTP sequence gaps the clients' receivers saw during the measured
             # window (a packet NACKed and retransmitted still counts here).
             "packets_lost": int(lost),
+            # What the server handed to its senders in the window: tells the
+            # server's share apart from what the simulated clients failed to take in.
+            "server_video_fps_forwarded_per_stream": round(on_server.get("video_packets", 0) / streams / wall, 2),
             "server_counters": on_server,
         }
         for peer in peers:
