@@ -38,6 +38,17 @@ class Transcript:
     dropped: int = 0
 
 
+# Generous for speech (fast Dutch is about 5 tokens a second) yet far below the 224 tokens a
+# repetition loop on noise runs to; a segment that hits the cap is taken for a loop.
+TOKENS_PER_SECOND = 12
+TOKENS_BASE = 10
+MAX_NEW_TOKENS = 220
+
+
+def token_cap(samples: np.ndarray) -> int:
+    return int(min(MAX_NEW_TOKENS, TOKENS_BASE + TOKENS_PER_SECOND * len(samples) / 16_000))
+
+
 class Transcriber(Protocol):
     def transcribe(self, samples: np.ndarray, language: str) -> Transcript: ...
 
@@ -50,6 +61,11 @@ def _assemble(segments: list[Segment], language: str) -> Transcript:
     weights = [max(1, len(s.text)) for s in kept]
     mean = sum(w * s.avg_logprob for w, s in zip(weights, kept)) / sum(weights)
     return Transcript(text, round(math.exp(mean), 3), language, tuple(kept), len(segments) - len(kept))
+
+
+def _loop_ratio(ratio: float, tokens: int, cap: int) -> float:
+    """The segment's compression ratio, or infinity when it ran into the token cap (a loop cut short)."""
+    return math.inf if tokens >= cap - 2 else ratio
 
 
 class FasterWhisper:
@@ -66,6 +82,7 @@ class FasterWhisper:
         )
 
     def transcribe(self, samples: np.ndarray, language: str) -> Transcript:
+        cap = token_cap(samples)
         segments, _info = self.model.transcribe(
             np.ascontiguousarray(samples, dtype=np.float32),
             language=language,
@@ -77,9 +94,11 @@ class FasterWhisper:
             temperature=0.0,
             vad_filter=False,
             without_timestamps=False,
+            max_new_tokens=cap,
         )
         found = [
-            Segment(s.start, s.end, s.text, s.avg_logprob, s.no_speech_prob, s.compression_ratio) for s in segments
+            Segment(s.start, s.end, s.text, s.avg_logprob, s.no_speech_prob, _loop_ratio(s.compression_ratio, len(s.tokens), cap))
+            for s in segments
         ]
         return _assemble(found, language)
 
@@ -104,6 +123,7 @@ class OpenAIWhisper:
         self.model = whisper.load_model(name, device="cpu")
 
     def transcribe(self, samples: np.ndarray, language: str) -> Transcript:
+        cap = token_cap(samples)
         result = self.model.transcribe(
             np.ascontiguousarray(samples, dtype=np.float32),
             language=language,
@@ -112,9 +132,10 @@ class OpenAIWhisper:
             temperature=0.0,
             condition_on_previous_text=False,
             verbose=None,
+            sample_len=cap,
         )
         found = [
-            Segment(s["start"], s["end"], s["text"], s["avg_logprob"], s["no_speech_prob"], s["compression_ratio"])
+            Segment(s["start"], s["end"], s["text"], s["avg_logprob"], s["no_speech_prob"], _loop_ratio(s["compression_ratio"], len(s["tokens"]), cap))
             for s in result["segments"]
         ]
         return _assemble(found, language)
