@@ -396,7 +396,7 @@ def create_app(settings: Settings) -> web.Application:
         if live.media is not None:
             await live.media.close()
         if live.transcription is not None:
-            await live.transcription.stop()
+            await live.transcription.stop(drain_timeout=5.0)
         engine.close()
         conn.close()
 
