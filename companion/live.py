@@ -84,12 +84,18 @@ class Live:
             except Exception:  # the advice list failing must not lose the transcript, nor the reverse
                 log.exception("utterance listener failed")
 
-    def resume(self) -> None:
-        """After a restart: a room that was in a transcribed step goes on transcribing."""
-        if self.transcription is None:
-            return
+    async def resume(self) -> None:
+        """After a restart: gates as the step wants them before anyone reconnects,
+        and a room that was in a transcribed step goes on transcribing."""
         for room in list(self.engine.rooms.values()):
-            self._follow_transcribed_step(room)
+            await self.on_change(room, ())
+
+    async def room_deleted(self, room_id: str) -> None:
+        self._transcribing.pop(room_id, None)
+        if self.transcription is not None:
+            self.transcription.end_step(room_id)
+        if self.media is not None:
+            await self.media.close_room(room_id)
 
     def transcription_status(self, room: Room, participant_id: str, role: str) -> dict[str, Any]:
         if role not in (FACILITATOR, INBRENGER):

@@ -328,6 +328,8 @@ async def _retention_loop(app: web.Application) -> None:
             deleted = purge_expired(app[ENGINE].conn)
             for room_id in deleted:
                 app[ENGINE].rooms.pop(room_id, None)
+                await app[HUB].close_room(room_id)
+                await app[LIVE].room_deleted(room_id)
         except Exception:
             log.exception("retention sweep failed")
         await asyncio.sleep(3600)
@@ -383,7 +385,7 @@ def create_app(settings: Settings) -> web.Application:
     async def on_startup(app: web.Application) -> None:
         await live.start()
         resumed = engine.resume_all()
-        live.resume()
+        await live.resume()
         if resumed:
             log.info("resumed %d unfinished room(s)", resumed)
         app[RETENTION_TASK] = asyncio.ensure_future(_retention_loop(app))

@@ -23,7 +23,7 @@ from aiohttp import web
 from ..errors import ClientError, bad_request, conflict, forbidden
 from ..retention import delete_room
 from ..room import ENDED, FACILITATOR, INBRENGER, Room
-from ..web import ENGINE, HUB, STATE_EXTRAS, authenticate, read_json
+from ..web import ENGINE, HUB, LIVE, STATE_EXTRAS, authenticate, read_json
 from . import export, store
 
 log = logging.getLogger(__name__)
@@ -276,6 +276,7 @@ async def delete_session_now(request: web.Request) -> web.Response:
     delete_room(engine.conn, room.id)
     engine.rooms.pop(room.id, None)
     await request.app[HUB].close_room(room.id)
+    await request.app[LIVE].room_deleted(room.id)
     return web.json_response({"ok": True})
 
 
