@@ -89,3 +89,8 @@ def test_repetition_loops_and_low_scores_are_dropped():
     assert not keep_segment(SegmentScores("Ik zou het proberen.", 0.1, -1.8, 1.1))  # guesses
     assert not keep_segment(SegmentScores("Ik zou het proberen.", 0.1, -0.3, 2.9))  # compresses like a loop
     assert keep_segment(SegmentScores("Ik zou het proberen.", 0.7, -0.4, 1.1))  # high no_speech alone is not enough
+
+
+def test_loops_that_start_mid_sentence_are_caught():
+    assert is_repetition_loop("Zeg dat je dat je dat je dat je dat je dat je dat je")
+    assert not is_repetition_loop("Ik zou zeggen: doe het, doe het gewoon, en kijk wat er gebeurt.")

@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=1, help="passes over the clips per engine")
     p.add_argument("--speakers", type=int, default=6)
     p.add_argument("--turns", type=int, default=12)
+    p.add_argument("--clips", type=int, default=len(CLIPS), help="how many of the clips to use")
     p.add_argument("--skip", action="append", default=[], choices=["fp32", "openai", "live"], help="leave a part out")
     args = p.parse_args(argv)
     from .audiofile import espeak
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
-    clips = [(text, espeak(text, args.language)) for text in CLIPS]
+    clips = [(text, espeak(text, args.language)) for text in CLIPS[: max(1, args.clips)]]
     base = AsrOptions(threads=args.threads, language=args.language, data_dir=args.data_dir)
     report: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "loadavg_at_start": [round(x, 1) for x in os.getloadavg()]},

@@ -59,22 +59,19 @@ def compression_ratio(text: str) -> float:
 
 
 def is_repetition_loop(text: str, min_repeats: int = 4) -> bool:
-    """The same word or short phrase over and over ("ja ja ja ja ...", "dank je. dank je. ...")."""
+    """One word or short phrase over and over, anywhere in the text ("Zeg dat je dat je dat je dat je ...")."""
     words = normalise(text).split()
-    if len(words) < min_repeats:
-        return False
     for n in range(1, 5):
-        if len(words) < n * min_repeats:
-            break
-        phrase = words[:n]
-        repeats = 0
-        for i in range(0, len(words) - n + 1, n):
-            if words[i : i + n] == phrase:
-                repeats += 1
-            else:
-                break
-        if repeats >= min_repeats and repeats * n >= 0.8 * len(words):
-            return True
+        for offset in range(min(n, len(words))):
+            run = best = 1
+            for i in range(offset + n, len(words) - n + 1, n):
+                if words[i : i + n] == words[i - n : i]:
+                    run += 1
+                    best = max(best, run)
+                else:
+                    run = 1
+            if best >= min_repeats and best * n >= 0.5 * len(words):
+                return True
     return False
 
 
