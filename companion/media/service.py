@@ -1,7 +1,7 @@
 """The media layer the room server plugs in: one aiortc peer connection per
 participant, encoded frames forwarded as they are, one gate per path.
 
-Design (see docs/protocol-media.md and ../shared/notes/media.md): the server
+Design (see docs/protocol.md, "Media" and ../shared/notes/media.md): the server
 is always the offerer.  Each participant's connection has two upstream
 transceivers (their microphone and camera) and one downstream "slot" per
 other participant and kind.  A slot is a long-lived transceiver whose track

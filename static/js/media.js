@@ -1,5 +1,5 @@
 // The call in the browser: one RTCPeerConnection to the server, media.*
-// signalling over the room's WebSocket (docs/protocol-media.md). No interface
+// signalling over the room's WebSocket (docs/protocol.md, "Media"). No interface
 // here; the page listens to events and draws tiles.
 //
 //   import { MediaClient } from "./media.js";
