@@ -344,7 +344,7 @@ def _live_services(app: web.Application, settings: Settings, engine: PhaseEngine
         live.transcription = TranscriptionService(options_from_settings(settings), live.on_utterance)
         # Stored before anything else sees it: the transcript outlives a failing advice list.
         live.utterance_listeners.append(lambda utterance: insert_utterance(engine.conn, utterance))
-        app[STATE_EXTRAS].append(live.transcription_status)
+    app[STATE_EXTRAS].append(live.transcription_status)
     if settings.enable_media:
         from .media.service import MediaService
 

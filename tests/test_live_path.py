@@ -146,6 +146,8 @@ async def test_spoken_advice_reaches_the_inbrenger_as_text_without_losing_words(
     await wait_for(lambda: pages[1].peer.received[(speaker.id, "audio")] > 25, timeout=20)
     await wait_for(lambda: pages[1].peer.received[(other.id, "audio")] > 25, timeout=20)
 
+    status = (await inbrenger.state())["transcription"]
+    assert status["available"] and status["active"]
     clip = espeak(ADVICE, voice="en")
     duration = voice.say(clip)
     await asyncio.sleep(duration + 1.5)

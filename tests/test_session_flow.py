@@ -267,3 +267,12 @@ async def test_an_appointed_inbrenger_who_writes_a_case_later_brings_that_questi
     state = await people[0].ok("case.submit", title="Overleg", question="Hoe krijg ik ruimte in het overleg?")
     assert state["you"]["role"] == "inbrenger"
     assert state["question"]["original"] == "Hoe krijg ik ruimte in het overleg?"
+
+
+async def test_transcription_status_is_for_facilitator_and_inbrenger_only(harness):
+    facilitator, people = await _group(harness)
+    await facilitator.ok("inbrenger.set", participant_id=people[0].id)
+    # This harness runs without a speech model: the facilitator is told, so advice goes in by hand.
+    assert (await facilitator.state())["transcription"] == {"available": False, "error": None}
+    assert (await people[0].state())["transcription"]["available"] is False
+    assert "transcription" not in await people[1].state()

@@ -87,7 +87,21 @@ function render() {
   timer.update(state);
   renderMic();
   renderOutOfSight();
+  renderTranscription();
   media.apply(state);
+}
+
+// For the facilitator and the inbrenger: is the advice being written down, and how far behind.
+function renderTranscription() {
+  const box = $("#asr-status");
+  const tr = state.transcription;
+  let text = "";
+  const transcribedStep = Boolean(state.step && state.step.media && state.step.media.transcribe);
+  if (tr && !tr.available && transcribedStep) text = t("asr.off");
+  else if (tr && tr.active) text = tr.backlog_seconds >= 2 ? t("asr.behind", { seconds: Math.round(tr.backlog_seconds) }) : t("asr.live");
+  if (tr && tr.available && tr.restarts > 0 && state.you.role === "facilitator") text += " " + t("asr.restarted", { n: tr.restarts });
+  box.textContent = text.trim();
+  box.classList.toggle("hidden", !text.trim());
 }
 
 function renderMic() {
