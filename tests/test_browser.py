@@ -9,48 +9,26 @@ Screenshots of every stage go to artifacts/screenshots/.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from served import CHROMIUM, CHROMIUM_ARGS, ROOT, SHOTS, ServedCompanion
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-]
-ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "artifacts" / "screenshots"
+ARGS = CHROMIUM_ARGS
 VIEWPORT = {"width": 1280, "height": 800}
 TIMEOUT_MS = 15000
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or not shutil.which(CHROMIUM), reason="no Chromium")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """`companion serve` as an operator starts it, on a fresh data folder; restartable on the same port."""
+class Server(ServedCompanion):
+    """The operator's server, with an own method of theirs in the data folder."""
 
     def __init__(self, tmp_path: Path):
-        self.tmp = tmp_path
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-        self.log = open(tmp_path / "server.log", "ab")
+        super().__init__(tmp_path)
         self.write_short_method()
 
     def write_short_method(self) -> None:
@@ -63,44 +41,13 @@ class Server:
         (self.tmp / "data" / "methods").mkdir(parents=True, exist_ok=True)
         (self.tmp / "data" / "methods" / "kort.toml").write_text(short, encoding="utf-8")
 
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "companion", "serve", "--port", str(self.port), "--data-dir", str(self.tmp / "data"),
-             "--no-transcription"],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(self.base + "/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.proc.kill()
-                raise AssertionError((self.tmp / "server.log").read_text(errors="replace"))
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
-
 
 @pytest.fixture
 def server(tmp_path):
     srv = Server(tmp_path)
     srv.start()
     yield srv
-    srv.stop()
-    srv.log.close()
+    srv.close()
 
 
 async def shot(page, name: str) -> None:

@@ -11,27 +11,16 @@ downloaded document holds what was clicked. Screenshots: artifacts/screenshots/a
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from served import CHROMIUM, CHROMIUM_ARGS, SHOTS, ServedCompanion
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-]
-ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "artifacts" / "screenshots"
+ARGS = CHROMIUM_ARGS
 VIEWPORT = {"width": 1280, "height": 800}
 TIMEOUT_MS = 30000  # generous: the machine is shared with other test runs and three video peers
 ADVICE_STEP = 5  # 0-based index of "Adviesronde" in the roddelmodel
@@ -40,41 +29,12 @@ REACTION_STEP = 6
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="no Chromium")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path):
-    port = free_port()
-    log = open(tmp_path / "server.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "companion", "serve", "--port", str(port), "--data-dir", str(tmp_path / "data"),
-         "--no-transcription"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError((tmp_path / "server.log").read_text(errors="replace"))
-        time.sleep(0.2)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    served = ServedCompanion(tmp_path)
+    served.start()
+    yield served.base
+    served.close()
 
 
 def expect(locator):

@@ -8,7 +8,6 @@ import sys
 import wave
 
 import numpy as np
-import pytest
 
 from companion.speech.audiofile import espeak
 from companion.speech.wer import wer

@@ -17,7 +17,6 @@ import asyncio
 import importlib.util
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -87,7 +86,6 @@ async def live_run(options: AsrOptions, clips: list[tuple[str, np.ndarray]], spe
     await service.start()
     ready = time.perf_counter() - t_start
     room = "bench-room"
-    loop = asyncio.get_running_loop()
     step_t0 = time.monotonic()
     service.begin_step(room, "advice", language, step_t0)
     pids = [f"p{i + 1}" for i in range(speakers)]
@@ -102,7 +100,6 @@ async def live_run(options: AsrOptions, clips: list[tuple[str, np.ndarray]], spe
         said.append((speaker, reference))
         stream = np.concatenate([audio, pause])
         for i in range(0, len(stream) - CHUNK + 1, CHUNK):
-            now = time.monotonic()
             for pid in pids:
                 service.push(room, pid, stream[i : i + CHUNK] if pid == speaker else silence, clock)
             clock += CHUNK / SAMPLE_RATE
