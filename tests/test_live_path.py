@@ -13,16 +13,15 @@ import sqlite3
 import time
 from collections import deque
 
-import aiohttp
 import av
 import numpy as np
 import pytest
 from aiortc.mediastreams import MediaStreamTrack
 from conftest import Harness
+from media_page import MediaPage
 
 from companion.config import Settings
 from companion.media.loopback import wait_for
-from companion.media.peer import MediaPeer, PatternTrack
 from companion.speech.asr import load_transcriber
 from companion.speech.audiofile import espeak
 from companion.speech.options import AsrOptions
@@ -82,39 +81,6 @@ class LiveHarness(Harness):
         return Settings(data_dir=self.data_dir, enable_media=True, enable_transcription=True)
 
 
-class Page:
-    """A participant's page: the room WebSocket and an aiortc peer on it."""
-
-    def __init__(self, harness: Harness, person, audio: MediaStreamTrack):
-        self.h, self.person = harness, person
-        self.peer = MediaPeer(person.id, self._send, audio=audio, video=PatternTrack())
-        self.states: list[dict] = []
-        self.ws: aiohttp.ClientWebSocketResponse | None = None
-        self._reader: asyncio.Task | None = None
-
-    async def _send(self, message: dict) -> None:
-        await self.ws.send_json(message)
-
-    async def open(self) -> None:
-        self.ws = await self.h.http.ws_connect(self.h.url(f"/r/{self.person.room_id}/ws"), headers=self.person.headers)
-        self._reader = asyncio.ensure_future(self._read())
-        await self.peer.start()
-
-    async def _read(self) -> None:
-        async for msg in self.ws:
-            if msg.type == aiohttp.WSMsgType.TEXT:
-                data = msg.json()
-                if str(data.get("type", "")).startswith("media."):
-                    self.peer.deliver(data)
-                elif data.get("type") == "state":
-                    self.states.append(data)
-
-    async def close(self) -> None:
-        await self.peer.close()
-        await self.ws.close()
-        await asyncio.wait([self._reader], timeout=2)
-
-
 @pytest.fixture
 async def live(tmp_path):
     h = LiveHarness(tmp_path / "data")
@@ -130,10 +96,10 @@ async def test_spoken_advice_reaches_the_inbrenger_as_text_without_losing_words(
     other = await live.join(invite, "Noor")
     voice, other_voice = SpeakingTrack(), SpeakingTrack()
     pages = [
-        Page(live, speaker, voice),
-        Page(live, inbrenger, SpeakingTrack()),
-        Page(live, facilitator, SpeakingTrack()),
-        Page(live, other, other_voice),
+        MediaPage(live, speaker, voice),
+        MediaPage(live, inbrenger, SpeakingTrack()),
+        MediaPage(live, facilitator, SpeakingTrack()),
+        MediaPage(live, other, other_voice),
     ]
     for page in pages:
         await page.open()

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
-import aiohttp
 import pytest
 from conftest import Harness
+from media_page import MediaPage
 
 from companion.config import Settings
 from companion.media.loopback import wait_for
-from companion.media.peer import MediaPeer, PatternTrack, ToneTrack
 from companion.web import LIVE
 
 from test_media_forwarding import resume_limit
@@ -30,49 +29,12 @@ async def media_harness(tmp_path):
     await h.close()
 
 
-class Browser:
-    """A page: the room WebSocket plus an aiortc peer speaking media.*."""
-
-    def __init__(self, harness: Harness, person):
-        self.h = harness
-        self.person = person
-        self.errors: list[dict] = []
-        self.ws: aiohttp.ClientWebSocketResponse | None = None
-        self.peer = MediaPeer(person.id, self._send, audio=ToneTrack(), video=PatternTrack())
-        self._reader: asyncio.Task | None = None
-
-    async def _send(self, message: dict) -> None:
-        await self.ws.send_json(message)
-
-    async def open(self) -> None:
-        self.ws = await self.h.http.ws_connect(self.h.url(f"/r/{self.person.room_id}/ws"), headers=self.person.headers)
-        self._reader = asyncio.ensure_future(self._read())
-        await self.peer.start()
-
-    async def _read(self) -> None:
-        async for msg in self.ws:
-            if msg.type != aiohttp.WSMsgType.TEXT:
-                continue
-            data = msg.json()
-            if str(data.get("type", "")).startswith("media."):
-                self.peer.deliver(data)
-            elif data.get("type") == "error":
-                self.errors.append(data)
-
-    async def close(self) -> None:
-        await self.peer.close()
-        if self.ws is not None:
-            await self.ws.close()
-        if self._reader is not None:
-            await asyncio.wait([self._reader], timeout=2)
-
-
 async def test_roddelmodel_through_the_real_server(media_harness):
     h = media_harness
     facilitator, invite, _ = await h.create_room(method="roddelmodel")
     people = [await h.join(invite, name) for name in ("Anne", "Bas", "Chris")]
     everyone = [facilitator, *people]
-    browsers = [Browser(h, p) for p in everyone]
+    browsers = [MediaPage(h, p) for p in everyone]
     media = h.server.app[LIVE].media
     assert media is not None
     try:
