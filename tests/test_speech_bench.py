@@ -14,3 +14,6 @@ def test_bench_reports_rtf_and_wer_per_engine(tmp_path, capsys):
     assert report["clips"] == 2 and int8["audio_seconds"] > 4
     assert int8["rtf"] > 0 and 0 <= int8["wer"] < 0.8
     assert "live" not in report and "openai-whisper" not in report["engines"]
+    # The fixed-window baseline is measured in the same run, so the speed-up has something to stand on.
+    assert report["engines"]["faster-whisper-int8-30s-window"]["rtf"] > 0
+    assert report["speedup_fitted_window"] > 0

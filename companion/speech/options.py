@@ -20,6 +20,8 @@ class AsrOptions:
     compute_type: str = "int8"
     threads: int = 2
     beam_size: int = 5
+    # faster-whisper only: encode each utterance in a window of its own length, not 30 s (window.py).
+    fit_window: bool = True
     language: str = DEFAULT_LANGUAGE
     data_dir: Path = Path(".")
 
