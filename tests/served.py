@@ -20,6 +20,37 @@ CHROMIUM_ARGS = [
 ]
 
 
+# Every RTCPeerConnection a page makes, for getStats from the test (add with context.add_init_script).
+TRACK_PCS = """
+(() => {
+  const Original = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Original(...args);
+    window.__pcs.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Original.prototype;
+  Object.setPrototypeOf(window.RTCPeerConnection, Original);
+})();
+"""
+
+# What the page's newest peer connection receives and sends (page.evaluate(INBOUND)).
+INBOUND = """
+async () => {
+  const pc = window.__pcs[window.__pcs.length - 1];
+  if (!pc) return null;
+  const out = { pcs: window.__pcs.length, state: pc.connectionState, video: [], audioBytes: 0, audioStreams: 0, sentFrames: 0, sentWidth: 0 };
+  (await pc.getStats()).forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "video") out.video.push({ mid: s.mid, decoded: s.framesDecoded || 0 });
+    if (s.type === "inbound-rtp" && s.kind === "audio") { out.audioBytes += s.bytesReceived || 0; out.audioStreams += 1; }
+    if (s.type === "outbound-rtp" && s.kind === "video") { out.sentFrames = s.framesEncoded || 0; out.sentWidth = s.frameWidth || 0; }
+  });
+  return out;
+}
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -55,6 +86,14 @@ class ServedCompanion:
                 self.proc.kill()
                 raise AssertionError((self.tmp / "server.log").read_text(errors="replace"))
             time.sleep(0.2)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an out-of-memory kill leaves it: no shutdown code runs."""
+        if self.proc is None:
+            return
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
 
     def stop(self) -> None:
         if self.proc is None:

@@ -10,7 +10,7 @@ import time
 
 import aiohttp
 import pytest
-from served import CHROMIUM, CHROMIUM_ARGS, ServedCompanion
+from served import CHROMIUM, CHROMIUM_ARGS, INBOUND, TRACK_PCS, ServedCompanion
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
@@ -19,36 +19,6 @@ ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="no Chromium")
-
-# Every RTCPeerConnection the page makes, for getStats from the test.
-TRACK_PCS = """
-(() => {
-  const Original = window.RTCPeerConnection;
-  window.__pcs = [];
-  window.RTCPeerConnection = function (...args) {
-    const pc = new Original(...args);
-    window.__pcs.push(pc);
-    return pc;
-  };
-  window.RTCPeerConnection.prototype = Original.prototype;
-  Object.setPrototypeOf(window.RTCPeerConnection, Original);
-})();
-"""
-
-INBOUND = """
-async () => {
-  const pc = window.__pcs[window.__pcs.length - 1];
-  if (!pc) return null;
-  const out = { pcs: window.__pcs.length, state: pc.connectionState, video: [], audioBytes: 0, audioStreams: 0, sentFrames: 0, sentWidth: 0 };
-  (await pc.getStats()).forEach((s) => {
-    if (s.type === "inbound-rtp" && s.kind === "video") out.video.push({ mid: s.mid, decoded: s.framesDecoded || 0 });
-    if (s.type === "inbound-rtp" && s.kind === "audio") { out.audioBytes += s.bytesReceived || 0; out.audioStreams += 1; }
-    if (s.type === "outbound-rtp" && s.kind === "video") { out.sentFrames = s.framesEncoded || 0; out.sentWidth = s.frameWidth || 0; }
-  });
-  return out;
-}
-"""
-
 
 @pytest.fixture
 def server(tmp_path):
