@@ -137,7 +137,10 @@ async def update_item(request: web.Request) -> web.Response:
     item_id = _item_id(request)
     store.get_item(conn, room.id, item_id)
     # Check both before writing either, so a refused half leaves nothing changed.
-    if "participant_id" in body and body["participant_id"] is not None and body["participant_id"] not in room.participants:
+    speaker = body.get("participant_id")
+    if speaker is not None and not isinstance(speaker, str):
+        raise bad_request("participant_id moet tekst of null zijn", "invalid")  # a list here was a 500
+    if speaker is not None and speaker not in room.participants:
         raise ClientError(404, "unknown_participant", "Deze deelnemer is niet in deze kamer.")
     item = None
     if "text" in body:
