@@ -53,30 +53,44 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def engine_run(options: AsrOptions, clips: list[tuple[str, np.ndarray]], language: str, repeat: int) -> dict[str, Any]:
+def engines_run(engines: dict[str, AsrOptions], clips: list[tuple[str, np.ndarray]], language: str, repeat: int) -> dict[str, dict[str, Any]]:
+    """Every engine on every clip, taking turns clip by clip.
+
+    Interleaved rather than one engine after the other, so that whatever else
+    the machine is doing meanwhile falls on all engines alike and the ratios
+    between them hold even when the absolute figures do not.
+    """
     from .asr import load_transcriber
 
-    t0 = time.perf_counter()
-    transcriber = load_transcriber(options)
-    transcriber.transcribe(clips[0][1], language)  # warm: the first call pays lazy set-up
-    load = time.perf_counter() - t0
-    compute = 0.0
-    errors = words = 0
+    loaded: dict[str, Any] = {}
+    load: dict[str, float] = {}
+    for name, options in engines.items():
+        t0 = time.perf_counter()
+        loaded[name] = load_transcriber(options)
+        loaded[name].transcribe(clips[0][1], language)  # warm: the first call pays lazy set-up
+        load[name] = time.perf_counter() - t0
+    compute = dict.fromkeys(engines, 0.0)
+    errors = dict.fromkeys(engines, 0)
+    words = dict.fromkeys(engines, 0)
     for _ in range(repeat):
         for reference, audio in clips:
-            t = time.perf_counter()
-            text = transcriber.transcribe(audio, language).text
-            compute += time.perf_counter() - t
-            e, n = word_errors(reference, text)
-            errors += e
-            words += n
+            for name, transcriber in loaded.items():
+                t = time.perf_counter()
+                text = transcriber.transcribe(audio, language).text
+                compute[name] += time.perf_counter() - t
+                e, n = word_errors(reference, text)
+                errors[name] += e
+                words[name] += n
     audio_seconds = repeat * sum(len(a) for _, a in clips) / SAMPLE_RATE
     return {
-        "rtf": round(compute / audio_seconds, 3),
-        "wer": round(errors / max(1, words), 3),
-        "compute_seconds": round(compute, 2),
-        "audio_seconds": round(audio_seconds, 2),
-        "load_seconds": round(load, 2),
+        name: {
+            "rtf": round(compute[name] / audio_seconds, 3),
+            "wer": round(errors[name] / max(1, words[name]), 3),
+            "compute_seconds": round(compute[name], 2),
+            "audio_seconds": round(audio_seconds, 2),
+            "load_seconds": round(load[name], 2),
+        }
+        for name in engines
     }
 
 
@@ -162,28 +176,22 @@ def main(argv: list[str] | None = None) -> int:
         "audio": "espeak-ng " + args.language,
         "engines": {},
     }
-    say("faster-whisper int8 ...")
-    report["engines"]["faster-whisper-int8"] = engine_run(base, clips, args.language, args.repeat)
+    engines = {"faster-whisper-int8": base}
     if "window30" not in args.skip:
-        say("faster-whisper int8, fixed 30 s window (baseline) ...")
-        report["engines"]["faster-whisper-int8-30s-window"] = engine_run(base.with_(fit_window=False), clips, args.language, args.repeat)
-        report["speedup_fitted_window"] = round(
-            report["engines"]["faster-whisper-int8-30s-window"]["rtf"] / report["engines"]["faster-whisper-int8"]["rtf"], 1
-        )
+        engines["faster-whisper-int8-30s-window"] = base.with_(fit_window=False)
     if "fp32" not in args.skip:
-        say("faster-whisper float32 ...")
-        report["engines"]["faster-whisper-fp32"] = engine_run(base.with_(compute_type="float32"), clips, args.language, args.repeat)
+        engines["faster-whisper-fp32"] = base.with_(compute_type="float32")
     if "openai" not in args.skip and importlib.util.find_spec("whisper") is not None:
         from .convert import bundled_openai_checkpoint
 
-        say("openai-whisper (bundled weights converted) ...")
-        checkpoint = bundled_openai_checkpoint(args.data_dir)
-        report["engines"]["openai-whisper"] = engine_run(
-            base.with_(engine="openai-whisper", model=str(checkpoint)), clips, args.language, args.repeat
-        )
-        report["speedup_int8_over_openai"] = round(
-            report["engines"]["openai-whisper"]["rtf"] / report["engines"]["faster-whisper-int8"]["rtf"], 1
-        )
+        engines["openai-whisper"] = base.with_(engine="openai-whisper", model=str(bundled_openai_checkpoint(args.data_dir)))
+    say(f"{', '.join(engines)}: {len(clips)} clips x {args.repeat}, taking turns ...")
+    report["engines"] = engines_run(engines, clips, args.language, args.repeat)
+    rtf = {name: r["rtf"] for name, r in report["engines"].items()}
+    if "faster-whisper-int8-30s-window" in rtf:
+        report["speedup_fitted_window"] = round(rtf["faster-whisper-int8-30s-window"] / rtf["faster-whisper-int8"], 1)
+    if "openai-whisper" in rtf:
+        report["speedup_int8_over_openai"] = round(rtf["openai-whisper"] / rtf["faster-whisper-int8"], 1)
     if "live" not in args.skip:
         say(f"live: {args.speakers} speakers, {args.turns} turns in real time ...")
         report["live"] = asyncio.run(live_run(base, clips, args.speakers, args.turns, args.language))
