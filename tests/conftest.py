@@ -155,3 +155,18 @@ async def harness(tmp_path):
     await h.start()
     yield h
     await h.close()
+
+
+class MediaHarness(Harness):
+    """The same server with the media layer on (aiortc), still without a speech model."""
+
+    def settings(self) -> Settings:
+        return Settings(data_dir=self.data_dir, enable_media=True, enable_transcription=False)
+
+
+@pytest.fixture
+async def media_server(tmp_path):
+    h = MediaHarness(tmp_path / "data")
+    await h.start()
+    yield h
+    await h.close()
