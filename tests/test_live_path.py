@@ -8,20 +8,15 @@ The same clip transcribed directly is the baseline: the live path may not lose w
 from __future__ import annotations
 
 import asyncio
-import fractions
 import sqlite3
-import time
-from collections import deque
 
-import av
-import numpy as np
 import pytest
-from aiortc.mediastreams import MediaStreamTrack
 from conftest import Harness
 from media_page import MediaPage
 
 from companion.config import Settings
 from companion.media.loopback import wait_for
+from companion.media.peer import SpeakingTrack
 from companion.speech.asr import load_transcriber
 from companion.speech.audiofile import espeak
 from companion.speech.options import AsrOptions
@@ -35,45 +30,6 @@ ADVICE = (
     "You could also ask a colleague to take over one of the projects."
 )
 SECOND = "My tip is to write down what you say yes to for one week."
-
-
-class SpeakingTrack(MediaStreamTrack):
-    """A microphone that is silent until told to say something (48 kHz mono, 20 ms frames, real time)."""
-
-    kind = "audio"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._samples: deque[np.ndarray] = deque()
-        self._pending = np.zeros(0, dtype=np.int16)
-        self._pts = 0
-        self._t0: float | None = None
-
-    def say(self, samples_16k: np.ndarray) -> float:
-        """Queue speech; returns its duration in seconds."""
-        n = len(samples_16k)
-        up = np.interp(np.arange(n * 3) / 3.0, np.arange(n), samples_16k)
-        self._samples.append(np.clip(up * 32767, -32768, 32767).astype(np.int16))
-        return n / 16000
-
-    async def recv(self) -> av.AudioFrame:
-        if self._t0 is None:
-            self._t0 = time.monotonic()
-        wait = self._t0 + self._pts / 48000 - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        while len(self._pending) < 960 and self._samples:
-            self._pending = np.concatenate([self._pending, self._samples.popleft()])
-        chunk = self._pending[:960]
-        self._pending = self._pending[960:]
-        if len(chunk) < 960:
-            chunk = np.concatenate([chunk, np.zeros(960 - len(chunk), dtype=np.int16)])
-        frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = 48000
-        frame.pts = self._pts
-        frame.time_base = fractions.Fraction(1, 48000)
-        self._pts += 960
-        return frame
 
 
 class LiveHarness(Harness):

@@ -62,6 +62,66 @@ class ToneTrack(MediaStreamTrack):
         return frame
 
 
+class SpeakingTrack(MediaStreamTrack):
+    """A microphone that is silent until told to say something (48 kHz mono s16, 20 ms frames, real time).
+
+    ``finished`` gets the monotonic time at which the last sample of each clip
+    went out, so a caller can time what happens after someone stops talking.
+    """
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._clips: deque[np.ndarray] = deque()
+        self._pending = np.zeros(0, dtype=np.int16)
+        self._pts = 0
+        self._start: float | None = None
+        self._queued = 0  # speech samples queued so far (48 kHz)
+        self._sent = 0  # speech samples sent so far
+        self._ends: deque[int] = deque()  # where each queued clip ends, counted like _queued
+        self.finished: list[float] = []
+
+    def say(self, samples_16k: np.ndarray) -> float:
+        """Queue speech (16 kHz float); returns its duration in seconds."""
+        n = len(samples_16k)
+        up = np.interp(np.arange(n * 3) / 3.0, np.arange(n), samples_16k)
+        pcm = np.clip(up * 32767, -32768, 32767).astype(np.int16)
+        self._clips.append(pcm)
+        self._queued += len(pcm)
+        self._ends.append(self._queued)
+        return n / 16_000
+
+    @property
+    def speaking(self) -> bool:
+        return bool(self._ends)
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.monotonic()
+        wait = self._start + self._pts / 48_000 - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        while len(self._pending) < 960 and self._clips:
+            self._pending = np.concatenate([self._pending, self._clips.popleft()])
+        chunk = self._pending[:960]
+        self._pending = self._pending[960:]
+        self._sent += len(chunk)
+        while self._ends and self._sent >= self._ends[0]:
+            self._ends.popleft()
+            self.finished.append(time.monotonic())
+        if len(chunk) < 960:
+            chunk = np.concatenate([chunk, np.zeros(960 - len(chunk), dtype=np.int16)])
+        frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = 48_000
+        frame.pts = self._pts
+        frame.time_base = fractions.Fraction(1, 48_000)
+        self._pts += 960
+        return frame
+
+
 class PatternTrack(MediaStreamTrack):
     """A small moving test picture, paced at ``fps``."""
 
