@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import fractions
 import json
 import os
 import subprocess
@@ -23,13 +22,9 @@ import sys
 import time
 from typing import Any
 
-import numpy as np
+from .replay import FPS, HEIGHT, WIDTH, encode_audio, encode_video, replay_tracks
 
 ROOM = "bench"
-WIDTH, HEIGHT, FPS = 640, 360, 24
-VIDEO_BITRATE = 600_000
-GOP = FPS  # a keyframe every second: a replayed stream answers a PLI within one
-LOOP_FRAMES = 4 * GOP
 WARMUP = 4.0
 
 
@@ -154,81 +149,6 @@ def _rss_mb(pid: int) -> float:
 
 
 # ---------------------------------------------------------------- clients
-def _encode_video() -> list[tuple[bytes, bool]]:
-    import av
-
-    encoder = av.CodecContext.create("libvpx", "w")
-    encoder.width, encoder.height, encoder.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-    encoder.time_base = fractions.Fraction(1, FPS)
-    encoder.framerate = fractions.Fraction(FPS, 1)
-    encoder.bit_rate = VIDEO_BITRATE
-    encoder.gop_size = GOP
-    encoder.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0", "kf-max-dist": str(GOP)}
-    # A drifting coarse noise texture: it comes out near the bitrate a
-    # capped camera sends (about 600 kbps), unlike a flat test pattern.
-    rng = np.random.default_rng(7)
-    blocks = rng.integers(0, 255, (HEIGHT // 8, WIDTH * 2 // 8, 3), dtype=np.uint8)
-    texture = np.kron(blocks, np.ones((8, 8, 1), dtype=np.uint8))
-    packets = []
-    for n in range(LOOP_FRAMES):
-        x = n * 4 % WIDTH
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(texture[:, x : x + WIDTH]), format="rgb24")
-        frame = frame.reformat(format="yuv420p")
-        frame.pts = n
-        if n % GOP == 0:
-            frame.pict_type = av.video.frame.PictureType.I
-        packets.extend(encoder.encode(frame))
-    packets.extend(encoder.encode(None))
-    return [(bytes(p), p.is_keyframe) for p in packets]
-
-
-def _encode_audio() -> list[bytes]:
-    import av
-
-    encoder = av.CodecContext.create("libopus", "w")
-    encoder.sample_rate, encoder.layout, encoder.format = 48_000, "stereo", "s16"
-    encoder.bit_rate = 32_000
-    packets = []
-    for n in range(50):
-        t = (np.arange(960) + n * 960) / 48_000
-        mono = (0.2 * 32767 * np.sin(2 * np.pi * 300 * t)).astype(np.int16)
-        frame = av.AudioFrame.from_ndarray(np.repeat(mono, 2).reshape(1, -1), format="s16", layout="stereo")
-        frame.sample_rate, frame.pts = 48_000, n * 960
-        packets.extend(encoder.encode(frame))
-    return [bytes(p) for p in packets]
-
-
-def _replay_tracks(video: list[tuple[bytes, bool]], audio: list[bytes]):
-    import av
-    from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-
-    class Replay(MediaStreamTrack):
-        """Pre-encoded payloads in real time; aiortc only packetizes them."""
-
-        def __init__(self, kind: str, payloads: list[bytes], rate: float, clock: int):
-            super().__init__()
-            self.kind = kind
-            self.payloads, self.rate, self.clock = payloads, rate, clock
-            self.sent = 0
-            self._start: float | None = None
-
-        async def recv(self) -> av.Packet:
-            if self.readyState != "live":
-                raise MediaStreamError
-            if self._start is None:
-                self._start = time.monotonic()
-            wait = self._start + self.sent / self.rate - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            packet = av.Packet(self.payloads[self.sent % len(self.payloads)])
-            packet.pts = int(self.sent * self.clock / self.rate)
-            packet.time_base = fractions.Fraction(1, self.clock)
-            self.sent += 1
-            return packet
-
-    return Replay("video", [p for p, _ in video], FPS, 90_000), Replay("audio", audio, 50, 48_000)
-
-
 async def _run_design(mode: str, participants: int, seconds: float, video, audio) -> dict[str, Any]:
     import aiohttp
 
@@ -251,7 +171,7 @@ async def _run_design(mode: str, participants: int, seconds: float, video, audio
         for i in range(participants):
             pid = f"p{i + 1}"
             ws = await session.ws_connect(f"http://127.0.0.1:{port}/ws?pid={pid}", max_msg_size=1 << 20)
-            vtrack, atrack = _replay_tracks(video, audio)
+            vtrack, atrack = replay_tracks(video, audio)
 
             async def send(message: dict, ws=ws) -> None:
                 await ws.send_json(message)
@@ -339,8 +259,8 @@ async def _run_design(mode: str, participants: int, seconds: float, video, audio
 
 
 async def _bench(participants: int, seconds: float, designs: list[str]) -> dict[str, Any]:
-    video = _encode_video()
-    audio = _encode_audio()
+    video = encode_video()
+    audio = encode_audio()
     kbps = sum(len(p) for p, _ in video) * 8 / (len(video) / FPS) / 1000
     out: dict[str, Any] = {
         "participants": participants,
