@@ -22,6 +22,9 @@ companion: a self-hosted room for online intervisie.
                                   convert the bundled Whisper weights for openai-whisper
   companion bench media|asr|advice
                                   measure speed against a baseline in the same run
+  companion bench session --rooms 1
+                                  capacity planning: server CPU and memory for whole
+                                  simulated sessions, and the advice-list latency
 """
 
 # Subcommands that live with the part they measure or serve: (module, function).
@@ -33,6 +36,7 @@ BENCHES = {
     "media": "companion.media.bench",
     "asr": "companion.speech.bench",
     "advice": "companion.advice.bench",
+    "session": "companion.session_bench",
 }
 
 

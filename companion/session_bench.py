@@ -1,0 +1,647 @@
+"""``companion bench session``: what one server needs for whole intervisie sessions.
+
+The real server is started as an operator starts it (``companion serve`` with
+transcription and the bundled Whisper model) on a temporary data folder.  For
+each room a facilitator, an inbrenger and deelnemers join as simulated
+participants: aiortc peers on the room WebSocket, no browsers.  Each sends
+camera-like video (640x360, 24 fps, about 600 kbps VP8, encoded once and
+replayed, as in ``companion bench media``) and a microphone that is silent
+until it speaks.  The
+facilitator runs the roddelmodel from the case round to the evaluation with
+the same commands the room page sends, a few seconds per step; in the advice
+round every deelnemer says one Dutch advice (espeak-ng), in turns.
+
+Measured, from /proc, for the server process and for its children (the speech
+worker) separately: CPU seconds and mean cores over the session, and peak
+resident memory.  The advice-list latency runs from the moment the last
+sample of a spoken advice left the speaker's microphone to the moment the
+item is in the advice list pushed to the inbrenger's page.
+
+The baseline, in the same run on the same server: the same rooms with the
+same people connected and media flowing, before the session starts (a plain
+call: every gate open, nothing transcribed, the model loaded and idle).
+That is what the call costs on its own; the session's figure over it is
+what running the steps, the speech detection and Whisper add.  A second
+server without transcription would measure much the same call again for
+twice the run time, so the bench does not start one.
+
+The simulated participants share the machine with the server (their VP8 and
+Opus encoding and SRTP run in this process): on a small machine they compete
+with it, so the load average at the start and the end is printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+METHOD = "roddelmodel"
+# One advice each, in the words a group might use.
+ADVICES = (
+    "Ik zou eerst met je leidinggevende gaan praten over de werkdruk.",
+    "Misschien kun je een collega om hulp vragen bij het project.",
+    "Mijn advies is om elke week een vast moment te plannen.",
+    "Probeer eens een dag zonder vergaderingen.",
+    "Ik raad je aan om een coach te zoeken.",
+    "Zorg dat je genoeg rust neemt na het werk.",
+)
+NAMES = ("Daan", "Noor", "Sam", "Eva", "Lotte", "Bram")
+# Every deelnemer says a different advice, so the words tell whose it is: a group of up to eight
+# (the method works best with five to seven).
+MAX_PARTICIPANTS = len(ADVICES) + 2
+FACILITATOR, INBRENGER = "Fleur", "Ilse"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# ------------------------------------------------------------------ the server and its measure
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """``companion serve`` in a subprocess on its own data folder, as the operator starts it."""
+
+    def __init__(self, data_dir: Path, log_path: Path, extra: list[str]):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.extra = extra
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 300.0) -> None:
+        """Returns when /healthz answers: the server listens only after the speech model has loaded."""
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "companion", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
+                 *self.extra],
+                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(self.base + "/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the server did not start:\n" + self.log_path.read_text(errors="replace")[-3000:])
+            time.sleep(0.2)
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+def _stat(pid: int) -> tuple[int, float]:
+    """(parent pid, CPU seconds: user + system)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def _memory_mb(pid: int) -> tuple[float, float]:
+    """(VmRSS, VmHWM) in MB: resident now, and the process's own peak."""
+    rss = hwm = 0.0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) / 1024
+            elif line.startswith("VmHWM:"):
+                hwm = int(line.split()[1]) / 1024
+    return rss, hwm
+
+
+def _descendants(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                parents[int(name)] = _stat(int(name))[0]
+            except (OSError, IndexError, ValueError):
+                pass
+    found, frontier = [], [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        found += children
+        frontier += children
+    return found
+
+
+@dataclass
+class Usage:
+    server_cpu: float = 0.0
+    worker_cpu: float = 0.0
+    server_peak_rss: float = 0.0
+    worker_peak_rss: float = 0.0
+    total_peak_rss: float = 0.0
+
+
+class Meter:
+    """CPU and resident memory of the server and of its children (the speech worker), sampled from /proc.
+
+    A thread samples every ``interval`` seconds, so a child that exits between
+    two readings still counts with its last CPU figure, and peaks are the
+    highest sum seen (the kernel's own VmHWM per process is reported too).
+    """
+
+    def __init__(self, pid: int, interval: float = 0.25):
+        self.pid = pid
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._child_cpu: dict[int, float] = {}
+        self._child_hwm: dict[int, float] = {}
+        self._server_cpu = 0.0
+        self._peaks = Usage()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="meter", daemon=True)
+
+    def start(self) -> "Meter":
+        self.sample()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def sample(self) -> None:
+        try:
+            own = _stat(self.pid)[1]
+            server_rss, _ = _memory_mb(self.pid)
+        except OSError:
+            return
+        worker_rss = 0.0
+        readings: dict[int, tuple[float, float]] = {}
+        for child in _descendants(self.pid):
+            try:
+                readings[child] = (_stat(child)[1], _memory_mb(child)[0])
+            except (OSError, IndexError, ValueError):
+                pass  # gone between the listing and the reading
+        with self._lock:
+            self._server_cpu = own
+            for child, (cpu, rss) in readings.items():
+                self._child_cpu[child] = cpu
+                self._child_hwm[child] = max(self._child_hwm.get(child, 0.0), rss)
+                worker_rss += rss
+            peaks = self._peaks
+            peaks.server_peak_rss = max(peaks.server_peak_rss, server_rss)
+            peaks.worker_peak_rss = max(peaks.worker_peak_rss, worker_rss)
+            peaks.total_peak_rss = max(peaks.total_peak_rss, server_rss + worker_rss)
+
+    def reading(self) -> Usage:
+        """CPU so far, and the peaks since the last reading (which starts a new window)."""
+        self.sample()
+        with self._lock:
+            # A child that exits keeps its last reading here, so a restarted worker is not lost.
+            usage = Usage(
+                server_cpu=self._server_cpu,
+                worker_cpu=sum(self._child_cpu.values()),
+                server_peak_rss=self._peaks.server_peak_rss,
+                worker_peak_rss=self._peaks.worker_peak_rss,
+                total_peak_rss=self._peaks.total_peak_rss,
+            )
+            self._peaks = Usage()
+        return usage
+
+    def lifetime_peaks(self) -> dict[str, Any]:
+        """The kernel's own peak resident size (VmHWM) of the server and of each child, since it started."""
+        try:
+            server = _memory_mb(self.pid)[1]
+        except OSError:
+            server = 0.0
+        children = []
+        for child in _descendants(self.pid):
+            try:
+                with open(f"/proc/{child}/cmdline", "rb") as f:
+                    command = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+                children.append({"command": command[:100], "peak_rss_mb": round(_memory_mb(child)[1], 1)})
+            except OSError:
+                pass
+        return {"server_mb": round(server, 1), "children": children}
+
+
+def window_figures(start: Usage, end: Usage, seconds: float) -> dict[str, Any]:
+    server = end.server_cpu - start.server_cpu
+    worker = end.worker_cpu - start.worker_cpu
+    wall = max(seconds, 1e-6)
+    return {
+        "seconds": round(seconds, 1),
+        "cpu_seconds": {"server": round(server, 2), "worker": round(worker, 2), "total": round(server + worker, 2)},
+        "mean_cores": {
+            "server": round(server / wall, 3),
+            "worker": round(worker / wall, 3),
+            "total": round((server + worker) / wall, 3),
+        },
+        "peak_rss_mb": {
+            "server": round(end.server_peak_rss, 1),
+            "worker": round(end.worker_peak_rss, 1),
+            "total": round(end.total_peak_rss, 1),
+        },
+    }
+
+
+# ------------------------------------------------------------------ the simulated room
+@dataclass
+class Member:
+    name: str
+    role: str
+    pid: str
+    page: Any  # RoomPage
+    track: Any  # SpeakingTrack
+    advice: str | None = None
+    said_at: float | None = None  # monotonic: the last sample of the advice left the microphone
+
+
+@dataclass
+class SimRoom:
+    room_id: str
+    facilitator: Member
+    inbrenger: Member
+    deelnemers: list[Member]
+    step_log: list[dict] = field(default_factory=list)
+
+    @property
+    def members(self) -> list[Member]:
+        return [self.facilitator, self.inbrenger, *self.deelnemers]
+
+
+async def _post(http: Any, url: str, body: dict, token: str | None = None) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with http.post(url, json=body, headers=headers) as r:
+        data = await r.json()
+        if r.status != 201:
+            raise RuntimeError(f"{url}: {r.status} {data}")
+        return data
+
+
+async def open_room(http: Any, base: str, number: int, participants: int, video: list[tuple[bytes, bool]]) -> SimRoom:
+    from .media.page import RoomPage
+    from .media.peer import SpeakingTrack
+    from .media.replay import camera_track
+
+    created = await _post(
+        http,
+        f"{base}/api/rooms",
+        {"name": f"Bench {number}", "method": METHOD, "language": "nl", "facilitator_name": FACILITATOR,
+         "capacity": max(2, participants - 1)},
+    )
+    room_id, invite = created["room_id"], created["invite_url"].rsplit("/", 1)[1]
+    async with http.get(f"{base}/api/rooms/{room_id}/state", headers={"Authorization": f"Bearer {created['token']}"}) as r:
+        facilitator_id = (await r.json())["you"]["id"]
+    people = [(FACILITATOR, "facilitator", facilitator_id, created["token"])]
+    for i, name in enumerate((INBRENGER, *NAMES[: participants - 2])):
+        joined = await _post(http, f"{base}/api/invites/{invite}/join", {"name": name})
+        people.append((name, "inbrenger" if i == 0 else "deelnemer", joined["participant_id"], joined["token"]))
+    members = []
+    for name, role, pid, token in people:
+        track = SpeakingTrack()
+        page = RoomPage(
+            http, f"{base}/r/{room_id}/ws", {"Authorization": f"Bearer {token}"}, pid,
+            audio=track, video=camera_track(video),
+        )
+        members.append(Member(name, role, pid, page, track))
+    for member in members:
+        await member.page.open()
+    return SimRoom(room_id, members[0], members[1], members[2:])
+
+
+async def wait_until(condition: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def media_flowing(room: SimRoom) -> bool:
+    """Every page receives audio and video from every other participant."""
+    for member in room.members:
+        for other in room.members:
+            if other is not member and (
+                member.page.peer.received[(other.pid, "audio")] < 5 or member.page.peer.received[(other.pid, "video")] < 1
+            ):
+                return False
+    return True
+
+
+async def run_session(room: SimRoom, step_seconds: float, gap: float, clips: dict[str, Any], item_timeout: float) -> None:
+    """The facilitator runs every step of the method; the others do what the step asks of them."""
+    fac, inb = room.facilitator.page, room.inbrenger.page
+    steps = fac.state["room"]["method"]["steps"]
+    await fac.command("session.start")
+    index = 0
+    while True:
+        # The command's result comes before the new state: act on the step once the page shows it.
+        await wait_until(lambda: (fac.state.get("step") or {}).get("index") == index, 15, f"step {index + 1}")
+        step = fac.state["step"]
+        began = time.monotonic()
+        kind = step.get("kind")
+        if kind == "case_round":
+            await inb.command("case.submit", title="Te veel ja zeggen", question="Hoe zeg ik vaker nee tegen extra werk?")
+            await room.deelnemers[0].page.command(
+                "case.submit", title="Lastig overleg", question="Hoe houd ik het teamoverleg kort?"
+            )
+        if step.get("has_vote"):
+            await wait_until(lambda: any(c["author_id"] == room.inbrenger.pid for c in fac.state.get("cases", [])), 10, "the cases")
+            case_id = next(c["id"] for c in fac.state["cases"] if c["author_id"] == room.inbrenger.pid)
+            for member in room.members:
+                await member.page.command("vote.cast", case_id=case_id)
+        if kind == "reformulate":
+            await inb.command("question.reformulate", text="Hoe bewaak ik mijn grenzen zonder collega's af te vallen?")
+        if kind == "advice":
+            await advice_round(room, gap, clips, item_timeout)
+        if kind == "evaluation":
+            for member in room.members:
+                await member.page.command("takeaway.save", text="Ik neem mee: eerst vragen, dan pas helpen.", shared=True)
+        await asyncio.sleep(max(0.0, step_seconds - (time.monotonic() - began)))
+        room.step_log.append({"step": step.get("id"), "kind": kind, "seconds": round(time.monotonic() - began, 1)})
+        index += 1
+        if index >= len(steps):
+            break
+        await fac.command("step.next")
+    await fac.command("session.end")
+
+
+def advice_items(room: SimRoom) -> list[dict]:
+    return (room.inbrenger.page.state.get("advice") or {}).get("items", [])
+
+
+async def advice_round(room: SimRoom, gap: float, clips: dict[str, Any], item_timeout: float) -> None:
+    """Each deelnemer says one advice, after the one before has finished and a short pause.
+
+    ``item_timeout`` 0: do not wait for the advice list (a server without transcription).
+    """
+    for member in room.deelnemers:
+        said = len(member.track.finished)
+        duration = member.track.say(clips[member.advice])
+        await wait_until(lambda: len(member.track.finished) > said, duration + 60, f"{member.name}'s microphone")
+        member.said_at = member.track.finished[-1]
+        await asyncio.sleep(gap)
+    if item_timeout <= 0:
+        return
+    # The facilitator waits for the list, as a real one would before moving on.
+    speakers = {m.pid for m in room.deelnemers}
+    try:
+        await wait_until(
+            lambda: speakers <= {item["participant_id"] for item in advice_items(room)}, item_timeout, "the advice list"
+        )
+    except RuntimeError:
+        pass  # reported as items missing
+
+
+def advice_figures(room: SimRoom) -> dict[str, Any]:
+    """Which advice came back attributed to whom, and how long after it was said it reached the inbrenger.
+
+    An item is the speaker's when it is under their name and shares more of
+    the longer words with their sentence than with anyone else's.  The advice
+    has arrived when the speaker's items first read as they finally do: a
+    sentence the speech detector cut in two, or a continuation added to an
+    item, is only complete with its last part.
+    """
+    from .speech.filters import normalise
+    from .speech.wer import wer
+
+    items = advice_items(room)
+    spoken = {m.pid: m.advice or "" for m in room.deelnemers}
+
+    def content(text: str) -> set[str]:
+        # Short words ("je", "een", "met") are in every advice and tell nothing about whose it is.
+        return {word for word in normalise(text).split() if len(word) >= 4}
+
+    words = {pid: content(text) for pid, text in spoken.items()}
+
+    def said_by(text: str) -> set[str]:
+        """The deelnemers whose sentence shares most words with this text (none if it shares none)."""
+        heard = content(text)
+        best = max(len(heard & w) for w in words.values())
+        return {pid for pid, w in words.items() if best and len(heard & w) == best}
+
+    def text_of(state_items: list[dict], pid: str) -> str:
+        """What the list holds of this speaker's advice (their items that carry their words)."""
+        return " ".join(item["text"] for item in state_items if item["participant_id"] == pid and pid in said_by(item["text"]))
+
+    page = room.inbrenger.page
+    latencies: list[float] = []
+    found, word_errors = 0, []
+    for member in room.deelnemers:
+        own = [item for item in items if item["participant_id"] == member.pid and member.pid in said_by(item["text"])]
+        if not own or member.said_at is None:
+            continue
+        found += 1
+        final = text_of(own, member.pid)
+        arrived = next(
+            at for state, at in zip(page.states, page.state_times)
+            if text_of((state.get("advice") or {}).get("items", []), member.pid) == final
+        )
+        latencies.append(arrived - member.said_at)
+        word_errors.append(wer(spoken[member.pid], final))
+    # An item whose words match nobody's advice cannot be judged: counted apart, not as wrong.
+    unclear = [item for item in items if not said_by(item["text"])]
+    wrong = sum(1 for item in items if item not in unclear and item["participant_id"] not in said_by(item["text"]))
+    return {
+        "expected": len(spoken),
+        "found": found,
+        "items": len(items),
+        "wrongly_attributed": wrong,
+        "unclear": len(unclear),
+        "latencies": latencies,
+        "word_error_rate": round(statistics.mean(word_errors), 3) if word_errors else None,
+        "texts": [{"speaker": item["speaker"], "text": item["text"]} for item in items],
+    }
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = q / 100 * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+# ------------------------------------------------------------------ the run
+async def bench(args: argparse.Namespace, server: ServerProcess, meter: Meter) -> dict[str, Any]:
+    import aiohttp
+
+    from .speech.audiofile import espeak
+
+    from .media.replay import encode_video
+
+    clips = {text: espeak(text, "nl") for text in ADVICES}
+    video = encode_video()
+    out: dict[str, Any] = {
+        "rooms": args.rooms,
+        "participants": args.participants,
+        "method": METHOD,
+        "step_seconds": args.step_seconds,
+        "transcription": not args.no_transcription,
+        "cpu_count": os.cpu_count(),
+        "loadavg_start": args.loadavg_start,
+    }
+    async with aiohttp.ClientSession() as http:
+        rooms = [await open_room(http, server.base, n + 1, args.participants, video) for n in range(args.rooms)]
+        try:
+            for room in rooms:
+                for i, member in enumerate(room.deelnemers):
+                    member.advice = ADVICES[i % len(ADVICES)]
+            await wait_until(lambda: all(media_flowing(r) for r in rooms), 60, "media between all participants")
+
+            # Baseline: the same people in the same rooms, a plain call, nothing transcribed.
+            meter.reading()
+            start, began = meter.reading(), time.monotonic()
+            await asyncio.sleep(args.baseline_seconds)
+            out["baseline"] = window_figures(start, meter.reading(), time.monotonic() - began)
+
+            start, began = meter.reading(), time.monotonic()
+            await asyncio.gather(
+                *(run_session(room, args.step_seconds, args.gap, clips, 0 if args.no_transcription else args.item_timeout) for room in rooms)
+            )
+            out["session"] = window_figures(start, meter.reading(), time.monotonic() - began)
+            out["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+            out["lifetime_peak_rss"] = meter.lifetime_peaks()
+        finally:
+            for room in rooms:
+                for member in room.members:
+                    await member.page.close()
+    figures = [advice_figures(room) for room in rooms]
+    latencies = [x for f in figures for x in f["latencies"]]
+    out["advice"] = {
+        "expected": sum(f["expected"] for f in figures),
+        "found": sum(f["found"] for f in figures),
+        "items": sum(f["items"] for f in figures),
+        "wrongly_attributed": sum(f["wrongly_attributed"] for f in figures),
+        "unclear": sum(f["unclear"] for f in figures),
+        "latency_seconds": {
+            "p50": _round(percentile(latencies, 50)),
+            "p95": _round(percentile(latencies, 95)),
+            "max": _round(max(latencies, default=None)),
+            "all": [round(x, 2) for x in latencies],
+        },
+        "word_error_rate": figures[0]["word_error_rate"] if len(figures) == 1 else None,
+        "rooms": [{k: v for k, v in f.items() if k != "latencies"} for f in figures],
+    }
+    out["steps"] = rooms[0].step_log
+    base, session = out["baseline"]["mean_cores"]["total"], out["session"]["mean_cores"]["total"]
+    out["session_over_baseline_cores"] = round(session - base, 3)
+    return out
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def summary(r: dict[str, Any]) -> str:
+    s, b, a = r["session"], r["baseline"], r["advice"]
+    lat = a["latency_seconds"]
+    lines = [
+        f"{r['rooms']} room(s) x {r['participants']} participants, roddelmodel, {s['seconds']:.0f} s session"
+        f" ({r['step_seconds']:g} s per step), {r['cpu_count']} CPUs, load {r['loadavg_start']} -> {r['loadavg_end']}",
+        f"session : server {s['mean_cores']['server']:.2f} cores + speech worker {s['mean_cores']['worker']:.2f}"
+        f" = {s['mean_cores']['total']:.2f} cores ({s['cpu_seconds']['total']:.1f} CPU s)",
+        f"baseline: {b['mean_cores']['total']:.2f} cores (same people, plain call, nothing transcribed, {b['seconds']:.0f} s)",
+        f"memory  : server peak {s['peak_rss_mb']['server']:.0f} MB, speech worker {s['peak_rss_mb']['worker']:.0f} MB,"
+        f" together {s['peak_rss_mb']['total']:.0f} MB",
+        f"advice  : {a['found']}/{a['expected']} back under the right name ({a['wrongly_attributed']} misattributed),"
+        f" latency p50 {lat['p50']} s, p95 {lat['p95']} s, max {lat['max']} s",
+    ]
+    return "\n".join(lines)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="companion bench session",
+        description="Capacity planning: start the real server (with transcription), run complete roddelmodel "
+        "sessions with simulated participants (no browsers) and print the server's CPU and memory and how long "
+        "spoken advice takes to reach the inbrenger's advice list. Everything runs on this machine: the clients "
+        "compete with the server for CPU, so run it on an otherwise idle machine.",
+    )
+    p.add_argument("--rooms", type=int, default=1, help="rooms in session at the same time on the one server (default 1)")
+    p.add_argument(
+        "--participants", type=int, default=6,
+        help=f"people per room, facilitator and inbrenger included; the rest speak one advice each (default 6, at most {MAX_PARTICIPANTS})",
+    )
+    p.add_argument("--step-seconds", type=float, default=10.0, help="seconds per step (default 10); the advice round "
+                   "lasts at least until every deelnemer has spoken and the list is complete")
+    p.add_argument("--gap", type=float, default=1.5, help="pause between two speakers in the advice round, seconds (default 1.5)")
+    p.add_argument("--baseline-seconds", type=float, default=15.0,
+                   help="length of the baseline: everyone connected, media flowing, nothing transcribed (default 15)")
+    p.add_argument("--item-timeout", type=float, default=120.0,
+                   help="longest wait in the advice round for the advice list to be complete (default 120 s)")
+    p.add_argument("--no-transcription", action="store_true", help="run the server without the speech model")
+    p.add_argument("--asr-threads", type=int, default=2, help="CPU threads for the speech model, as companion serve (default 2)")
+    p.add_argument("--keep", type=Path, help="keep the server's data folder and log here instead of a temporary folder")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser()
+    args = p.parse_args(argv)
+    if not 1 <= args.rooms <= 20:
+        p.error("--rooms must be between 1 and 20")
+    if not 3 <= args.participants <= MAX_PARTICIPANTS:
+        p.error(f"--participants must be between 3 and {MAX_PARTICIPANTS}")
+    if args.step_seconds < 0 or args.gap < 0 or args.baseline_seconds <= 0:
+        p.error("--step-seconds and --gap must be 0 or more, --baseline-seconds more than 0")
+    with tempfile.TemporaryDirectory(prefix="companion-bench-") as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        extra = ["--asr-threads", str(args.asr_threads)] + (["--no-transcription"] if args.no_transcription else [])
+        server = ServerProcess(folder / "data", folder / "server.log", extra)
+        args.loadavg_start = [round(x, 2) for x in os.getloadavg()]
+        started = time.monotonic()
+        server.start()
+        meter = Meter(server.pid).start()
+        try:
+            startup = time.monotonic() - started
+            result = asyncio.run(bench(args, server, meter))
+            result["server_start_seconds"] = round(startup, 1)
+        finally:
+            meter.stop()
+            server.stop()
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        print(summary(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

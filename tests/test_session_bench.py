@@ -1,0 +1,111 @@
+"""``companion bench session`` in a short run: the real server with Whisper, one room of four.
+
+It checks that the figures are there and sane, not how fast the machine is:
+CPU and memory of the server and of its speech worker, every spoken advice
+back in the inbrenger's list under the right name, and a latency.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from companion import cli, session_bench
+
+STEPS = ["vraag-bedenken", "stemmen", "toelichting", "roddelfase", "herformuleren", "adviesronde",
+         "reactie-inbrenger", "reactie-groep", "evaluatie"]
+
+
+def test_a_short_session_gives_cpu_memory_and_every_advice_under_the_right_name(capsys, tmp_path):
+    code = session_bench.main(
+        ["--participants", "4", "--step-seconds", "1", "--baseline-seconds", "2", "--json", "--keep", str(tmp_path)]
+    )
+    assert code == 0
+    r = json.loads(capsys.readouterr().out)
+    print(json.dumps({k: r[k] for k in ("baseline", "session", "advice")}, indent=1))
+
+    assert r["rooms"] == 1 and r["participants"] == 4
+    # The facilitator went through every step of the roddelmodel, in order.
+    assert [s["step"] for s in r["steps"]] == STEPS
+    session = r["session"]
+    assert session["seconds"] >= len(STEPS) * 1
+    assert session["cpu_seconds"]["server"] > 0 and session["cpu_seconds"]["worker"] > 0
+    assert session["cpu_seconds"]["total"] == pytest.approx(
+        session["cpu_seconds"]["server"] + session["cpu_seconds"]["worker"], abs=0.02
+    )
+    assert 0 < session["mean_cores"]["total"] <= r["cpu_count"]
+    # The server holds aiortc and the speech detector; the worker holds Whisper base.
+    assert session["peak_rss_mb"]["server"] > 50 and session["peak_rss_mb"]["worker"] > 100
+    assert r["lifetime_peak_rss"]["server_mb"] >= session["peak_rss_mb"]["server"] * 0.9
+    # The call alone, nothing transcribed: the worker is idle.
+    baseline = r["baseline"]
+    assert baseline["mean_cores"]["server"] > 0
+    assert baseline["cpu_seconds"]["worker"] < 0.5
+
+    advice = r["advice"]
+    assert advice["expected"] == 2
+    assert advice["found"] == 2, advice["rooms"]
+    assert advice["wrongly_attributed"] == 0, advice["rooms"]
+    latency = advice["latency_seconds"]
+    assert len(latency["all"]) == 2
+    assert 0 < latency["p50"] <= latency["p95"] <= latency["max"] < 60
+
+
+def test_bad_options_are_refused_with_a_message(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        session_bench.main(["--participants", "2"])
+    assert exit_info.value.code == 2
+    assert "--participants must be between 3" in capsys.readouterr().err
+
+
+def test_the_cli_knows_the_session_bench():
+    assert cli.BENCHES["session"] == "companion.session_bench"
+    assert "bench session" in cli.DESCRIPTION
+
+
+def test_percentiles_interpolate():
+    assert session_bench.percentile([], 50) is None
+    assert session_bench.percentile([3.0], 95) == 3.0
+    assert session_bench.percentile([1.0, 2.0, 3.0, 4.0], 50) == pytest.approx(2.5)
+    assert session_bench.percentile([1.0, 2.0, 3.0, 4.0], 95) == pytest.approx(3.85)
+
+
+class FakePage:
+    def __init__(self, states: list[dict], times: list[float]):
+        self.states, self.state_times = states, times
+
+    @property
+    def state(self) -> dict:
+        return self.states[-1]
+
+
+def member(name: str, advice: str | None = None, said_at: float | None = None, page=None):
+    return session_bench.Member(name, "deelnemer", name.lower(), page, None, advice, said_at)
+
+
+def listing(*items: tuple[str, str]) -> dict:
+    return {"advice": {"items": [{"id": f"i{n}", "participant_id": pid, "speaker": pid, "text": text}
+                                 for n, (pid, text) in enumerate(items)]}}
+
+
+def test_advice_counts_when_complete_and_only_under_the_right_name():
+    daan = member("Daan", session_bench.ADVICES[0], said_at=10.0)
+    noor = member("Noor", session_bench.ADVICES[1], said_at=20.0)
+    states = [
+        listing(("daan", "Ik zou eerst met je leidinggevende gaan praten.")),
+        # Noor's sentence arrives in two parts: complete only with the second.
+        listing(("daan", "Ik zou eerst met je leidinggevende gaan praten."), ("noor", "Misschien.")),
+        listing(("daan", "Ik zou eerst met je leidinggevende gaan praten."), ("noor", "Misschien."),
+                ("noor", "Kun je een collega om hulp vragen?"), ("daan", "Zoek een coach."),
+                ("noor", "Over de werkdruk praten met je leidinggevende.")),
+    ]
+    inbrenger = member("Ilse", page=FakePage(states, [11.5, 19.0, 23.0]))
+    room = session_bench.SimRoom("r", member("Fleur"), inbrenger, [daan, noor])
+    figures = session_bench.advice_figures(room)
+    assert figures["expected"] == 2 and figures["found"] == 2
+    assert figures["latencies"] == pytest.approx([1.5, 3.0])
+    # Daan's words under Noor's name are wrong; a text matching nobody's advice is unclear, not wrong.
+    assert figures["wrongly_attributed"] == 1
+    assert figures["unclear"] == 1
+    assert figures["items"] == 5
