@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import time
@@ -72,6 +73,16 @@ class Timer:
         self.paused_at = None
         self.paused_total = 0.0
         self.extra_seconds = 0.0
+
+
+@functools.lru_cache(maxsize=64)
+def _method(source: str, name: str) -> Method:
+    """A room's method from the copy stored with it; parsed once per source (a Method is immutable).
+
+    The engine reloads a room after every refused command: parsing and checking the
+    templates each time cost about 65 ms, so a page sending refused commands at the
+    rate limit kept a core busy."""
+    return parse_method(source, name)
 
 
 @dataclass
@@ -150,7 +161,7 @@ class Room:
         room = cls(
             id=row["id"],
             name=row["name"],
-            method=parse_method(row["method_source"], f"{row['method_id']}.toml"),
+            method=_method(row["method_source"], f"{row['method_id']}.toml"),
             language=row["language"],
             capacity=row["capacity"],
             created_at=row["created_at"],
