@@ -60,11 +60,12 @@ def free_port() -> int:
 class ServedCompanion:
     """A server on a fresh data folder; restartable on the same port."""
 
-    def __init__(self, tmp_path: Path, *extra_args: str):
+    def __init__(self, tmp_path: Path, *extra_args: str, transcription: bool = False):
         self.tmp = tmp_path
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.extra_args = extra_args or ("--no-transcription",)
+        # With transcription the server loads the bundled Whisper model, as `companion serve` does by default.
+        self.extra_args = extra_args if transcription else (*extra_args, "--no-transcription")
         self.proc: subprocess.Popen | None = None
         self.log = open(tmp_path / "server.log", "ab")
 
