@@ -8,6 +8,7 @@ stored text and advice items on the inbrenger's and facilitator's screens.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any, Callable
@@ -46,6 +47,24 @@ class Live:
             self.transcription_error = str(exc)
             log.error("transcription is off: %s", exc)
             self.transcription = None
+            return
+        if hasattr(self.transcription, "on_status"):
+            self.transcription.on_status = self._on_transcription_status
+
+    def _on_transcription_status(self) -> None:
+        """The speech worker crashed and came back (or was given up): the facilitator is told now,
+        not at the next advice."""
+        asyncio.ensure_future(self._push_transcription_status()).add_done_callback(_log_failure)
+
+    async def _push_transcription_status(self) -> None:
+        for room_id in list(self._transcribing):
+            room = self.engine.rooms.get(room_id)
+            if room is None:
+                continue
+            # rev rises with every change, as the protocol promises (the status is part of the state).
+            room.rev += 1
+            self.engine.conn.execute("UPDATE rooms SET rev = ? WHERE id = ?", (room.rev, room.id))
+            await self.hub.push_state(room, ("transcription",))
 
     # The media layer's AudioSink: speech goes on to transcription while there is one.
     def push(self, room_id: str, participant_id: str, samples: Any, start: float) -> None:
@@ -102,6 +121,9 @@ class Live:
             return {}
         if self.transcription is None:
             return {"transcription": {"available": False, "error": self.transcription_error}}
+        gone = getattr(self.transcription, "error", None)
+        if gone:  # the worker kept dying: advice goes in by hand from here on
+            return {"transcription": {"available": False, "error": str(gone)}}
         return {
             "transcription": {
                 "available": True,
@@ -111,3 +133,8 @@ class Live:
                 "restarts": int(getattr(self.transcription, "restarts", 0)),
             }
         }
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("transcription status push failed", exc_info=task.exception())

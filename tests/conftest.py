@@ -170,3 +170,18 @@ async def media_server(tmp_path):
     await h.start()
     yield h
     await h.close()
+
+
+class SpeechHarness(Harness):
+    """Media and the bundled speech model in its worker process: the whole live path."""
+
+    def settings(self) -> Settings:
+        return Settings(data_dir=self.data_dir, enable_media=True, enable_transcription=True)
+
+
+@pytest.fixture
+async def speech_server(tmp_path):
+    h = SpeechHarness(tmp_path / "data")
+    await h.start()
+    yield h
+    await h.close()

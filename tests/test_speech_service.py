@@ -218,9 +218,13 @@ async def test_worker_killed_mid_queue_loses_nothing_and_doubles_nothing(service
     while not service.collector.of(room):
         await asyncio.sleep(0.02)
     old_pid = service.worker_pid
+    restarts = service.restarts
     os.kill(old_pid, signal.SIGKILL)
     await service.wait_idle(IDLE)
     assert service.worker_pid != old_pid
+    # Counted once, and the count survives the results that follow (the facilitator is shown it).
+    assert service.restarts == restarts + 1
+    assert service.error is None
     got = sorted(service.collector.of(room), key=lambda u: u.start)
     assert [u.participant_id for u in got] == [f"p{i}" for i in range(len(sentences))]
     assert len({u.id for u in got}) == len(sentences)

@@ -115,7 +115,12 @@ class TranscriptionService:
         self._ready = threading.Event()
         self._failed: str | None = None
         self.engine_name: str | None = None
+        # Crashes recovered from, for the facilitator's status: it only grows.  The limit
+        # (MAX_RESTARTS) counts crashes in a row apart, so a result does not hide the count.
         self.restarts = 0
+        self._crashes_in_a_row = 0
+        # Called in the event loop when the worker was restarted or given up (rooms push their status).
+        self.on_status: Callable[[], None] | None = None
         # Seconds from the end of an utterance's speech to its result in the loop (bench; last 1000).
         self.latencies: list[float] = []
 
@@ -320,7 +325,7 @@ class TranscriptionService:
             if job_id == self._in_flight:
                 self._in_flight = None
             if job is not None:
-                self.restarts = 0
+                self._crashes_in_a_row = 0
 
     def _restart(self) -> None:
         self._kill_worker()
@@ -329,16 +334,23 @@ class TranscriptionService:
             if head is not None and head.attempts >= MAX_ATTEMPTS:
                 del self._pending[head.id]
                 log.error("utterance %s dropped: the speech model crashed on it %d times", head.id, head.attempts)
-        self.restarts += 1
-        if self.restarts > MAX_RESTARTS:
+        self._crashes_in_a_row += 1
+        if self._crashes_in_a_row > MAX_RESTARTS:
             self._failed = "het spraakmodel stopt steeds (the speech worker keeps dying)"
             self._running = False
             log.error(self._failed)
+            self._status_changed()
             return
         log.warning("speech worker died; restarting (%d utterance(s) pending)", self.pending_count)
         self._ready.clear()
-        time.sleep(min(2.0, 0.2 * self.restarts))
+        time.sleep(min(2.0, 0.2 * self._crashes_in_a_row))
         self._spawn()
+        self.restarts += 1
+        self._status_changed()
+
+    def _status_changed(self) -> None:
+        if self.on_status is not None and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.on_status)
 
     def _deliver(self, job: _Job, text: str, confidence: float) -> None:
         utterance = Utterance(
@@ -369,6 +381,17 @@ class TranscriptionService:
     @property
     def worker_pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
+
+    @property
+    def error(self) -> str | None:
+        """Why transcription stopped for good (the model would not load, or the worker kept dying)."""
+        return self._failed
+
+    @property
+    def pending_ids(self) -> list[str]:
+        """Ids of the utterances queued or in flight, oldest first (each comes back once as an Utterance id)."""
+        with self._lock:
+            return list(self._pending)
 
     async def wait_idle(self, timeout: float = 120.0) -> None:
         """Wait until every queued utterance has come back (tests, the file CLI, the bench)."""
