@@ -1,12 +1,14 @@
 """Fault: the server process is killed (SIGKILL) during the advice round and started again.
 
-`companion serve` runs as an operator starts it; two real headless Chromium
-pages (the facilitator and a deelnemer) are in the room with camera and
-microphone.  After the kill and a restart on the same port and data folder the
+`companion serve` runs as an operator starts it; three real headless Chromium
+pages (the facilitator, a deelnemer and the inbrenger) are in the room with
+camera and microphone.  After the kill and a restart on the same port and data folder the
 room, the step, the timer (on the wall clock, so it counted on while the server
 was down) and every advice item are there, and the pages come back on their
 own: no reload, the same step and list on screen, live updates arriving again
-and their video decoding again over a new peer connection.
+and their video decoding again over a new peer connection; and the advice
+round's gates hold on the new connections (the inbrenger hears the group and
+sees nobody, nobody sees the inbrenger).
 """
 
 from __future__ import annotations
@@ -56,6 +58,11 @@ def decoding(stats: dict) -> int:
     return max((v["decoded"] for v in stats["video"]), default=0)
 
 
+def videos_decoded(stats: dict) -> int:
+    """How many inbound video streams have decoded anything: one per person this page sees."""
+    return sum(1 for v in stats["video"] if v["decoded"] > 0)
+
+
 def seconds_left(label: str) -> int:
     """The page's clock ("8:57 nog" and the like) in seconds."""
     m = re.match(r"\+?(?:(\d+):)?(\d+):(\d\d)", label)
@@ -95,7 +102,7 @@ async def test_killed_server_comes_back_with_room_step_timer_and_advice_and_page
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             try:
                 pages = []
-                for token in (fac, anne["token"]):
+                for token in (fac, anne["token"], bas["token"]):
                     context = await browser.new_context(viewport={"width": 1100, "height": 700}, locale="nl-NL")
                     await context.add_init_script(TRACK_PCS)
                     page = await context.new_page()
@@ -104,11 +111,15 @@ async def test_killed_server_comes_back_with_room_step_timer_and_advice_and_page
                     page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
                     await page.goto(f"{base}/k/{token}")
                     pages.append((page, errors))
-                for page, _ in pages:
+                group, inbrenger = pages[:2], pages[2][0]
+                for page, _ in group:
                     await expect(page.locator("#step-label")).to_contain_text("Stap 6/9")
                     await expect(page.locator("#advice-list li.advice-item")).to_have_count(2)
                     # The facilitator and a deelnemer are both in the group: they see each other.
                     await poll(page, lambda s: s["state"] == "connected" and decoding(s) > 10, 60)
+                await expect(inbrenger.locator("#oos")).to_be_visible()
+                await poll(inbrenger, lambda s: s["state"] == "connected" and s["audioBytes"] > 5000, 60)
+                for page, _ in pages:
                     await page.evaluate("window.__sameDocument = true")
                 media_before = [await page.evaluate(INBOUND) for page, _ in pages]
                 before = await call("GET", f"/api/rooms/{room_id}/state", fac)
@@ -132,7 +143,8 @@ async def test_killed_server_comes_back_with_room_step_timer_and_advice_and_page
                 assert after["server_time"] - before["server_time"] >= DOWN_SECONDS
 
                 # The pages came back by themselves: the same document, the same step and list.
-                for page, _ in pages:
+                await expect(inbrenger.locator("#oos")).to_be_visible()
+                for page, _ in group:
                     await expect(page.locator("#conn-banner")).to_be_hidden(timeout=30000)
                     assert await page.evaluate("window.__sameDocument === true"), "the page was reloaded"
                     await expect(page.locator("#step-label")).to_contain_text("Stap 6/9")
@@ -144,14 +156,25 @@ async def test_killed_server_comes_back_with_room_step_timer_and_advice_and_page
                 reconnected = time.monotonic() - up
                 # ... and live: an advice added now reaches both.
                 await call("POST", f"/api/rooms/{room_id}/advice", fac, {"text": "Plan na elke vergadering tien minuten rust."})
-                for page, _ in pages:
+                for page, _ in group:
                     await expect(page.locator("#advice-list li.advice-item")).to_have_count(3)
                     await expect(page.locator("#advice-list")).to_contain_text("tien minuten rust")
 
                 # Media came back too, on a new peer connection, decoding video again.
-                for (page, _), old in zip(pages, media_before):
+                for (page, _), old in zip(group, media_before):
                     await poll(page, lambda s, old=old: s["pcs"] > old["pcs"] and s["state"] == "connected"
                                and decoding(s) > 10, 60)
+                # The gates hold on the new connections: the inbrenger hears the group and decodes
+                # no video at all; the group pages decode one video each (each other, not the inbrenger).
+                old = media_before[2]
+                heard = await poll(inbrenger, lambda s: s["pcs"] > old["pcs"] and s["state"] == "connected"
+                                   and s["audioBytes"] > 5000, 60)
+                await asyncio.sleep(2.0)
+                later = await inbrenger.evaluate(INBOUND)
+                assert later["pcs"] == heard["pcs"] and later["audioBytes"] > heard["audioBytes"]
+                assert decoding(later) == 0, later
+                for page, _ in group:
+                    assert videos_decoded(await page.evaluate(INBOUND)) == 1
                 media_back = time.monotonic() - up
                 print(f"\npages reconnected {reconnected:.1f} s and decode video again {media_back:.1f} s after the restart")
                 for _, errors in pages:
