@@ -1,12 +1,13 @@
 """Fault: the speech worker dies in the middle of the advice round.
 
 test_speech_service kills the worker of a bare TranscriptionService; this does
-it inside a running server, with three speakers talking through aiortc at the
-same moment so their utterances queue behind the one model.  The worker is
+it inside a running server, with three speakers in one room and a fourth in a
+second room talking through aiortc at the same moment, so their utterances
+queue behind the one model.  The worker is
 frozen first (SIGSTOP) so the queue is certain, then killed (SIGKILL) by its
 pid.  Every queued utterance comes back once, stored and turned into advice for
-the right speaker, and the facilitator's page is told of the restart at once
-and keeps being told.
+the right speaker in the right room, and both facilitators' pages are told of
+the restart at once and keep being told.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ SAID = {
     "Noor": "Make sure you take enough rest after work.",
     "Lea": "My advice is to plan a fixed moment every week.",
 }
+# Said at the same moment in another room, by someone with the same name as a speaker above.
+ELSEWHERE = "I would first talk to your manager about the workload."
 
 
 async def test_killed_speech_worker_loses_and_doubles_nothing_and_the_facilitator_sees_it(speech_server):
@@ -41,15 +44,22 @@ async def test_killed_speech_worker_loses_and_doubles_nothing_and_the_facilitato
     speakers = {name: await h.join(invite, name) for name in SAID}
     voices = {name: SpeakingTrack() for name in SAID}
     pages = [MediaPage(h, speakers[name], voices[name]) for name in SAID]
+    fac2, invite2, _ = await h.create_room(method="basismodel", language="en")
+    inbrenger2, sam2 = await h.join(invite2, "Ilse"), await h.join(invite2, "Sam")
+    voice2 = SpeakingTrack()
+    pages.append(MediaPage(h, sam2, voice2))
+    pages2: list[MediaPage] = []
     try:
         for page in pages:
             await page.open()
-        await fac.ok("inbrenger.set", participant_id=inbrenger.id)
-        await fac.ok("session.start")
-        steps = (await fac.state())["room"]["method"]["steps"]
-        await fac.ok("step.goto", index=next(i for i, s in enumerate(steps) if s["media"]["transcribe"]))
-        await fac.connect()
+        for f, inb in ((fac, inbrenger), (fac2, inbrenger2)):
+            await f.ok("inbrenger.set", participant_id=inb.id)
+            await f.ok("session.start")
+            steps = (await f.state())["room"]["method"]["steps"]
+            await f.ok("step.goto", index=next(i for i, s in enumerate(steps) if s["media"]["transcribe"]))
+            await f.connect()
         await inbrenger.connect()
+        pages2, pages = pages[3:], pages[:3]
         ids = [p.id for p in speakers.values()]
         # Each speaker's audio reaches the others before anyone speaks.
         await wait_for(lambda: all(pg.peer.received[(i, "audio")] > 25 for pg in pages for i in ids if i != pg.person.id), 30)
@@ -61,21 +71,25 @@ async def test_killed_speech_worker_loses_and_doubles_nothing_and_the_facilitato
         try:
             for name, text in SAID.items():
                 voices[name].say(espeak(text, voice="en"))
-            await wait_for(lambda: service.pending_count == len(SAID), 60)
+            voice2.say(espeak(ELSEWHERE, voice="en"))
+            await wait_for(lambda: service.pending_count == len(SAID) + 1, 60)
             queued = service.pending_ids
         finally:
             os.kill(old_pid, signal.SIGKILL)
-        # The facilitator is told as soon as the worker is back, not at the next advice.
-        restarted = await fac.wait_state(lambda s: s["transcription"]["restarts"] == 1, timeout=30)
-        assert "transcription" in restarted["events"]
+        # The facilitators are told as soon as the worker is back, not at the next advice.
+        for f in (fac, fac2):
+            restarted = await f.wait_state(lambda s: s["transcription"]["restarts"] == 1, timeout=30)
+            assert "transcription" in restarted["events"]
         await service.wait_idle(timeout=300)
         assert service.worker_pid not in (None, old_pid)
 
         # Every queued utterance came back exactly once, for the one who said it.
         conn = sqlite3.connect(h.data_dir / "companion.sqlite3")
         rows = conn.execute("SELECT id, participant_id, text FROM utterances WHERE room_id = ?", (fac.room_id,)).fetchall()
+        rows2 = conn.execute("SELECT id, participant_id, text FROM utterances WHERE room_id = ?", (fac2.room_id,)).fetchall()
         conn.close()
-        assert sorted(r[0] for r in rows) == sorted(queued)
+        assert sorted(r[0] for r in rows + rows2) == sorted(queued)
+        assert [r[1] for r in rows2] == [sam2.id] and wer(ELSEWHERE, rows2[0][2]) < 0.35, rows2
         by_speaker = {pid: text for _, pid, text in rows}
         assert sorted(by_speaker) == sorted(ids)
         for name, text in SAID.items():
@@ -95,6 +109,12 @@ async def test_killed_speech_worker_loses_and_doubles_nothing_and_the_facilitato
         assert latest["transcription"]["restarts"] == 1 and latest["transcription"]["available"]
         assert (await inbrenger.state())["transcription"]["restarts"] == 1
         assert "transcription" not in (await speakers["Sam"].state())
+        # The other room got its own advice, and only that.
+        other = await fac2.wait_state(lambda s: len(items(s)) > 0, timeout=30)
+        assert {i["speaker"] for i in items(other)} == {"Sam"}
+        assert wer(ELSEWHERE, " ".join(i["text"] for i in items(other))) < 0.35, items(other)
+        assert not any(i["participant_id"] == sam2.id for i in items(latest))
+        assert other["transcription"]["restarts"] == 1
     finally:
-        for page in pages:
+        for page in [*pages, *pages2]:
             await page.close()
