@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from ..config import default_data_dir
 
 ENGINES = ("faster-whisper", "openai-whisper")
 DEFAULT_LANGUAGE = "nl"
@@ -23,7 +25,8 @@ class AsrOptions:
     # faster-whisper only: encode each utterance in a window of its own length, not 30 s (window.py).
     fit_window: bool = True
     language: str = DEFAULT_LANGUAGE
-    data_dir: Path = Path(".")
+    # The operator's data folder, never the working directory: the model is unpacked there.
+    data_dir: Path = field(default_factory=default_data_dir)
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
