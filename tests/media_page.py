@@ -8,7 +8,9 @@ from companion.media.page import RoomPage
 
 
 class MediaPage(RoomPage):
-    def __init__(self, harness, person, audio: MediaStreamTrack | None = None):
+    def __init__(self, harness, person, audio: MediaStreamTrack | None = None, video: MediaStreamTrack | None = None):
         self.h = harness
         self.person = person
-        super().__init__(harness.http, harness.url(f"/r/{person.room_id}/ws"), person.headers, person.id, audio=audio)
+        super().__init__(
+            harness.http, harness.url(f"/r/{person.room_id}/ws"), person.headers, person.id, audio=audio, video=video
+        )
