@@ -88,6 +88,19 @@ class ServedCompanion:
                 raise AssertionError((self.tmp / "server.log").read_text(errors="replace"))
             time.sleep(0.2)
 
+    def children(self) -> list[tuple[int, str]]:
+        """(pid, command line) of the server's child processes: the speech worker is one."""
+        assert self.proc is not None
+        out = []
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            for pid in (task / "children").read_text().split():
+                try:
+                    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                except OSError:
+                    continue  # gone meanwhile
+                out.append((int(pid), cmdline))
+        return out
+
     def kill(self) -> None:
         """SIGKILL, as a crash or an out-of-memory kill leaves it: no shutdown code runs."""
         if self.proc is None:

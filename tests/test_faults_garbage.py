@@ -11,11 +11,9 @@ a message, never a 500.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 
-import aiohttp
 from conftest import Harness, MediaHarness, Person
 from media_page import MediaPage
 

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import sqlite3
 
+import aiohttp
+import pytest
 from conftest import SpeechHarness
 from media_page import MediaPage
+from served import CHROMIUM, CHROMIUM_ARGS, ServedCompanion
 
 from companion.media.loopback import wait_for
 from companion.media.peer import PatternTrack, SpeakingTrack
@@ -137,3 +141,46 @@ async def test_killed_speech_worker_loses_and_doubles_nothing_and_the_facilitato
     finally:
         for page in [*pages, *pages2]:
             await page.close()
+
+
+async def test_the_facilitators_page_says_the_speech_worker_was_restarted(tmp_path):
+    """`companion serve` with its speech model: the worker process is killed by its pid while the
+    room is in the advice round, and the facilitator's page (room.js) says so, without a reload."""
+    playwright_api = pytest.importorskip("playwright.async_api")
+    if not shutil.which(CHROMIUM):
+        pytest.skip("no Chromium")
+    served = ServedCompanion(tmp_path, "--asr-threads", "1", transcription=True)
+    served.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(served.base + "/api/rooms", json={"name": "Team West", "method": "roddelmodel",
+                                                                   "language": "nl", "facilitator_name": "Fleur"}) as r:
+                room = await r.json()
+            invite = room["invite_url"].rsplit("/", 1)[1]
+            async with http.post(f"{served.base}/api/invites/{invite}/join", json={"name": "Bas"}) as r:
+                bas = await r.json()
+            headers = {"Authorization": f"Bearer {room['token']}"}
+            for command, args in (("inbrenger.set", {"participant_id": bas["participant_id"]}), ("session.start", {}),
+                                  ("step.goto", {"index": 5})):
+                async with http.post(f"{served.base}/api/rooms/{room['room_id']}/commands", headers=headers,
+                                     json={"command": command, "args": args}) as r:
+                    assert r.status == 200, await r.text()
+        workers = [pid for pid, cmd in served.children() if "spawn_main" in cmd and "resource_tracker" not in cmd]
+        assert len(workers) == 1, served.children()
+        async with playwright_api.async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = await (await browser.new_context(locale="nl-NL")).new_page()
+                await page.goto(f"{served.base}/k/{room['token']}")
+                status = page.locator("#asr-status")
+                await playwright_api.expect(status).to_be_visible(timeout=30000)
+                await playwright_api.expect(status).not_to_contain_text("opnieuw gestart")
+                await page.evaluate("window.__sameDocument = true")
+                os.kill(workers[0], signal.SIGKILL)
+                await playwright_api.expect(status).to_contain_text("1 keer opnieuw gestart", timeout=30000)
+                assert await page.evaluate("window.__sameDocument === true")
+            finally:
+                await browser.close()
+        assert [pid for pid, cmd in served.children() if "spawn_main" in cmd and "resource_tracker" not in cmd] != workers
+    finally:
+        served.close()
