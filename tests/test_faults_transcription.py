@@ -184,3 +184,41 @@ async def test_the_facilitators_page_says_the_speech_worker_was_restarted(tmp_pa
         assert [pid for pid, cmd in served.children() if "spawn_main" in cmd and "resource_tracker" not in cmd] != workers
     finally:
         served.close()
+
+
+async def test_a_restarted_server_goes_on_transcribing_the_advice_round_in_order(speech_server):
+    """After a restart in the advice round the room transcribes again as soon as the speaker's
+    page is back, and the step's clock (wall time) keeps the new advice after the old."""
+    h: SpeechHarness = speech_server
+    fac, invite, _ = await h.create_room(method="basismodel", language="en")
+    inbrenger, sam = await h.join(invite, "Ilse"), await h.join(invite, "Sam")
+    await fac.ok("inbrenger.set", participant_id=inbrenger.id)
+    await fac.ok("session.start")
+    steps = (await fac.state())["room"]["method"]["steps"]
+    await fac.ok("step.goto", index=next(i for i, s in enumerate(steps) if s["media"]["transcribe"]))
+
+    async def speak(text: str) -> list[dict]:
+        voice = SpeakingTrack()
+        page = MediaPage(h, sam, voice, small_camera())
+        try:
+            await page.open()
+            await wait_for(lambda: page.peer.offers > 0 and h.server.app[LIVE].media.connected(fac.room_id) == {sam.id}, 30)
+            await asyncio.sleep(1.0)  # the connection carries audio before the clip starts
+            voice.say(espeak(text, voice="en"))
+            await wait_for(lambda: not voice.speaking, 30)
+            await asyncio.sleep(1.5)  # the VAD's silence ends the utterance
+            await h.server.app[LIVE].transcription.wait_idle(timeout=300)
+        finally:
+            await page.close()
+        async with h.http.get(h.url(f"/api/rooms/{fac.room_id}/advice"), headers=fac.headers) as r:
+            return (await r.json())["items"]
+
+    first = await speak(SAID["Sam"])
+    assert len(first) >= 1 and {i["speaker"] for i in first} == {"Sam"}
+    await h.restart()
+    items = await speak(SAID["Lea"])
+    assert items[: len(first)] == first  # what was there stays, in its place
+    new = items[len(first):]
+    assert new and wer(SAID["Lea"], " ".join(i["text"] for i in new)) < MAX_WER, items
+    # Said later on the step's clock, though this process's monotonic clock started anew.
+    assert min(i["start"] for i in new) > max(i["end"] for i in first), items
