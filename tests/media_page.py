@@ -5,6 +5,12 @@ from __future__ import annotations
 from aiortc.mediastreams import MediaStreamTrack
 
 from companion.media.page import RoomPage
+from companion.media.peer import PatternTrack
+
+
+def small_camera(fps: float = 5.0) -> PatternTrack:
+    """A camera that costs little, for tests with many peers or a speech model on two cores."""
+    return PatternTrack(width=64, height=48, fps=fps)
 
 
 class MediaPage(RoomPage):

@@ -16,16 +16,15 @@ from __future__ import annotations
 import asyncio
 
 from conftest import MediaHarness, Person
-from media_page import MediaPage
+from media_page import MediaPage, small_camera
 
 from companion.media.loopback import wait_for
 from companion.web import LIVE
 
 ROD, EXPLANATION, ADVICE = 3, 2, 5  # 0-based roddelmodel steps
 KINDS = ("audio", "video")
-# Frames a path must carry within the window to count as open (audio 50/s, video 15/s).
-OPEN_MIN = {"audio": 40, "video": 8}
-WINDOW = 2.5
+# Frames every open path must carry in the window (about 2 s of audio at 50/s and of video at 8/s).
+OPEN_MIN = {"audio": 100, "video": 16}
 
 
 def expected_paths(room: str, f: str, p1: str, p2: str) -> set[tuple[str, str, str]]:
@@ -47,7 +46,7 @@ async def setup_room(h: MediaHarness, label: str, names: tuple[str, str]) -> tup
     fac, invite, _ = await h.create_room(name=f"Team {label}")
     p1 = await h.join(invite, names[0])
     p2 = await h.join(invite, names[1])
-    pages = [MediaPage(h, person) for person in (fac, p1, p2)]
+    pages = [MediaPage(h, person, video=small_camera(fps=8)) for person in (fac, p1, p2)]
     for page in pages:
         await page.open()
     inbrenger = p2 if label == "C" else p1
@@ -75,25 +74,33 @@ async def test_three_rooms_keep_their_own_gates_and_advice(media_server):
             await wait_for(lambda pages=pages, wanted=wanted: all(
                 next(pg for pg in pages if pg.person.id == d).peer.received[(s, k)] > 5 for s, d, k in wanted), 60)
 
-        # Counted over one window on every page: open paths carry media, closed paths carry none.
+        # Counted on every page over one window, waited for by count rather than by the clock
+        # (nine peers on two cores do not keep real time): every open path carries a good number
+        # of frames while every closed path carries none.
         await asyncio.sleep(1.0)  # frames sent before the last gate change have landed
-        before = {pg.person.id: dict(pg.peer.received) for room in rooms.values() for pg in room[3]}
-        await asyncio.sleep(WINDOW)
+        all_pages = [pg for room in rooms.values() for pg in room[3]]
+        before = {pg.person.id: dict(pg.peer.received) for pg in all_pages}
+
+        def delta(page: MediaPage, source: str, kind: str) -> int:
+            return page.peer.received.get((source, kind), 0) - before[page.person.id].get((source, kind), 0)
+
+        def open_paths_carried() -> bool:
+            return all(delta(pg, s, k) >= OPEN_MIN[k] for label, (f, p1, p2, pages) in rooms.items()
+                       for s, d, k in expected_paths(label, f.id, p1.id, p2.id)
+                       for pg in pages if pg.person.id == d)
+
+        await wait_for(open_paths_carried, 60)
         for label, (f, p1, p2, pages) in rooms.items():
             wanted = expected_paths(label, f.id, p1.id, p2.id)
             for page in pages:
                 d = page.person.id
-                got = {key: n - before[d].get(key, 0) for key, n in page.peer.received.items()}
                 # Nothing from another room, on any slot this page was ever told about.
                 assert {src for src, _ in page.peer.received} <= ids[label], (label, page.peer.received)
                 assert {s["participant"] for s in page.peer.slots.values()} <= ids[label] | {None}
                 for s in ids[label] - {d}:
                     for k in KINDS:
-                        n = got.get((s, k), 0)
-                        if (s, d, k) in wanted:
-                            assert n >= OPEN_MIN[k] * WINDOW / 2.5, (label, s, d, k, n)
-                        else:
-                            assert n == 0, (label, s, d, k, n)
+                        if (s, d, k) not in wanted:
+                            assert delta(page, s, k) == 0, (label, s, d, k, delta(page, s, k))
             # The server's own count agrees, and knows of no path out of the room.
             stats = media.stats(f.room_id)
             assert {s for s, _, _ in stats} | {d for _, d, _ in stats} <= ids[label]

@@ -21,11 +21,11 @@ import sqlite3
 import aiohttp
 import pytest
 from conftest import SpeechHarness
-from media_page import MediaPage
+from media_page import MediaPage, small_camera
 from served import CHROMIUM, CHROMIUM_ARGS, ServedCompanion
 
 from companion.media.loopback import wait_for
-from companion.media.peer import PatternTrack, SpeakingTrack
+from companion.media.peer import SpeakingTrack
 from companion.speech.audiofile import espeak
 from companion.speech.wer import wer
 from companion.web import LIVE
@@ -41,11 +41,6 @@ ELSEWHERE = "I would first talk to your manager about the workload."
 # Words may suffer on a loaded machine (a sentence cut in two mid-word, measured at 0.4); a
 # speaker's audio given to someone else, or lost, scores near 1.
 MAX_WER = 0.5
-
-
-def small_camera() -> PatternTrack:
-    """A camera that costs little: the two cores belong to the speech model here."""
-    return PatternTrack(width=64, height=48, fps=3)
 
 
 async def test_killed_speech_worker_loses_and_doubles_nothing_and_the_facilitator_sees_it(speech_server):
