@@ -217,3 +217,32 @@ async def test_a_restarted_server_goes_on_transcribing_the_advice_round_in_order
     assert new and wer(SAID["Lea"], " ".join(i["text"] for i in new)) < MAX_WER, items
     # Said later on the step's clock, though this process's monotonic clock started anew.
     assert min(i["start"] for i in new) > max(i["end"] for i in first), items
+
+
+async def test_a_speech_worker_that_keeps_dying_is_given_up_and_the_facilitator_told(speech_server, monkeypatch):
+    """Past the restart limit the server stops restarting the model: the facilitator's state says
+    transcription is off (advice goes in by hand), and speech no longer piles up in memory."""
+    from companion.speech import service as speech_service
+
+    monkeypatch.setattr(speech_service, "MAX_RESTARTS", 0)  # the first crash is one too many
+    h: SpeechHarness = speech_server
+    service = h.server.app[LIVE].transcription
+    fac, invite, _ = await h.create_room(method="basismodel", language="en")
+    inbrenger, sam = await h.join(invite, "Ilse"), await h.join(invite, "Sam")
+    await fac.ok("inbrenger.set", participant_id=inbrenger.id)
+    await fac.ok("session.start")
+    steps = (await fac.state())["room"]["method"]["steps"]
+    await fac.ok("step.goto", index=next(i for i, s in enumerate(steps) if s["media"]["transcribe"]))
+    await fac.connect()
+    os.kill(service.worker_pid, signal.SIGKILL)
+    state = await fac.wait_state(lambda s: not s["transcription"]["available"], timeout=30)
+    assert state["transcription"]["error"] and "transcription" in state["events"]
+    # Speech said now is dropped at once, not queued for a model that will not come back.
+    service.push(fac.room_id, sam.id, espeak(SAID["Sam"], voice="en"), 0.0)
+    service.flush(fac.room_id, sam.id)
+    assert service.pending_count == 0
+    # The room itself goes on, and advice goes in by hand.
+    async with h.http.post(h.url(f"/api/rooms/{fac.room_id}/advice"), json={"text": "Met de hand.", "participant_id": sam.id},
+                           headers=fac.headers) as r:
+        assert r.status == 201
+    await fac.ok("step.next")

@@ -174,6 +174,8 @@ class TranscriptionService:
         step = self._steps.get(room_id)
         if step is None:
             return  # not a transcribed step: the audio is dropped here, never kept
+        if self._failed:
+            return  # given up: queued audio would only pile up in memory for the rest of the session
         cutter = self._cutters.get((room_id, participant_id))
         if cutter is None:
             cutter = self._cutters[(room_id, participant_id)] = UtteranceCutter(self.vad, SpeechProbability())
