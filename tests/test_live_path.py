@@ -10,11 +10,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
-import pytest
-from conftest import Harness
 from media_page import MediaPage
 
-from companion.config import Settings
 from companion.media.loopback import wait_for
 from companion.media.peer import SpeakingTrack
 from companion.speech.asr import load_transcriber
@@ -32,20 +29,8 @@ ADVICE = (
 SECOND = "My tip is to write down what you say yes to for one week."
 
 
-class LiveHarness(Harness):
-    def settings(self) -> Settings:
-        return Settings(data_dir=self.data_dir, enable_media=True, enable_transcription=True)
-
-
-@pytest.fixture
-async def live(tmp_path):
-    h = LiveHarness(tmp_path / "data")
-    await h.start()
-    yield h
-    await h.close()
-
-
-async def test_spoken_advice_reaches_the_inbrenger_as_text_without_losing_words(live, tmp_path):
+async def test_spoken_advice_reaches_the_inbrenger_as_text_without_losing_words(speech_server, tmp_path):
+    live = speech_server
     facilitator, invite, _ = await live.create_room(method="basismodel", language="en")
     speaker = await live.join(invite, "Sam")
     inbrenger = await live.join(invite, "Ilse")

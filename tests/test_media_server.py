@@ -5,32 +5,16 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-from conftest import Harness
 from media_page import MediaPage
 
-from companion.config import Settings
 from companion.media.loopback import wait_for
 from companion.web import LIVE
 
 from test_media_forwarding import resume_limit
 
 
-class MediaHarness(Harness):
-    def settings(self) -> Settings:
-        return Settings(data_dir=self.data_dir, enable_media=True, enable_transcription=False)
-
-
-@pytest.fixture
-async def media_harness(tmp_path):
-    h = MediaHarness(tmp_path / "data")
-    await h.start()
-    yield h
-    await h.close()
-
-
-async def test_roddelmodel_through_the_real_server(media_harness):
-    h = media_harness
+async def test_roddelmodel_through_the_real_server(media_server):
+    h = media_server
     facilitator, invite, _ = await h.create_room(method="roddelmodel")
     people = [await h.join(invite, name) for name in ("Anne", "Bas", "Chris")]
     everyone = [facilitator, *people]
