@@ -210,16 +210,24 @@ async def test_worker_killed_mid_queue_loses_nothing_and_doubles_nothing(service
     room = "kill"
     service.begin_step(room, "advies", "en", 1000.0)
     sentences = ENGLISH
-    push_turns(service, room, [(f"p{i}", espeak(s, voice="en")) for i, s in enumerate(sentences)])
-    service.end_step(room)
-    assert service.pending_count == len(sentences)
-    assert service.backlog_seconds > 4 * 1.5
-    # Let one come back, then kill the model's process while the rest wait (one of them in flight).
+    turns = [(f"p{i}", espeak(s, voice="en")) for i, s in enumerate(sentences)]
+    # Let the first one come back...
+    clock = push_turns(service, room, turns[:1])
     while not service.collector.of(room):
         await asyncio.sleep(0.02)
+    # ...then freeze the model's process while the others speak, so their utterances certainly
+    # wait (one of them in flight; a warm model is quick enough to empty the queue otherwise),
+    # and kill it.
     old_pid = service.worker_pid
     restarts = service.restarts
-    os.kill(old_pid, signal.SIGKILL)
+    os.kill(old_pid, signal.SIGSTOP)
+    try:
+        push_turns(service, room, turns[1:], t0=clock)
+        service.end_step(room)
+        assert service.pending_count == len(sentences) - 1
+        assert service.backlog_seconds > 3 * 1.5
+    finally:
+        os.kill(old_pid, signal.SIGKILL)
     await service.wait_idle(IDLE)
     assert service.worker_pid != old_pid
     # Counted once, and the count survives the results that follow (the facilitator is shown it).
