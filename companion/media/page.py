@@ -35,6 +35,7 @@ class RoomPage:
         participant_id: str,
         audio: MediaStreamTrack | None = None,
         video: MediaStreamTrack | None = None,
+        camera: bool = True,
     ):
         self.http = http
         self.ws_url = ws_url
@@ -43,7 +44,9 @@ class RoomPage:
         self.states: list[dict] = []
         self.state_times: list[float] = []  # monotonic arrival time of each state
         self.ws: aiohttp.ClientWebSocketResponse | None = None
-        self.peer = MediaPeer(participant_id, self._send, audio=audio or ToneTrack(), video=video or PatternTrack())
+        # camera=False: a page with its camera off sends no video at all.
+        video = (video or PatternTrack()) if camera else None
+        self.peer = MediaPeer(participant_id, self._send, audio=audio or ToneTrack(), video=video)
         self._reader: asyncio.Task | None = None
         self._next_id = 0
         self._waiters: dict[int, asyncio.Future] = {}
