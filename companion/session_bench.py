@@ -5,17 +5,17 @@ transcription and the bundled Whisper model) on a temporary data folder.  For
 each room a facilitator, an inbrenger and deelnemers join as simulated
 participants: aiortc peers on the room WebSocket, no browsers.  Each sends
 camera-like video (640x360, 24 fps, about 600 kbps VP8, encoded once and
-replayed, as in ``companion bench media``) and a microphone that is silent
-until it speaks.  The
-facilitator runs the roddelmodel from the case round to the evaluation with
-the same commands the room page sends, a few seconds per step; in the advice
-round every deelnemer says one Dutch advice (espeak-ng), in turns.
+replayed, as in ``companion bench media``; ``--video off`` for cameras off)
+and a microphone that is silent until it speaks.  The facilitator runs the
+roddelmodel from the case round to the evaluation with the commands the room
+page sends, a few seconds per step; in the advice round every deelnemer says
+one Dutch advice (espeak-ng), in turns.
 
 Measured, from /proc, for the server process and for its children (the speech
-worker) separately: CPU seconds and mean cores over the session, and peak
-resident memory.  The advice-list latency runs from the moment the last
-sample of a spoken advice left the speaker's microphone to the moment the
-item is in the advice list pushed to the inbrenger's page.
+worker) separately: CPU seconds and mean cores over the session and per step,
+and peak resident memory.  The advice-list latency runs from the moment the
+last sample of a spoken advice left the speaker's microphone to the moment the
+advice is complete in the list pushed to the inbrenger's page.
 
 The baseline, in the same run on the same server: the same rooms with the
 same people connected and media flowing, before the session starts (a plain
@@ -25,9 +25,12 @@ what running the steps, the speech detection and Whisper add.  A second
 server without transcription would measure much the same call again for
 twice the run time, so the bench does not start one.
 
-The simulated participants share the machine with the server (their VP8 and
-Opus encoding and SRTP run in this process): on a small machine they compete
-with it, so the load average at the start and the end is printed too.
+The simulated pages run in this one process and receive every stream a
+browser would (RTP, SRTP and jitter buffers in Python): on a small or busy
+machine they compete with the server and fall behind.  The output says how
+many frames reached them in the baseline, how late their event loop ran,
+whether media connections were lost, and the load average at the start and
+the end; read the figures with those.
 """
 
 from __future__ import annotations
@@ -50,14 +53,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 METHOD = "roddelmodel"
-# One advice each, in the words a group might use.
+# One advice each, in the words a group might use.  Ordered by how well Whisper base
+# understands espeak-ng's Dutch voice (a real voice does better): a short run uses the first.
 ADVICES = (
-    "Ik zou eerst met je leidinggevende gaan praten over de werkdruk.",
-    "Misschien kun je een collega om hulp vragen bij het project.",
     "Mijn advies is om elke week een vast moment te plannen.",
-    "Probeer eens een dag zonder vergaderingen.",
-    "Ik raad je aan om een coach te zoeken.",
+    "Misschien kun je een collega om hulp vragen bij het project.",
     "Zorg dat je genoeg rust neemt na het werk.",
+    "Neem elke middag een korte pauze buiten.",
+    "Plan een gesprek met je collega over de verdeling van het werk.",
+    "Ik zou eerst met je leidinggevende gaan praten over de werkdruk.",
 )
 NAMES = ("Daan", "Noor", "Sam", "Eva", "Lotte", "Bram")
 # Every deelnemer says a different advice, so the words tell whose it is: a group of up to eight
@@ -239,6 +243,12 @@ class Meter:
             self._peaks = Usage()
         return usage
 
+    def cpu(self) -> tuple[float, float]:
+        """(server, children) CPU seconds so far; leaves the peak window alone."""
+        self.sample()
+        with self._lock:
+            return self._server_cpu, sum(self._child_cpu.values())
+
     def lifetime_peaks(self) -> dict[str, Any]:
         """The kernel's own peak resident size (VmHWM) of the server and of each child, since it started."""
         try:
@@ -310,7 +320,9 @@ async def _post(http: Any, url: str, body: dict, token: str | None = None) -> di
         return data
 
 
-async def open_room(http: Any, base: str, number: int, participants: int, video: list[tuple[bytes, bool]]) -> SimRoom:
+async def open_room(
+    http: Any, base: str, number: int, participants: int, video: list[tuple[bytes, bool]] | None
+) -> SimRoom:
     from .media.page import RoomPage
     from .media.peer import SpeakingTrack
     from .media.replay import camera_track
@@ -333,7 +345,7 @@ async def open_room(http: Any, base: str, number: int, participants: int, video:
         track = SpeakingTrack()
         page = RoomPage(
             http, f"{base}/r/{room_id}/ws", {"Authorization": f"Bearer {token}"}, pid,
-            audio=track, video=camera_track(video),
+            audio=track, video=camera_track(video) if video else None, camera=bool(video),
         )
         members.append(Member(name, role, pid, page, track))
     for member in members:
@@ -349,18 +361,29 @@ async def wait_until(condition: Any, timeout: float, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
-def media_flowing(room: SimRoom) -> bool:
-    """Every page receives audio and video from every other participant."""
+def media_lost(member: Member) -> bool:
+    """The server dropped this page's media connection (on an overloaded machine: ICE consent expired)."""
+    pc = member.page.peer.pc
+    return bool(member.page.peer.closed_by_server) or (pc is not None and pc.connectionState in ("failed", "closed"))
+
+
+def frames_received(rooms: list[SimRoom], kind: str) -> int:
+    return sum(n for room in rooms for m in room.members for (_, k), n in m.page.peer.received.items() if k == kind)
+
+
+def media_flowing(room: SimRoom, video: bool) -> bool:
+    """Every page receives audio (and video, with cameras on) from every other participant."""
     for member in room.members:
         for other in room.members:
-            if other is not member and (
-                member.page.peer.received[(other.pid, "audio")] < 5 or member.page.peer.received[(other.pid, "video")] < 1
-            ):
+            received = member.page.peer.received
+            if other is not member and (received[(other.pid, "audio")] < 5 or (video and received[(other.pid, "video")] < 1)):
                 return False
     return True
 
 
-async def run_session(room: SimRoom, step_seconds: float, gap: float, clips: dict[str, Any], item_timeout: float) -> None:
+async def run_session(
+    room: SimRoom, step_seconds: float, gap: float, clips: dict[str, Any], item_timeout: float, meter: Meter
+) -> None:
     """The facilitator runs every step of the method; the others do what the step asks of them."""
     fac, inb = room.facilitator.page, room.inbrenger.page
     steps = fac.state["room"]["method"]["steps"]
@@ -370,7 +393,7 @@ async def run_session(room: SimRoom, step_seconds: float, gap: float, clips: dic
         # The command's result comes before the new state: act on the step once the page shows it.
         await wait_until(lambda: (fac.state.get("step") or {}).get("index") == index, 15, f"step {index + 1}")
         step = fac.state["step"]
-        began = time.monotonic()
+        began, cpu_before = time.monotonic(), meter.cpu()
         kind = step.get("kind")
         if kind == "case_round":
             await inb.command("case.submit", title="Te veel ja zeggen", question="Hoe zeg ik vaker nee tegen extra werk?")
@@ -390,7 +413,14 @@ async def run_session(room: SimRoom, step_seconds: float, gap: float, clips: dic
             for member in room.members:
                 await member.page.command("takeaway.save", text="Ik neem mee: eerst vragen, dan pas helpen.", shared=True)
         await asyncio.sleep(max(0.0, step_seconds - (time.monotonic() - began)))
-        room.step_log.append({"step": step.get("id"), "kind": kind, "seconds": round(time.monotonic() - began, 1)})
+        seconds, cpu_after = time.monotonic() - began, meter.cpu()
+        room.step_log.append({
+            "step": step.get("id"), "kind": kind, "seconds": round(seconds, 1),
+            # With several rooms these are the whole server's, while this room was in this step.
+            "server_cores": round((cpu_after[0] - cpu_before[0]) / seconds, 3),
+            "worker_cores": round((cpu_after[1] - cpu_before[1]) / seconds, 3),
+            "media_lost": sum(media_lost(m) for m in room.members),
+        })
         index += 1
         if index >= len(steps):
             break
@@ -410,7 +440,11 @@ async def advice_round(room: SimRoom, gap: float, clips: dict[str, Any], item_ti
     for member in room.deelnemers:
         said = len(member.track.finished)
         duration = member.track.say(clips[member.advice])
-        await wait_until(lambda: len(member.track.finished) > said, duration + 60, f"{member.name}'s microphone")
+        await wait_until(
+            lambda: len(member.track.finished) > said or media_lost(member), duration + 60, f"{member.name}'s microphone"
+        )
+        if media_lost(member):
+            continue  # counted as lost; the advice is missing from the list
         member.said_at = member.track.finished[-1]
         await asyncio.sleep(gap)
     if item_timeout <= 0:
@@ -486,6 +520,47 @@ def advice_figures(room: SimRoom) -> dict[str, Any]:
     }
 
 
+class Lag:
+    """How late this process's event loop wakes up, and how long the server takes to answer /healthz.
+
+    A busy machine shows here first: a late client loop cannot answer the
+    server's ICE consent checks, a slow /healthz means the server's own loop is held up.
+    """
+
+    def __init__(self, base: str):
+        self.base = base
+        self.loop_max = 0.0
+        self.http_max = 0.0
+        self._task: asyncio.Task | None = None
+
+    def start(self, http: Any) -> None:
+        self._task = asyncio.ensure_future(self._run(http))
+
+    async def _run(self, http: Any) -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(0.5)
+            self.loop_max = max(self.loop_max, time.monotonic() - before - 0.5)
+            before = time.monotonic()
+            try:
+                async with http.get(self.base + "/healthz") as r:
+                    await r.read()
+            except Exception:
+                pass
+            self.http_max = max(self.http_max, time.monotonic() - before)
+
+    def reading(self) -> dict[str, float]:
+        """The worst since the last reading."""
+        figures = {"client_loop_late_max_s": round(self.loop_max, 2), "server_healthz_max_s": round(self.http_max, 2)}
+        self.loop_max = self.http_max = 0.0
+        return figures
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
 def percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -500,43 +575,57 @@ def percentile(values: list[float], q: float) -> float | None:
 async def bench(args: argparse.Namespace, server: ServerProcess, meter: Meter) -> dict[str, Any]:
     import aiohttp
 
+    from .media.replay import encode_video
     from .speech.audiofile import espeak
 
-    from .media.replay import encode_video
-
     clips = {text: espeak(text, "nl") for text in ADVICES}
-    video = encode_video()
+    video = encode_video() if args.video == "camera" else None
     out: dict[str, Any] = {
         "rooms": args.rooms,
         "participants": args.participants,
         "method": METHOD,
         "step_seconds": args.step_seconds,
         "transcription": not args.no_transcription,
+        "video": args.video,
         "cpu_count": os.cpu_count(),
         "loadavg_start": args.loadavg_start,
     }
     async with aiohttp.ClientSession() as http:
+        lag = Lag(server.base)
+        lag.start(http)
         rooms = [await open_room(http, server.base, n + 1, args.participants, video) for n in range(args.rooms)]
         try:
             for room in rooms:
                 for i, member in enumerate(room.deelnemers):
                     member.advice = ADVICES[i % len(ADVICES)]
-            await wait_until(lambda: all(media_flowing(r) for r in rooms), 60, "media between all participants")
+            await wait_until(
+                lambda: all(media_flowing(r, video is not None) for r in rooms), 60, "media between all participants"
+            )
 
             # Baseline: the same people in the same rooms, a plain call, nothing transcribed.
             meter.reading()
+            audio0, video0 = frames_received(rooms, "audio"), frames_received(rooms, "video")
             start, began = meter.reading(), time.monotonic()
+            lag.reading()
             await asyncio.sleep(args.baseline_seconds)
-            out["baseline"] = window_figures(start, meter.reading(), time.monotonic() - began)
+            out["baseline"] = window_figures(start, meter.reading(), time.monotonic() - began) | lag.reading()
+            # What reached the simulated pages: 50 audio and 24 video frames per stream and second when
+            # the clients keep up; much less means the machine is too busy for this many participants.
+            streams = args.rooms * args.participants * (args.participants - 1) * out["baseline"]["seconds"]
+            out["baseline"]["audio_fps_per_stream"] = round((frames_received(rooms, "audio") - audio0) / streams, 1)
+            out["baseline"]["video_fps_per_stream"] = round((frames_received(rooms, "video") - video0) / streams, 1)
 
             start, began = meter.reading(), time.monotonic()
+            item_timeout = 0 if args.no_transcription else args.item_timeout
             await asyncio.gather(
-                *(run_session(room, args.step_seconds, args.gap, clips, 0 if args.no_transcription else args.item_timeout) for room in rooms)
+                *(run_session(room, args.step_seconds, args.gap, clips, item_timeout, meter) for room in rooms)
             )
-            out["session"] = window_figures(start, meter.reading(), time.monotonic() - began)
+            out["session"] = window_figures(start, meter.reading(), time.monotonic() - began) | lag.reading()
             out["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
             out["lifetime_peak_rss"] = meter.lifetime_peaks()
+            out["media_connections_lost"] = sum(media_lost(m) for room in rooms for m in room.members)
         finally:
+            await lag.stop()
             for room in rooms:
                 for member in room.members:
                     await member.page.close()
@@ -571,16 +660,24 @@ def summary(r: dict[str, Any]) -> str:
     s, b, a = r["session"], r["baseline"], r["advice"]
     lat = a["latency_seconds"]
     lines = [
-        f"{r['rooms']} room(s) x {r['participants']} participants, roddelmodel, {s['seconds']:.0f} s session"
+        f"{r['rooms']} room(s) x {r['participants']} participants, video {r['video']}, roddelmodel, {s['seconds']:.0f} s session"
         f" ({r['step_seconds']:g} s per step), {r['cpu_count']} CPUs, load {r['loadavg_start']} -> {r['loadavg_end']}",
         f"session : server {s['mean_cores']['server']:.2f} cores + speech worker {s['mean_cores']['worker']:.2f}"
         f" = {s['mean_cores']['total']:.2f} cores ({s['cpu_seconds']['total']:.1f} CPU s)",
         f"baseline: {b['mean_cores']['total']:.2f} cores (same people, plain call, nothing transcribed, {b['seconds']:.0f} s)",
         f"memory  : server peak {s['peak_rss_mb']['server']:.0f} MB, speech worker {s['peak_rss_mb']['worker']:.0f} MB,"
         f" together {s['peak_rss_mb']['total']:.0f} MB",
-        f"advice  : {a['found']}/{a['expected']} back under the right name ({a['wrongly_attributed']} misattributed),"
+        f"advice  : {a['found']}/{a['expected']} back under the right name ({a['wrongly_attributed']} misattributed,"
+        f" {a['unclear']} too garbled to tell),"
         f" latency p50 {lat['p50']} s, p95 {lat['p95']} s, max {lat['max']} s",
+        f"clients : {b['audio_fps_per_stream']} audio and {b['video_fps_per_stream']} video frames per stream and second"
+        " reached the simulated pages in the baseline (50 and 24 when they keep up)",
     ]
+    if r["media_connections_lost"]:
+        lines.append(
+            f"WARNING : {r['media_connections_lost']} media connection(s) were lost: this machine was too busy for"
+            " the simulated participants; the figures are not a capacity"
+        )
     return "\n".join(lines)
 
 
@@ -604,6 +701,11 @@ def parser() -> argparse.ArgumentParser:
                    help="length of the baseline: everyone connected, media flowing, nothing transcribed (default 15)")
     p.add_argument("--item-timeout", type=float, default=120.0,
                    help="longest wait in the advice round for the advice list to be complete (default 120 s)")
+    p.add_argument(
+        "--video", choices=["camera", "off"], default="camera",
+        help="camera: every page sends camera-like video (640x360, 24 fps, 600 kbps VP8, the room page's cap); "
+        "off: cameras off, audio only (default camera)",
+    )
     p.add_argument("--no-transcription", action="store_true", help="run the server without the speech model")
     p.add_argument("--asr-threads", type=int, default=2, help="CPU threads for the speech model, as companion serve (default 2)")
     p.add_argument("--keep", type=Path, help="keep the server's data folder and log here instead of a temporary folder")

@@ -90,8 +90,8 @@ def listing(*items: tuple[str, str]) -> dict:
 
 
 def test_advice_counts_when_complete_and_only_under_the_right_name():
-    daan = member("Daan", session_bench.ADVICES[0], said_at=10.0)
-    noor = member("Noor", session_bench.ADVICES[1], said_at=20.0)
+    daan = member("Daan", "Ik zou eerst met je leidinggevende gaan praten over de werkdruk.", said_at=10.0)
+    noor = member("Noor", "Misschien kun je een collega om hulp vragen bij het project.", said_at=20.0)
     states = [
         listing(("daan", "Ik zou eerst met je leidinggevende gaan praten.")),
         # Noor's sentence arrives in two parts: complete only with the second.
