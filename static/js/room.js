@@ -56,7 +56,10 @@ function renderOutOfSight() {
   const away = Boolean(state.step && state.step.out_of_sight && state.room.status === "running");
   box.classList.toggle("hidden", !away);
   document.body.classList.toggle("is-out-of-sight", away);
-  if (!away) return;
+  if (!away) {
+    returnOutOfSightGuests();
+    return;
+  }
   const question = state.question.reformulated || state.question.original;
   const inner = h("div", { class: "oos-inner" },
     h("p", { class: "muted", text: `${stepLabel(state)}` }),
@@ -65,8 +68,19 @@ function renderOutOfSight() {
     oosClock,
     h("div", { class: "step-text" }, paragraphs(pick(state.step.text))));
   if (question) inner.append(h("div", { class: "question-box" }, h("div", { class: "small muted", text: t("question.title") }), h("p", { class: "q", text: question })));
+  // The screen covers the room: what is being written down for the inbrenger comes along onto it.
+  inner.append(...OOS_GUESTS.map(([el]) => el));
   clear(box).append(inner);
   timer.paint();
+}
+
+// Panels that belong on the out-of-sight screen while it is up, with the place they return to.
+const OOS_GUESTS = [[$("#asr-status"), $("#asr-status").nextElementSibling], [$("#advice-panel"), null]];
+
+function returnOutOfSightGuests() {
+  for (const [el, before] of OOS_GUESTS) {
+    if (el.closest("#oos")) $(".room-center").insertBefore(el, before);
+  }
 }
 
 // ------------------------------------------------------------ render
