@@ -8,7 +8,8 @@ was down) and every advice item are there, and the pages come back on their
 own: no reload, the same step and list on screen, live updates arriving again
 and their video decoding again over a new peer connection; and the advice
 round's gates hold on the new connections (the inbrenger hears the group and
-sees nobody, nobody sees the inbrenger).
+sees nobody, nobody sees the inbrenger) until the facilitator clicks on to the
+next step.
 """
 
 from __future__ import annotations
@@ -175,6 +176,15 @@ async def test_killed_server_comes_back_with_room_step_timer_and_advice_and_page
                 assert decoding(later) == 0, later
                 for page, _ in group:
                     assert videos_decoded(await page.evaluate(INBOUND)) == 1
+
+                # The facilitator's own buttons work over the new connection: the next step reaches
+                # everyone, and the inbrenger comes back into sight and sees the group again.
+                await pages[0][0].get_by_role("button", name="Volgende stap").click()
+                for page, _ in pages:
+                    await expect(page.locator("#step-label")).to_contain_text("Stap 7/9")
+                await expect(inbrenger.locator("#oos")).to_be_hidden()
+                back = await poll(inbrenger, lambda s: videos_decoded(s) == 2 and decoding(s) > 10, 60)
+                assert back["pcs"] == later["pcs"]  # the gates opened on the same connection
                 media_back = time.monotonic() - up
                 print(f"\npages reconnected {reconnected:.1f} s and decode video again {media_back:.1f} s after the restart")
                 for _, errors in pages:
