@@ -604,23 +604,26 @@ async def bench(args: argparse.Namespace, server: ServerProcess, meter: Meter) -
 
             # Baseline: the same people in the same rooms, a plain call, nothing transcribed.
             meter.reading()
+            client0 = _own_cpu()
             audio0, video0 = frames_received(rooms, "audio"), frames_received(rooms, "video")
             start, began = meter.reading(), time.monotonic()
             lag.reading()
             await asyncio.sleep(args.baseline_seconds)
             out["baseline"] = window_figures(start, meter.reading(), time.monotonic() - began) | lag.reading()
+            out["baseline"]["clients_cores"] = round((_own_cpu() - client0) / out["baseline"]["seconds"], 3)
             # What reached the simulated pages: 50 audio and 24 video frames per stream and second when
             # the clients keep up; much less means the machine is too busy for this many participants.
             streams = args.rooms * args.participants * (args.participants - 1) * out["baseline"]["seconds"]
             out["baseline"]["audio_fps_per_stream"] = round((frames_received(rooms, "audio") - audio0) / streams, 1)
             out["baseline"]["video_fps_per_stream"] = round((frames_received(rooms, "video") - video0) / streams, 1)
 
-            start, began = meter.reading(), time.monotonic()
+            start, began, client0 = meter.reading(), time.monotonic(), _own_cpu()
             item_timeout = 0 if args.no_transcription else args.item_timeout
             await asyncio.gather(
                 *(run_session(room, args.step_seconds, args.gap, clips, item_timeout, meter) for room in rooms)
             )
             out["session"] = window_figures(start, meter.reading(), time.monotonic() - began) | lag.reading()
+            out["session"]["clients_cores"] = round((_own_cpu() - client0) / out["session"]["seconds"], 3)
             out["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
             out["lifetime_peak_rss"] = meter.lifetime_peaks()
             out["media_connections_lost"] = sum(media_lost(m) for room in rooms for m in room.members)
@@ -652,6 +655,12 @@ async def bench(args: argparse.Namespace, server: ServerProcess, meter: Meter) -
     return out
 
 
+def _own_cpu() -> float:
+    """CPU seconds of this process: the simulated pages (user + system, all threads)."""
+    times = os.times()
+    return times.user + times.system
+
+
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
@@ -671,7 +680,8 @@ def summary(r: dict[str, Any]) -> str:
         f" {a['unclear']} too garbled to tell),"
         f" latency p50 {lat['p50']} s, p95 {lat['p95']} s, max {lat['max']} s",
         f"clients : {b['audio_fps_per_stream']} audio and {b['video_fps_per_stream']} video frames per stream and second"
-        " reached the simulated pages in the baseline (50 and 24 when they keep up)",
+        f" reached the simulated pages in the baseline (50 and 24 when they keep up); they used {s['clients_cores']:.2f}"
+        " cores in the session",
     ]
     if r["media_connections_lost"]:
         lines.append(
