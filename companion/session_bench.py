@@ -694,10 +694,16 @@ def summary(r: dict[str, Any]) -> str:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="companion bench session",
-        description="Capacity planning: start the real server (with transcription), run complete roddelmodel "
-        "sessions with simulated participants (no browsers) and print the server's CPU and memory and how long "
-        "spoken advice takes to reach the inbrenger's advice list. Everything runs on this machine: the clients "
-        "compete with the server for CPU, so run it on an otherwise idle machine.",
+        description="Capacity planning: start the real server (with transcription), run complete roddelmodel\n"
+        "sessions with simulated participants (no browsers) and print the server's CPU and memory and\n"
+        "how long spoken advice takes to reach the inbrenger's advice list.",
+        epilog="""What it prints: the mean CPU cores of the server and of its speech worker over the session and per
+step; the same for a baseline (the same people in a plain call, nothing transcribed) measured first in
+the same run; peak memory; the advice latency (p50, p95, max) and how many advices came back under
+the right name.  The simulated pages run on this machine too and need about as much CPU as the
+server: run it on an otherwise idle machine, and trust the figures only when the "clients" line says
+they kept up (about 50 audio and 24 video frames per stream and second) and no connection was lost.""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--rooms", type=int, default=1, help="rooms in session at the same time on the one server (default 1)")
     p.add_argument(
