@@ -78,3 +78,12 @@ def test_vp8_keyframe_bit_on_real_frames():
     assert flags[1:] and not any(flags[1:])
     assert flags == [p.is_keyframe for p in packets]
     assert not hooks.is_vp8_keyframe(b"")
+
+
+def test_ice_consent_limit_is_still_the_name_the_consent_loop_reads():
+    import aioice.ice
+
+    hooks.relax_ice_consent()
+    assert aioice.ice.CONSENT_FAILURES == hooks.ICE_CONSENT_FAILURES
+    # The consent loop must still compare against the module-level name, or the raise does nothing.
+    assert "failures >= CONSENT_FAILURES" in inspect.getsource(aioice.ice.Connection.query_consent)

@@ -13,11 +13,14 @@ from __future__ import annotations
 import queue
 from typing import Any, Callable
 
+import aioice
+import aioice.ice
 import aiortc
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 
 PINNED_AIORTC = "1.16.0"
+PINNED_AIOICE = "0.13.0"
 # Name-mangled attribute of RTCRtpReceiver holding the decoder thread's input queue.
 DECODER_QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
 
@@ -52,6 +55,22 @@ def check_aiortc() -> None:
     """Refuse to run on an aiortc whose private names we have not checked."""
     if aiortc.__version__ != PINNED_AIORTC:
         raise RuntimeError(f"companion.media needs aiortc=={PINNED_AIORTC}, found {aiortc.__version__}")
+
+
+# aioice gives each ICE consent check (every ~5 s) one try of 0.5 s and drops the
+# connection after 6 misses in a row.  With five browsers on a loaded two-core
+# machine the answers come late that often: every connection of a five-person
+# room was dropped and rebuilt about every 40 s, cutting speech in the advice
+# round (tests/test_browser_session.py).  A page that is really gone is noticed
+# by its WebSocket (heartbeat 10 s), and a page whose media fails rebuilds it itself.
+ICE_CONSENT_FAILURES = 36  # about three minutes
+
+
+def relax_ice_consent() -> None:
+    """Raise aioice's module-level consent limit, read by every connection's consent loop."""
+    if aioice.__version__ != PINNED_AIOICE or not isinstance(getattr(aioice.ice, "CONSENT_FAILURES", None), int):
+        raise RuntimeError(f"companion.media needs aioice=={PINNED_AIOICE} with ice.CONSENT_FAILURES, found {aioice.__version__}")
+    aioice.ice.CONSENT_FAILURES = max(aioice.ice.CONSENT_FAILURES, ICE_CONSENT_FAILURES)
 
 
 def install_frame_tap(receiver: RTCRtpReceiver, on_frame: FrameHandler, also_decode: bool = False) -> FrameTap:

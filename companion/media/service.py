@@ -43,13 +43,6 @@ KINDS: tuple[Kind, ...] = ("audio", "video")
 PLI_INTERVAL = 0.3
 # Hosts only: the server must not wait on a STUN server it cannot reach.
 ICE_SERVERS: list = []
-# aioice gives each ICE consent check (every ~5 s) one try of 0.5 s and drops the
-# connection after 6 misses in a row.  With five browsers on a loaded two-core
-# machine the answers come late that often: every connection of a five-person
-# room was dropped and rebuilt about every 40 s, cutting speech in the advice
-# round (tests/test_browser_session.py).  A page that is really gone is noticed
-# by its WebSocket, and a page whose media fails rebuilds it itself.
-ICE_CONSENT_FAILURES = 36  # about three minutes
 
 
 @dataclass
@@ -232,9 +225,7 @@ class MediaService:
         from . import hooks
 
         hooks.check_aiortc()
-        import aioice.ice
-
-        aioice.ice.CONSENT_FAILURES = max(aioice.ice.CONSENT_FAILURES, ICE_CONSENT_FAILURES)
+        hooks.relax_ice_consent()
         # MAX_BUNDLE: with BALANCED, an offer with several video m-lines leaves
         # later ones on a closed transport (aiortc issues 1414, 1437).
         pc = RTCPeerConnection(RTCConfiguration(iceServers=ICE_SERVERS, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
