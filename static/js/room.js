@@ -211,10 +211,19 @@ const media = {
       tiles.setStream(s.you.id, new MediaStream(this.local.getVideoTracks()));
     }
     if (s.room.status === "ended") {
-      this.client.stop();
-      this.client = null;
-      this.active = false;
+      this.hangUp();
+      tiles.setStream(s.you.id, null);
     }
+  },
+
+  // The call is over: the camera and microphone are let go too, not only the connection
+  // (a camera light that stays on after the session is a worry no one should have).
+  hangUp() {
+    if (this.client) this.client.stop();
+    if (this.local) for (const track of this.local.getTracks()) track.stop();
+    this.client = null;
+    this.local = null;
+    this.active = false;
   },
 
   note(text) {
@@ -237,7 +246,7 @@ conn.on("status", (status) => {
   else if (status === "reconnecting") showBanner(t("room.reconnecting"));
   else if (status === "noaccess" || status === "gone") {
     showBanner("");
-    if (media.client) media.client.stop();
+    media.hangUp();
     $("#room").classList.add("hidden");
     $("#oos").classList.add("hidden");
     $("#noaccess").classList.remove("hidden");
