@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from browser_helpers import vote_for, write_case
 from served import CHROMIUM, CHROMIUM_ARGS, ROOT, SHOTS, ServedCompanion
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -78,19 +79,6 @@ async def join(browser, invite_url: str, name: str, screenshot: str | None = Non
     await page.wait_for_url("**/r/*")
     await page.locator("#group-name", has_text="Team Noord").wait_for()
     return context, page, errors
-
-
-async def write_case(page, title: str, question: str) -> None:
-    await page.get_by_label("Korte titel").fill(title)
-    await page.get_by_label("Je vraag").fill(question)
-    await page.get_by_role("button", name="Casus opslaan").click()
-    await page.get_by_role("button", name="Wijziging opslaan").wait_for()
-
-
-async def vote_for(page, title: str) -> None:
-    case = page.locator("#case-list li.case", has_text=title)
-    await case.get_by_role("button", name="Stem hierop").click()
-    await case.get_by_text("Jouw stem").wait_for()
 
 
 # The machine is shared and runs aiortc for three people: allow for slow moments.
