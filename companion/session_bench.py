@@ -686,7 +686,7 @@ def summary(r: dict[str, Any]) -> str:
     if r["media_connections_lost"]:
         lines.append(
             f"WARNING : {r['media_connections_lost']} media connection(s) were lost: this machine was too busy for"
-            " the simulated participants; the figures are not a capacity"
+            " the simulated participants, so these figures do not show what the server can carry"
         )
     return "\n".join(lines)
 
