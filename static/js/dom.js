@@ -72,3 +72,8 @@ export async function api(path, { method = "GET", body } = {}) {
   }
   return data;
 }
+
+/** Where the join page leaves a participant's personal link for the room page (sessionStorage). */
+export function personalLinkKey(roomId) {
+  return `companion.personal.${roomId}`;
+}

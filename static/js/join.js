@@ -1,5 +1,5 @@
 // Invite page: show the room, preview camera and microphone, join with a name.
-import { $, api } from "./dom.js";
+import { $, api, personalLinkKey } from "./dom.js";
 import { initLang, applyStatic, langButton, onLangChange, t, pick } from "./i18n.js";
 
 const invite = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
@@ -79,6 +79,8 @@ async function join(event) {
       body: { name: $("#name").value },
     });
     if (previewStream) for (const track of previewStream.getTracks()) track.stop();
+    // The room page shows the personal link once, in this tab, to keep for coming back.
+    try { sessionStorage.setItem(personalLinkKey(data.room_id), data.personal_url); } catch { /* private mode */ }
     location.assign(data.room_url);
   } catch (err) {
     let message = err.status ? err.message : t("error.network");

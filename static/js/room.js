@@ -1,5 +1,5 @@
 // The room page: one connection, one snapshot at a time, small views that each draw their part.
-import { $, clear, h, paragraphs } from "./dom.js";
+import { $, clear, copyText, h, paragraphs, personalLinkKey } from "./dom.js";
 import { applyStatic, initLang, langButton, onLangChange, pick, t } from "./i18n.js";
 import { RoomConnection } from "./protocol.js";
 import { StepTimer } from "./timer.js";
@@ -83,6 +83,20 @@ function returnOutOfSightGuests() {
   }
 }
 
+// ------------------------------------------------------------ the personal link, right after joining
+function renderOwnLink() {
+  let link = null;
+  try { link = sessionStorage.getItem(personalLinkKey(roomId)); } catch { link = null; }
+  $("#own-link").classList.toggle("hidden", !link);
+  $("#own-link-url").value = link || "";
+}
+
+$("#own-link-copy").addEventListener("click", (e) => copyText($("#own-link-url").value, e.currentTarget, t("copied")));
+$("#own-link-hide").addEventListener("click", () => {
+  try { sessionStorage.removeItem(personalLinkKey(roomId)); } catch { /* nothing kept */ }
+  renderOwnLink();
+});
+
 // ------------------------------------------------------------ render
 function render() {
   if (!state) return;
@@ -102,6 +116,7 @@ function render() {
   renderMic();
   renderOutOfSight();
   renderTranscription();
+  renderOwnLink();
   media.apply(state);
 }
 
