@@ -598,9 +598,10 @@ async def bench(args: argparse.Namespace, server: ServerProcess, meter: Meter) -
             for room in rooms:
                 for i, member in enumerate(room.deelnemers):
                     member.advice = ADVICES[i % len(ADVICES)]
-            await wait_until(
-                lambda: all(media_flowing(r, video is not None) for r in rooms), 60, "media between all participants"
-            )
+            try:
+                await wait_until(lambda: all(media_flowing(r, video is not None) for r in rooms), 60, "media")
+            except RuntimeError:
+                return _too_busy(out, rooms, "media did not reach every simulated page within 60 s")
 
             # Baseline: the same people in the same rooms, a plain call, nothing transcribed.
             meter.reading()
@@ -616,6 +617,12 @@ async def bench(args: argparse.Namespace, server: ServerProcess, meter: Meter) -
             streams = args.rooms * args.participants * (args.participants - 1) * out["baseline"]["seconds"]
             out["baseline"]["audio_fps_per_stream"] = round((frames_received(rooms, "audio") - audio0) / streams, 1)
             out["baseline"]["video_fps_per_stream"] = round((frames_received(rooms, "video") - video0) / streams, 1)
+            if any(media_lost(m) for room in rooms for m in room.members) or out["baseline"]["audio_fps_per_stream"] < 25:
+                # A session on dead connections measures an idle server: say so now, not in four minutes.
+                return _too_busy(
+                    out, rooms, f"only {out['baseline']['audio_fps_per_stream']} of 50 audio frames per stream and second"
+                    " reached the simulated pages in the baseline"
+                )
 
             start, began, client0 = meter.reading(), time.monotonic(), _own_cpu()
             item_timeout = 0 if args.no_transcription else args.item_timeout
@@ -632,6 +639,8 @@ async def bench(args: argparse.Namespace, server: ServerProcess, meter: Meter) -
             for room in rooms:
                 for member in room.members:
                     await member.page.close()
+    if "error" in out:
+        return out
     figures = [advice_figures(room) for room in rooms]
     latencies = [x for f in figures for x in f["latencies"]]
     out["advice"] = {
@@ -652,6 +661,17 @@ async def bench(args: argparse.Namespace, server: ServerProcess, meter: Meter) -
     out["steps"] = rooms[0].step_log
     base, session = out["baseline"]["mean_cores"]["total"], out["session"]["mean_cores"]["total"]
     out["session_over_baseline_cores"] = round(session - base, 3)
+    return out
+
+
+def _too_busy(out: dict[str, Any], rooms: list[SimRoom], what: str) -> dict[str, Any]:
+    lost = sum(media_lost(m) for room in rooms for m in room.members)
+    out["media_connections_lost"] = lost
+    out["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    out["error"] = (
+        f"the simulated pages could not keep up on this machine: {what}, {lost} media connection(s) lost; "
+        "try --video off, fewer --participants, or a machine with nothing else running"
+    )
     return out
 
 
@@ -702,7 +722,8 @@ step; the same for a baseline (the same people in a plain call, nothing transcri
 the same run; peak memory; the advice latency (p50, p95, max) and how many advices came back under
 the right name.  The simulated pages run on this machine too and need about as much CPU as the
 server: run it on an otherwise idle machine, and trust the figures only when the "clients" line says
-they kept up (about 50 audio and 24 video frames per stream and second) and no connection was lost.""",
+they kept up (about 50 audio and 24 video frames per stream and second) and no connection was lost.
+When they cannot keep up in the baseline already, it stops there with exit status 1.""",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--rooms", type=int, default=1, help="rooms in session at the same time on the one server (default 1)")
@@ -756,8 +777,12 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
-    else:
+    elif "error" not in result:
         print(summary(result))
+    if "error" in result:
+        print(f"companion bench session: {result['error']} (load {result['loadavg_start']} -> "
+              f"{result['loadavg_end']})", file=sys.stderr)
+        return 1
     return 0
 
 

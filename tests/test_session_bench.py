@@ -114,3 +114,9 @@ def test_advice_counts_when_complete_and_only_under_the_right_name():
     assert figures["wrongly_attributed"] == 1
     assert figures["unclear"] == 1
     assert figures["items"] == 5
+
+
+def test_a_machine_too_busy_for_the_pages_is_reported_not_measured():
+    out = session_bench._too_busy({}, [], "only 3 of 50 audio frames per stream and second reached the simulated pages")
+    assert out["media_connections_lost"] == 0 and len(out["loadavg_end"]) == 3
+    assert "could not keep up" in out["error"] and "--video off" in out["error"]
