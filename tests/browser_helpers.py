@@ -3,10 +3,10 @@ own WebRTC stack says it receives (getStats), per participant."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 from typing import Any
+
+from served import poll_stats
 
 # The server's mid -> participant map as it arrives on the room WebSocket (media.offer,
 # media.slots), so a page's inbound streams can be named; with served.TRACK_PCS.
@@ -96,11 +96,4 @@ def decoded_total(stats: dict) -> int:
 
 
 async def poll_inbound(page, predicate, timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = await inbound(page)
-        if last and predicate(last):
-            return last
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"page stats never matched; last: {last}")
+    return await poll_stats(page, predicate, timeout, INBOUND_BY_PARTICIPANT)

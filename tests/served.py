@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -50,6 +51,18 @@ async () => {
 }
 """
 
+
+
+async def poll_stats(page, predicate, timeout: float = 30.0, script: str | None = None) -> dict:
+    """Evaluate a stats snippet in the page until ``predicate`` holds; the last reading in the failure."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = await page.evaluate(script or INBOUND)
+        if last and predicate(last):
+            return last
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"page stats never matched; last: {last}")
 
 def free_port() -> int:
     with socket.socket() as s:

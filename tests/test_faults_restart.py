@@ -22,6 +22,7 @@ import time
 import aiohttp
 import pytest
 from served import CHROMIUM, CHROMIUM_ARGS, INBOUND, TRACK_PCS, ServedCompanion
+from served import poll_stats as poll
 
 playwright_api = pytest.importorskip("playwright.async_api")
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="no Chromium")
@@ -44,15 +45,6 @@ def expect(locator):
     return playwright_api.expect(locator)
 
 
-async def poll(page, predicate, timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = await page.evaluate(INBOUND)
-        if last and predicate(last):
-            return last
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"page stats never matched; last: {last}")
 
 
 def decoding(stats: dict) -> int:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import time
 
 import aiohttp
 import pytest
 from served import CHROMIUM, CHROMIUM_ARGS, INBOUND, TRACK_PCS, ServedCompanion
+from served import poll_stats as poll
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
@@ -28,15 +28,6 @@ def server(tmp_path):
     served.close()
 
 
-async def poll(page, predicate, timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = await page.evaluate(INBOUND)
-        if last and predicate(last):
-            return last
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"page stats never matched; last: {last}")
 
 
 def decoded(stats: dict) -> int:
