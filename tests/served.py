@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
+
+from companion.serve_process import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -64,42 +61,20 @@ async def poll_stats(page, predicate, timeout: float = 30.0, script: str | None 
         await asyncio.sleep(0.5)
     raise AssertionError(f"page stats never matched; last: {last}")
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ServedCompanion:
+class ServedCompanion(ServerProcess):
     """A server on a fresh data folder; restartable on the same port."""
 
     def __init__(self, tmp_path: Path, *extra_args: str, transcription: bool = False):
-        self.tmp = tmp_path
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
         # With transcription the server loads the bundled Whisper model, as `companion serve` does by default.
-        self.extra_args = extra_args if transcription else (*extra_args, "--no-transcription")
-        self.proc: subprocess.Popen | None = None
-        self.log = open(tmp_path / "server.log", "ab")
+        extra = list(extra_args) if transcription else [*extra_args, "--no-transcription"]
+        super().__init__(tmp_path / "data", tmp_path / "server.log", extra)
+        self.tmp = tmp_path
 
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "companion", "serve", "--port", str(self.port), "--data-dir", str(self.tmp / "data"),
-             *self.extra_args],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(self.base + "/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.proc.kill()
-                raise AssertionError((self.tmp / "server.log").read_text(errors="replace"))
-            time.sleep(0.2)
+    def start(self, timeout: float = 60.0) -> None:
+        try:
+            super().start(timeout)
+        except RuntimeError as exc:
+            raise AssertionError(str(exc)) from None
 
     def children(self) -> list[tuple[int, str]]:
         """(pid, command line) of the server's child processes: the speech worker is one."""
@@ -122,17 +97,5 @@ class ServedCompanion:
         self.proc.wait()
         self.proc = None
 
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
-
     def close(self) -> None:
         self.stop()
-        self.log.close()
