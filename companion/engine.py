@@ -199,6 +199,12 @@ class PhaseEngine:
         await self._notify(room, events)
         return events
 
+    def touch(self, room: Room) -> None:
+        """A change that lives outside the room's own rows (advice list, transcription status):
+        rev still rises with it, as the protocol promises, so clients can order the states."""
+        room.rev += 1
+        self.conn.execute("UPDATE rooms SET rev = ? WHERE id = ?", (room.rev, room.id))
+
     async def _notify(self, room: Room, events: tuple[str, ...]) -> None:
         for listener in list(self.listeners):
             try:

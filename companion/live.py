@@ -61,9 +61,7 @@ class Live:
             room = self.engine.rooms.get(room_id)
             if room is None:
                 continue
-            # rev rises with every change, as the protocol promises (the status is part of the state).
-            room.rev += 1
-            self.engine.conn.execute("UPDATE rooms SET rev = ? WHERE id = ?", (room.rev, room.id))
+            self.engine.touch(room)
             await self.hub.push_state(room, ("transcription",))
 
     # The media layer's AudioSink: speech goes on to transcription while there is one.

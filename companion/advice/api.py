@@ -78,9 +78,7 @@ async def _changed(app: web.Application, room_id: str) -> None:
     """Tell every open page: a full state with the event ``advice`` (clients replace what they have)."""
     engine = app[ENGINE]
     room = engine.get(room_id)
-    # rev rises with every change, as the protocol promises.
-    room.rev += 1
-    engine.conn.execute("UPDATE rooms SET rev = ? WHERE id = ?", (room.rev, room.id))
+    engine.touch(room)
     await app[HUB].push_state(room, (EVENT,))
 
 
