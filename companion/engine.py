@@ -20,6 +20,7 @@ from . import tokens
 from .db import Transaction
 from .errors import ClientError, bad_request, conflict, forbidden, not_found
 from .methods import LANGUAGES, MethodCatalog
+from .names import name_key
 from .room import DEELNEMER, ENDED, FACILITATOR, INBRENGER, RUNNING, WAITING, Participant, Room
 
 log = logging.getLogger(__name__)
@@ -150,13 +151,23 @@ class PhaseEngine:
         display = clean_text(name, "Naam", MAX_NAME)
         if room.status == ENDED:
             raise conflict("Deze sessie is al afgelopen.", "ended")
-        if any(p.name.casefold() == display.casefold() for p in room.participants.values()):
-            raise conflict("Deze naam is al in gebruik in deze kamer; kies een andere.", "name_taken")
+        key = name_key(display)
+        if not key:
+            raise bad_request("Naam is leeg", "invalid")
         if room.joined_count >= room.capacity:
             raise conflict(f"De kamer is vol ({room.capacity} deelnemers).", "room_full")
         token = tokens.new_token()
         participant = Participant(id=tokens.new_id(), name=display, role=DEELNEMER, joined_at=self.clock())
         with Transaction(self.conn) as conn:
+            # Checked against the stored names inside the write lock, so two look-alikes
+            # joining at the same moment cannot both get in.
+            for row in conn.execute("SELECT name FROM participants WHERE room_id = ?", (room.id,)):
+                if name_key(row["name"]) == key:
+                    raise conflict(
+                        "Deze naam is al in gebruik in deze kamer, of lijkt er zo op dat niemand het "
+                        "verschil ziet; kies een andere (bijvoorbeeld met je achternaam erbij).",
+                        "name_taken",
+                    )
             conn.execute(
                 "INSERT INTO participants (id, room_id, name, role, token_hash, joined_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (participant.id, room.id, participant.name, participant.role, tokens.token_hash(token), participant.joined_at),
