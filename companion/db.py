@@ -79,7 +79,7 @@ CREATE TABLE IF NOT EXISTS takeaways (
 
 def _module_schemas() -> list[str]:
     schemas = []
-    for name in ("companion.speech.store", "companion.advice.store"):
+    for name in ("companion.speech.store", "companion.advice.store", "companion.advice.aside"):
         try:
             module = __import__(name, fromlist=["SCHEMA"])
         except ModuleNotFoundError as exc:

@@ -24,7 +24,7 @@ from ..errors import ClientError, bad_request, conflict, forbidden
 from ..retention import delete_room
 from ..room import ENDED, FACILITATOR, INBRENGER, Room
 from ..web import ENGINE, HUB, LIVE, STATE_EXTRAS, authenticate, read_json
-from . import export, store
+from . import aside, export, store
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ def _view_item(item: dict[str, Any], role: str) -> dict[str, Any]:
         "source": item["source"],
         "edited": item["edited"],
     }
+    if item.get("language"):
+        view["language"] = item["language"]  # heard in another language than the room's
     if role in (FACILITATOR, INBRENGER):
         view["mark"] = item["mark"]
         view["note"] = item["note"]
@@ -64,7 +66,22 @@ def advice_view(conn, room: Room, participant_id: str, role: str) -> dict[str, A
     }
     if role in (FACILITATOR, INBRENGER):
         view["note"] = store.overall_note(conn, room.id, room.inbrenger_id)
+        # Speech kept out of the list, with the reason; the facilitator can restore it.
+        view["set_aside"] = [_view_aside(a) for a in aside.list_set_aside(conn, room.id)]
     return view
+
+
+def _view_aside(piece: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": piece["id"],
+        "participant_id": piece["participant_id"],
+        "speaker": piece["speaker"],
+        "start": piece["start"],
+        "end": piece["end"],
+        "text": piece["text"],
+        "reason": piece["reason"],
+        "language": piece["language"],
+    }
 
 
 def state_extra(app: web.Application) -> Callable[[Room, str, str], dict[str, Any]]:
@@ -169,6 +186,11 @@ async def remove(request: web.Request) -> web.Response:
 async def restore(request: web.Request) -> web.Response:
     room, item = await _facilitator_call(request, store.restore_item, _item_id(request))
     return web.json_response({"item": _view_item(item, FACILITATOR)})
+
+
+async def restore_aside(request: web.Request) -> web.Response:
+    room, item = await _facilitator_call(request, store.restore_set_aside, request.match_info["aside_id"])
+    return web.json_response({"item": _view_item(item, FACILITATOR)}, status=201)
 
 
 async def add(request: web.Request) -> web.Response:
@@ -296,8 +318,9 @@ async def ingest(app: web.Application, room_id: str, utterances: Iterable[Any]) 
         step_id = utterance.get("step_id") if isinstance(utterance, dict) else getattr(utterance, "step_id", None)
         return step_id is None or kinds.get(step_id) == "advice"
 
+    before = aside.total(engine.conn, room.id)
     changed = store.ingest_utterances(engine.conn, room.id, [u for u in utterances if in_advice_step(u)], room.language)
-    if changed:
+    if changed or aside.total(engine.conn, room.id) != before:  # set-aside speech is pushed live like items
         await _changed(app, room.id)
     return changed
 
@@ -364,6 +387,7 @@ def setup(app: web.Application) -> None:
     r.add_get(base + "/{item_id}/history", item_history)
     r.add_post(base + "/{item_id}/split", split)
     r.add_post(base + "/{item_id}/restore", restore)
+    r.add_post(base + "/aside/{aside_id}/restore", restore_aside)
     r.add_post(base + "/{item_id}/move", move)
     r.add_put(base + "/{item_id}/mark", mark)
     r.add_put(base + "/{item_id}/note", item_note)

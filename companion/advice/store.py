@@ -19,6 +19,7 @@ from typing import Any, Iterable
 from ..db import Transaction
 from ..engine import clean_text
 from ..errors import bad_request, not_found
+from . import aside
 from .splitter import JOIN_PAUSE, NEW_ADVICE_PAUSE, AdviceItem, as_utterance, detect_language, has_cue, is_lead_in, opens_as_proposal, split_round
 
 SCHEMA = """
@@ -65,6 +66,13 @@ CREATE TABLE IF NOT EXISTS advice_edits (
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS advice_edits_item ON advice_edits(room_id, item_id);
+-- the language an item was heard in, for items in another language than the room's
+CREATE TABLE IF NOT EXISTS advice_item_languages (
+    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+    item_id TEXT NOT NULL,
+    language TEXT NOT NULL,
+    PRIMARY KEY (room_id, item_id)
+);
 CREATE TABLE IF NOT EXISTS advice_notes (
     room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
     participant_id TEXT NOT NULL,
@@ -104,11 +112,13 @@ def _row_dict(row: sqlite3.Row) -> dict[str, Any]:
         "mark": row["mark"],
         "note": row["note"],
         "position": row["position"],
+        "language": row["language"] if "language" in row.keys() else None,
     }
 
 
-_SELECT = """SELECT i.*, p.name AS speaker FROM advice_items i
-             LEFT JOIN participants p ON p.id = i.participant_id"""
+_SELECT = """SELECT i.*, p.name AS speaker, l.language AS language FROM advice_items i
+             LEFT JOIN participants p ON p.id = i.participant_id
+             LEFT JOIN advice_item_languages l ON l.room_id = i.room_id AND l.item_id = i.id"""
 
 
 def _item_row(conn: sqlite3.Connection, room_id: str, item_id: Any) -> sqlite3.Row:
@@ -250,6 +260,21 @@ def _raw_text_ends_sentence(text: str) -> bool:
     return bool(re.search(r"[.!?][\"')\]]*\s*$", text.strip()))
 
 
+def _speech_set_aside(raw: Any) -> list[Any]:
+    """What the speech filters kept out of this utterance's text (service.Utterance.set_aside)."""
+    pieces = raw.get("set_aside") if isinstance(raw, dict) else getattr(raw, "set_aside", None)
+    return list(pieces or [])
+
+
+def _piece(piece: Any, name: str, default: Any = None) -> Any:
+    return piece.get(name, default) if isinstance(piece, dict) else getattr(piece, name, default)
+
+
+def _utterance_language(raw: Any) -> str | None:
+    value = raw.get("language") if isinstance(raw, dict) else getattr(raw, "language", None)
+    return value if isinstance(value, str) and value else None
+
+
 def ingest_utterances(
     conn: sqlite3.Connection,
     room_id: str,
@@ -263,6 +288,12 @@ def ingest_utterances(
     makes a second item.  An utterance that carries on the speaker's last
     item (no cue of a new advice, short pause, not yet corrected by the
     facilitator) is added to that item instead of making a new one.
+
+    Nothing is dropped: what the speech filters kept out (``set_aside`` on the
+    utterance), what the splitter marks as no advice (``AdviceItem.aside``) and
+    words Whisper wrote twice go to ``aside.set_aside`` with their reason.  An
+    utterance heard in another language than ``language`` is split by that
+    language's rules and its items carry the language.
     """
     # Names of the room's people, so "Dank je, Bram." is not taken for advice.
     names = list(names) + [r["name"] for r in conn.execute("SELECT name FROM participants WHERE room_id = ?", (room_id,))]
@@ -279,10 +310,27 @@ def ingest_utterances(
             ).fetchone()
             if seen:
                 continue
+            heard = _utterance_language(raw)
+            foreign = heard if heard and language and heard != language else None
+            for piece in _speech_set_aside(raw):
+                aside.set_aside(
+                    conn, room_id, speaker_id=utt.speaker_id, text=str(_piece(piece, "text", "") or ""),
+                    reason=str(_piece(piece, "reason", "other")), start=_piece(piece, "start", utt.start),
+                    end=_piece(piece, "end", utt.end), utterance_ids=[utt.id], language=heard,
+                )
+            if not utt.text.strip():
+                # Everything in it was set aside above: nothing for the list, and no
+                # "previous utterance" for the next one to carry on from.
+                conn.execute(
+                    """INSERT INTO advice_utterances (room_id, utterance_id, participant_id, start_s, end_s, text, created_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                    (room_id, utt.id, utt.speaker_id, utt.start, utt.end, "", _now()),
+                )
+                continue
             # Speakers are transcribed apart, so utterances may arrive out of time
             # order: what went just before is looked up by time, not by arrival.
             previous = conn.execute(
-                """SELECT * FROM advice_utterances WHERE room_id = ? AND start_s <= ?
+                """SELECT * FROM advice_utterances WHERE room_id = ? AND start_s <= ? AND text != ''
                    ORDER BY start_s DESC, created_at DESC LIMIT 1""",
                 (room_id, utt.start),
             ).fetchone()
@@ -292,8 +340,27 @@ def ingest_utterances(
                 (room_id, utt.id, utt.speaker_id, utt.start, utt.end, utt.text, _now()),
             )
             if previous is not None and previous["participant_id"] == utt.speaker_id and _same_text(previous["text"], utt.text):
-                continue  # Whisper wrote the same words twice
-            items = split_round([utt], language, names)
+                # Whisper wrote the same words twice: kept aside, the list shows them once.
+                aside.set_aside(
+                    conn, room_id, speaker_id=utt.speaker_id, text=utt.text, reason="repetition",
+                    start=utt.start, end=utt.end, utterance_ids=[utt.id], language=heard,
+                )
+                continue
+            split_language = foreign or language
+            found = split_round([utt], split_language, names)
+            items = [i for i in found if not getattr(i, "aside", None)]
+            for item in found:
+                if getattr(item, "aside", None):
+                    aside.set_aside(
+                        conn, room_id, speaker_id=item.speaker_id, text=item.text, reason=str(item.aside),
+                        start=item.start, end=item.end, utterance_ids=item.utterance_ids or [utt.id], language=heard,
+                    )
+            if not found:
+                # The splitter found no advice in it and said nothing more: kept aside whole.
+                aside.set_aside(
+                    conn, room_id, speaker_id=utt.speaker_id, text=utt.text, reason="no_advice",
+                    start=utt.start, end=utt.end, utterance_ids=[utt.id], language=heard,
+                )
             if not items:
                 continue
             target = None
@@ -303,7 +370,7 @@ def ingest_utterances(
                 ).fetchone()
             first, rest = items[0], items[1:]
             last_id = None
-            if _carries_on(target, previous, utt, first, language):
+            if foreign is None and _carries_on(target, previous, utt, first, language):
                 _grow(conn, room_id, target, first, previous)
                 changed[target["id"]] = {}
                 last_id = target["id"]
@@ -321,6 +388,8 @@ def ingest_utterances(
                     original=item.text,
                     source="speech",
                 )
+                if foreign:
+                    _set_language(conn, room_id, item_id, foreign)
                 _log(conn, room_id, item_id, None, "create", None, {"text": item.text, "participant_id": item.speaker_id})
                 changed[item_id] = {}
                 last_id = item_id
@@ -328,6 +397,41 @@ def ingest_utterances(
                 "UPDATE advice_utterances SET item_id = ? WHERE room_id = ? AND utterance_id = ?", (last_id, room_id, utt.id)
             )
     return [_row_dict(_reload(conn, room_id, item_id)) for item_id in changed]
+
+
+def _set_language(conn: sqlite3.Connection, room_id: str, item_id: str, language: str) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO advice_item_languages (room_id, item_id, language) VALUES (?, ?, ?)",
+        (room_id, item_id, language),
+    )
+
+
+def restore_set_aside(conn: sqlite3.Connection, room_id: str, aside_id: Any, actor_id: str | None) -> dict[str, Any]:
+    """Put a set-aside piece of speech in the list as a normal item, where it was said; return the item."""
+    with Transaction(conn):
+        piece = aside.get(conn, room_id, aside_id)
+        if piece["restored_item"]:
+            raise bad_request("Deze tekst staat al in de lijst.", "already_restored")
+        speaker = piece["participant_id"]
+        if speaker is not None and conn.execute(
+            "SELECT 1 FROM participants WHERE id = ? AND room_id = ?", (speaker, room_id)
+        ).fetchone() is None:
+            speaker = None
+        start = piece["start"]
+        position = _position_for_time(conn, room_id, start) if start is not None else _next_position(conn, room_id)
+        text = piece["text"][:MAX_ITEM_TEXT]
+        item_id = _insert_item(
+            conn, room_id, participant_id=speaker, position=position, start=start, end=piece["end"],
+            text=text, original=text, source="restored",
+        )
+        if piece["language"]:
+            language = conn.execute("SELECT language FROM rooms WHERE id = ?", (room_id,)).fetchone()
+            if language is None or language["language"] != piece["language"]:
+                _set_language(conn, room_id, item_id, piece["language"])
+        aside.mark_restored(conn, room_id, piece["id"], item_id)
+        _log(conn, room_id, item_id, actor_id, "restore_aside", {"aside": piece["id"], "reason": piece["reason"]},
+             {"text": text, "participant_id": speaker})
+        return _row_dict(_reload(conn, room_id, item_id))
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -608,6 +712,7 @@ def delete_room_data(conn: sqlite3.Connection, room_id: str) -> int:
     """Remove every advice row of a room (not hide: delete); return how many went."""
     with Transaction(conn):
         count = 0
-        for table in ("advice_edits", "advice_notes", "advice_utterances", "advice_items"):
+        for table in ("advice_edits", "advice_notes", "advice_utterances", "advice_item_languages", "advice_items"):
             count += conn.execute(f"DELETE FROM {table} WHERE room_id = ?", (room_id,)).rowcount
+        count += aside.delete_room_set_aside(conn, room_id)
     return count

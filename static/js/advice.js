@@ -259,6 +259,8 @@ class ItemRow {
     if (item.edited) badges.push(tr("edited"));
     // docs/protocol.md says "manual"; the store writes "hand". Both mean: typed in, never said.
     if (item.source === "manual" || item.source === "hand") badges.push(tr("manual"));
+    if (item.source === "restored") badges.push(trAside("restored"));
+    if (item.language) badges.push(trAside("heard_in", { language: languageName(item.language) }));
     this.badges.textContent = badges.length ? `· ${badges.join(" · ")}` : "";
     this.text.textContent = item.text;
 
@@ -310,6 +312,97 @@ class ItemRow {
   }
 }
 
+// ---------------------------------------------------------------- "niet opgenomen"
+// Speech the server kept out of the list (state.advice.set_aside, facilitator and
+// inbrenger only), with the reason; the facilitator puts a piece back with one click.
+// Self-contained: its own words, its own element, one call from AdviceView.render.
+
+const ASIDE_STRINGS = {
+  nl: {
+    title: "Niet opgenomen ({n})",
+    hint: "Wat wel is uitgeschreven maar niet als advies in de lijst staat, met de reden. Zet het terug als het toch een advies is.",
+    "hint.read": "Wat wel is uitgeschreven maar niet als advies in de lijst staat, met de reden. De begeleider kan het terugzetten.",
+    restore: "Terugzetten in de lijst",
+    restored: "teruggezet",
+    heard_in: "in het {language}",
+    "reason.silence": "waarschijnlijk stilte of ruis",
+    "reason.low_confidence": "slecht verstaan",
+    "reason.phrase_list": "bekende verzonnen zin (ondertiteling)",
+    "reason.repetition": "herhaling",
+    "reason.no_advice": "geen advies",
+    "reason.other": "overig",
+  },
+  en: {
+    title: "Not included ({n})",
+    hint: "What was transcribed but is not in the list as advice, with the reason. Put it back if it is advice after all.",
+    "hint.read": "What was transcribed but is not in the list as advice, with the reason. The facilitator can put it back.",
+    restore: "Put back in the list",
+    restored: "put back",
+    heard_in: "in {language}",
+    "reason.silence": "probably silence or noise",
+    "reason.low_confidence": "poorly heard",
+    "reason.phrase_list": "a known invented sentence (subtitles)",
+    "reason.repetition": "repetition",
+    "reason.no_advice": "no advice",
+    "reason.other": "other",
+  },
+};
+
+function trAside(key, vars = {}) {
+  const table = ASIDE_STRINGS[lang()] || ASIDE_STRINGS.nl;
+  const text = table[key] ?? ASIDE_STRINGS.nl[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
+}
+
+function languageName(code) {
+  try {
+    const name = new Intl.DisplayNames([lang()], { type: "language" }).of(code);
+    return lang() === "nl" ? name.toLowerCase().replace(/^./, (c) => c.toUpperCase()) : name;
+  } catch {
+    return code;
+  }
+}
+
+class SetAsideSection {
+  constructor(view) {
+    this.view = view;
+    this.summary = h("summary");
+    this.hint = h("p", { class: "hint" });
+    this.list = h("ul", { class: "advice-aside-list" });
+    // Collapsed by default; a person who opens it keeps it open across states.
+    this.el = h("details", { class: "advice-aside hidden", id: "advice-aside" }, this.summary, this.hint, this.list);
+  }
+
+  render(state) {
+    const adv = state.advice || {};
+    const pieces = adv.set_aside || [];
+    this.el.classList.toggle("hidden", pieces.length === 0);
+    this.summary.textContent = trAside("title", { n: pieces.length });
+    this.hint.textContent = trAside(adv.can_edit ? "hint" : "hint.read");
+    clear(this.list);
+    for (const piece of pieces) {
+      const reason = trAside(`reason.${piece.reason}`) === `reason.${piece.reason}` ? trAside("reason.other") : trAside(`reason.${piece.reason}`);
+      const meta = [piece.speaker || tr("unknown"), reason];
+      if (piece.language && state.room && piece.language !== state.room.language) {
+        meta.push(trAside("heard_in", { language: languageName(piece.language) }));
+      }
+      const li = h("li", { class: "advice-aside-item", dataset: { id: piece.id, reason: piece.reason } },
+        h("span", { class: "muted small", text: meta.join(" · ") }),
+        h("p", { class: "advice-aside-text", text: piece.text }));
+      if (adv.can_edit) {
+        const button = h("button", { type: "button", class: "small-button", text: trAside("restore") });
+        button.setAttribute("aria-label", `${trAside("restore")}: ${piece.text.slice(0, 60)}`);
+        button.addEventListener("click", async () => {
+          button.disabled = true;
+          if (!(await this.view.call(`/aside/${encodeURIComponent(piece.id)}/restore`, "POST"))) button.disabled = false;
+        });
+        li.append(button);
+      }
+      this.list.append(li);
+    }
+  }
+}
+
 export class AdviceView {
   constructor(ctx, panel) {
     this.ctx = ctx;
@@ -324,6 +417,8 @@ export class AdviceView {
     this.list = h("ol", { class: "advice-list", id: "advice-list", "aria-labelledby": "advice-title" });
     panel.setAttribute("aria-labelledby", "advice-title");
     panel.append(this.heading, this.hint, this.status, this.undoBox, this.empty, this.list);
+    this.aside = new SetAsideSection(this);
+    panel.append(this.aside.el);
     this.buildAdd();
     this.buildOverall();
     this.buildDownloads();
@@ -440,7 +535,7 @@ export class AdviceView {
     const adv = state.advice;
     const items = (adv && adv.items) || [];
     const kind = state.step && state.step.kind;
-    const show = Boolean(adv) && (items.length > 0 || ADVICE_KINDS.has(kind) || state.room.status === "ended");
+    const show = Boolean(adv) && (items.length > 0 || (adv.set_aside || []).length > 0 || ADVICE_KINDS.has(kind) || state.room.status === "ended");
     this.panel.classList.toggle("hidden", !show);
     if (!show) return;
 
@@ -467,6 +562,8 @@ export class AdviceView {
     for (const [id, row] of this.rows) {
       if (!seen.has(id)) { row.el.remove(); this.rows.delete(id); }
     }
+
+    this.aside.render(state);
 
     this.addForm.classList.toggle("hidden", !adv.can_edit);
     if (adv.can_edit) {
