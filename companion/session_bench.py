@@ -460,7 +460,16 @@ def advice_figures(room: SimRoom) -> dict[str, Any]:
         "latencies": latencies,
         "word_error_rate": round(statistics.mean(word_errors), 3) if word_errors else None,
         "texts": [{"speaker": item["speaker"], "text": item["text"]} for item in items],
+        # Speech kept out of the list, per reason, as the inbrenger's page shows it.
+        "set_aside": _set_aside_counts(room),
     }
+
+
+def _set_aside_counts(room: SimRoom) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for piece in (room.inbrenger.page.state.get("advice") or {}).get("set_aside", []):
+        counts[piece["reason"]] = counts.get(piece["reason"], 0) + 1
+    return counts
 
 
 class Lag:
@@ -599,6 +608,10 @@ async def bench(args: argparse.Namespace, server: ServerProcess, meter: Meter) -
             "all": [round(x, 2) for x in latencies],
         },
         "word_error_rate": figures[0]["word_error_rate"] if len(figures) == 1 else None,
+        "set_aside": {
+            reason: sum(f["set_aside"].get(reason, 0) for f in figures)
+            for reason in sorted({r for f in figures for r in f["set_aside"]})
+        },
         "rooms": [{k: v for k, v in f.items() if k != "latencies"} for f in figures],
     }
     out["steps"] = rooms[0].step_log
@@ -641,7 +654,8 @@ def summary(r: dict[str, Any]) -> str:
         f" together {s['peak_rss_mb']['total']:.0f} MB",
         f"advice  : {a['found']}/{a['expected']} back under the right name ({a['wrongly_attributed']} misattributed,"
         f" {a['unclear']} too garbled to tell),"
-        f" latency p50 {lat['p50']} s, p95 {lat['p95']} s, max {lat['max']} s",
+        f" latency p50 {lat['p50']} s, p95 {lat['p95']} s, max {lat['max']} s;"
+        f" set aside: {a.get('set_aside') or 'nothing'}",
         f"clients : {b['audio_fps_per_stream']} audio and {b['video_fps_per_stream']} video frames per stream and second"
         f" reached the simulated pages in the baseline (50 and 24 when they keep up); they used {s['clients_cores']:.2f}"
         " cores in the session",

@@ -52,6 +52,8 @@ def test_a_short_session_gives_cpu_memory_and_every_advice_under_the_right_name(
     assert advice["expected"] == 2
     assert advice["found"] == 2, advice["rooms"]
     assert advice["wrongly_attributed"] == 0, advice["rooms"]
+    # Speech kept out of the list is counted per reason (the inbrenger's page lists it).
+    assert isinstance(advice["set_aside"], dict) and all(n > 0 for n in advice["set_aside"].values())
     latency = advice["latency_seconds"]
     assert len(latency["all"]) == 2
     assert 0 < latency["p50"] <= latency["p95"] <= latency["max"] < 60

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .filters import SegmentScores, keep_segment
+from .filters import PHRASE_LIST, SegmentScores, collapse_loops, normalise, score_reason, split_phrases
 from .options import AsrOptions
 from .weights import WeightsError, resolve_model
 from .window import encoder_window
@@ -30,13 +30,30 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class SetAside:
+    """Words the filters kept out of the text, with why (a filters reason code); times in seconds from the audio start."""
+
+    start: float
+    end: float
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Transcript:
     text: str
     # exp(mean token log-probability) over the kept segments, weighted by length; 0 for no text.
     confidence: float
     language: str
     segments: tuple[Segment, ...] = field(default=())
-    dropped: int = 0
+    # Never dropped: what the filters took out, for the advice list's "niet opgenomen" part.
+    set_aside: tuple[SetAside, ...] = field(default=())
+    # Repetition loops collapsed to one copy (the words are in ``text`` once).
+    collapsed: int = 0
+
+    @property
+    def dropped(self) -> int:
+        return len(self.set_aside)
 
 
 # Generous for speech (fast Dutch is about 5 tokens a second) yet far below the 224 tokens a
@@ -55,13 +72,42 @@ class Transcriber(Protocol):
 
 
 def _assemble(segments: list[Segment], language: str) -> Transcript:
-    kept = [s for s in segments if keep_segment(SegmentScores(s.text, s.no_speech_prob, s.avg_logprob, s.compression_ratio))]
-    text = " ".join(s.text.strip() for s in kept if s.text.strip())
+    """The kept text of Whisper's segments; every piece taken out is returned with its reason.
+
+    A segment the model's own scores call silence or guesswork is set aside
+    whole; a sentence that is wholly a known phrase is set aside alone; a
+    repetition loop is collapsed to one copy (in a segment, and across
+    segments that repeat each other), never dropped.
+    """
+    kept: list[Segment] = []
+    aside: list[SetAside] = []
+    collapsed = 0
+    for s in segments:
+        text = s.text.strip()
+        if not text:
+            continue
+        reason = score_reason(SegmentScores(text, s.no_speech_prob, s.avg_logprob, s.compression_ratio))
+        if reason is not None:
+            aside.append(SetAside(s.start, s.end, text, reason))
+            continue
+        text, phrases = split_phrases(text)
+        aside.extend(SetAside(s.start, s.end, p, PHRASE_LIST) for p in phrases)
+        once = collapse_loops(text)
+        collapsed += once != text
+        if not once:
+            continue
+        if kept and normalise(kept[-1].text) == normalise(once):
+            collapsed += 1  # the same words as the segment before: a loop across segments
+            continue
+        kept.append(Segment(s.start, s.end, once, s.avg_logprob, s.no_speech_prob, s.compression_ratio))
     if not kept:
-        return Transcript("", 0.0, language, (), len(segments))
+        return Transcript("", 0.0, language, (), tuple(aside), collapsed)
+    joined = " ".join(s.text for s in kept)
+    text = collapse_loops(joined)
+    collapsed += text != joined
     weights = [max(1, len(s.text)) for s in kept]
     mean = sum(w * s.avg_logprob for w, s in zip(weights, kept)) / sum(weights)
-    return Transcript(text, round(math.exp(mean), 3), language, tuple(kept), len(segments) - len(kept))
+    return Transcript(text, round(math.exp(mean), 3), language, tuple(kept), tuple(aside), collapsed)
 
 
 def _loop_ratio(ratio: float, tokens: int, cap: int) -> float:

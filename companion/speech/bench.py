@@ -70,14 +70,17 @@ def engines_run(engines: dict[str, AsrOptions], clips: list[tuple[str, np.ndarra
         loaded[name].transcribe(clips[0][1], language)  # warm: the first call pays lazy set-up
         load[name] = time.perf_counter() - t0
     compute = dict.fromkeys(engines, 0.0)
+    set_aside: dict[str, dict[str, int]] = {name: {} for name in engines}
     errors = dict.fromkeys(engines, 0)
     words = dict.fromkeys(engines, 0)
     for _ in range(repeat):
         for reference, audio in clips:
             for name, transcriber in loaded.items():
                 t = time.perf_counter()
-                text = transcriber.transcribe(audio, language).text
+                result = transcriber.transcribe(audio, language)
+                text = result.text
                 compute[name] += time.perf_counter() - t
+                _count_set_aside(set_aside[name], result)
                 e, n = word_errors(reference, text)
                 errors[name] += e
                 words[name] += n
@@ -89,9 +92,19 @@ def engines_run(engines: dict[str, AsrOptions], clips: list[tuple[str, np.ndarra
             "compute_seconds": round(compute[name], 2),
             "audio_seconds": round(audio_seconds, 2),
             "load_seconds": round(load[name], 2),
+            # What the filters kept out of the text, per reason (advice/aside.py keeps it in the room).
+            "set_aside": set_aside[name],
         }
         for name in engines
     }
+
+
+def _count_set_aside(counts: dict[str, int], transcript: Any) -> None:
+    for piece in getattr(transcript, "set_aside", ()):
+        reason = piece["reason"] if isinstance(piece, dict) else piece.reason
+        counts[reason] = counts.get(reason, 0) + 1
+    if getattr(transcript, "collapsed", 0):
+        counts["loop_collapsed"] = counts.get("loop_collapsed", 0) + transcript.collapsed
 
 
 async def live_run(options: AsrOptions, clips: list[tuple[str, np.ndarray]], speakers: int, turns: int, language: str) -> dict[str, Any]:
@@ -135,6 +148,10 @@ async def live_run(options: AsrOptions, clips: list[tuple[str, np.ndarray]], spe
         e, n = word_errors(by_speaker[pid], heard[pid])
         errors += e
         words += n
+    live_aside: dict[str, int] = {}
+    for u in results:
+        _count_set_aside(live_aside, u)
+    results = [u for u in results if u.text]  # an utterance whose words were all set aside has no text
     order_ok = [u.participant_id for u in results] == [s for s, _ in said][: len(results)]
     return {
         "speakers": speakers,
@@ -145,6 +162,7 @@ async def live_run(options: AsrOptions, clips: list[tuple[str, np.ndarray]], spe
         "latency_max": round(max(latencies), 2) if latencies else None,
         "max_backlog_seconds": round(max_backlog, 1),
         "wer": round(errors / max(1, words), 3),
+        "set_aside": live_aside,
         "attribution_in_order": order_ok,
         "worker_restarts": service.restarts,
         "worker_ready_seconds": round(ready, 1),
@@ -200,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report, indent=2))
     else:
         for name, r in report["engines"].items():
-            print(f"{name:22s} RTF {r['rtf']:.3f}  WER {r['wer']:.2f}  ({r['compute_seconds']} s for {r['audio_seconds']} s)")
+            print(f"{name:22s} RTF {r['rtf']:.3f}  WER {r['wer']:.2f}  ({r['compute_seconds']} s for {r['audio_seconds']} s)"
+                  f"  set aside: {r['set_aside'] or 'nothing'}")
         if "speedup_fitted_window" in report:
             print(f"the fitted encoder window is {report['speedup_fitted_window']}x faster than Whisper's 30 s window")
         if "speedup_int8_over_openai" in report:

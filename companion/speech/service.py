@@ -52,7 +52,10 @@ class Utterance:
     end: float
     text: str
     confidence: float  # 0..1, from the model's token log-probabilities
-    language: str
+    language: str  # the language the words were heard (and transcribed) in
+    # What the filters kept out of ``text``, never dropped: dicts with text, reason, start, end
+    # (seconds since the step started), for the advice list's "niet opgenomen" part.
+    set_aside: tuple[dict[str, Any], ...] = ()
 
     @property
     def speaker_id(self) -> str:
@@ -315,14 +318,15 @@ class TranscriptionService:
             log.error("speech model failed to load: %s", message[1])
         elif kind == "result":
             job_id, text, confidence = message[1], message[2], message[3]
-            if len(message) > 5:
+            if len(message) > 5 and message[5]:
                 log.warning("an utterance could not be transcribed: %s", message[5])
+            extra = message[6] if len(message) > 6 and isinstance(message[6], dict) else {}
             with self._lock:
                 job = self._pending.get(job_id)
                 if job is not None:
                     # Handed to the loop before it leaves _pending, so "nothing pending" means "all delivered".
-                    if text:
-                        self._deliver(job, text, confidence)
+                    if text or extra.get("set_aside"):
+                        self._deliver(job, text, confidence, extra)
                     del self._pending[job_id]
             if job_id == self._in_flight:
                 self._in_flight = None
@@ -354,7 +358,13 @@ class TranscriptionService:
         if self.on_status is not None and self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self.on_status)
 
-    def _deliver(self, job: _Job, text: str, confidence: float) -> None:
+    def _deliver(self, job: _Job, text: str, confidence: float, extra: dict[str, Any] | None = None) -> None:
+        extra = extra or {}
+        # Whisper's times count from the utterance's audio; the list counts from the step.
+        set_aside = tuple(
+            {"text": str(t), "reason": str(reason), "start": round(job.start + float(a), 3), "end": round(job.start + float(b), 3)}
+            for a, b, t, reason in extra.get("set_aside", ())
+        )
         utterance = Utterance(
             room_id=job.room_id,
             step_id=job.step_id,
@@ -364,7 +374,8 @@ class TranscriptionService:
             end=job.end,
             text=text,
             confidence=float(confidence),
-            language=job.language,
+            language=str(extra.get("language") or job.language),
+            set_aside=set_aside,
         )
         speech_end = job.speech_end
 

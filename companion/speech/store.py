@@ -34,8 +34,14 @@ def _get(utterance: Any, name: str) -> Any:
 
 
 def insert_utterance(conn: sqlite3.Connection, utterance: Any) -> bool:
-    """Store one utterance (a service.Utterance or a dict with its fields); False if its id was already stored."""
+    """Store one utterance (a service.Utterance or a dict with its fields); False if its id was already stored.
+
+    An utterance whose every word was set aside (empty text) is not stored here:
+    its pieces are kept, with their reasons, by the advice list (advice/aside.py).
+    """
     values = [_get(utterance, f) for f in FIELDS]
+    if not str(values[FIELDS.index("text")] or "").strip():
+        return False
     try:
         cur = conn.execute(
         """INSERT OR IGNORE INTO utterances

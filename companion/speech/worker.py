@@ -4,7 +4,9 @@ Messages (pickled over a multiprocessing Connection, all in memory):
   parent -> worker  ("job", id, language, audio float32 ndarray)
   worker -> parent  ("ready", engine name) once the model is loaded,
                     ("failed", message) if it cannot be loaded,
-                    ("result", id, text, confidence, segments) per job.
+                    ("result", id, text, confidence, segments, error, extra) per job:
+                    error None or a message; extra {"set_aside": [(start, end, text, reason)],
+                    "language": the language the words were heard in}.
 The worker exits when the parent's end of the pipe closes.
 """
 
@@ -41,6 +43,10 @@ def worker_main(options: AsrOptions, conn: Connection) -> None:
         try:
             result = transcriber.transcribe(audio, language)
             segments = [(s.start, s.end, s.text) for s in result.segments]
-            conn.send(("result", job_id, result.text, result.confidence, segments))
+            extra = {
+                "set_aside": [(a.start, a.end, a.text, a.reason) for a in result.set_aside],
+                "language": result.language,
+            }
+            conn.send(("result", job_id, result.text, result.confidence, segments, None, extra))
         except Exception as exc:  # one bad utterance must not take the warm model down
-            conn.send(("result", job_id, "", 0.0, [], f"{type(exc).__name__}: {exc}"))
+            conn.send(("result", job_id, "", 0.0, [], f"{type(exc).__name__}: {exc}", {}))
