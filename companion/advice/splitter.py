@@ -1,15 +1,26 @@
 """From the advice step's utterances to advice items: one item per advice.
 
-Pure rules, no model: Whisper's punctuation gives sentences, cue phrases
-tell where a new advice begins, and pauses tell where a sentence that
-Whisper cut in two goes on.  Every rule lives in the tables at the top, so a
-wrong split is fixed by editing a table and adding a round to
-``tests/data/advice/rounds.json``.
+Pure rules, no model: Whisper's punctuation gives sentences, openers tell
+where a new advice begins, and pauses tell where a sentence that Whisper cut
+in two goes on.  What a language's speakers say to open, close, hedge or
+enumerate an advice is data in ``prompts/advice/<language>.toml`` (read by
+``language.py``); this module holds only the mechanism.  A wrong split is
+fixed by editing that file and adding a round to ``tests/data/advice/``.
 
 The unit the rules work on is a *segment*: a sentence, or the part of a
-sentence after an additive cue ("..., en daarnaast zou je ook ...").  A
-segment either opens a new advice (it starts with a cue) or goes on with the
-one before it (it refers back, explains, or carries no cue at all).
+sentence after an additive opener ("..., en daarnaast zou je ook ...").  A
+segment either opens a new advice (it starts with an opener) or goes on with
+the one before it (it refers back, explains, or carries no opener at all).
+
+Nothing said is dropped.  What is no advice comes back as an item with
+``aside`` set to a reason code, in spoken order, for the caller to keep
+apart from the list:
+
+- ``"no_advice"``: talk around the advice ("Dank je, Tom.") or a statement
+  that there is none ("Ik heb eigenlijk geen advies.");
+- ``"phrase_list"``: a sentence (or the whole rest of one) that is entirely
+  a known Whisper invention over silence ("Bedankt voor het kijken!");
+- ``"repetition"``: a sentence Whisper wrote twice in a row.
 """
 
 from __future__ import annotations
@@ -18,180 +29,22 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-# ------------------------------------------------------------------ tables
+from . import language as languages
+from .language import AdviceLanguage
+
 # A pause this long between two utterances of one speaker ends a sentence
 # even when Whisper left it open; shorter, an open sentence goes on.
 JOIN_PAUSE = 1.5
 # After a pause this long a speaker's next sentence opens a new advice unless
-# it plainly refers back (a continuation cue).
+# it plainly refers back (a continuation).
 NEW_ADVICE_PAUSE = 4.0
+# Longest phrase (in words) a repetition loop is searched for.
+MAX_LOOP_WORDS = 16
 
-FILLERS = {
-    "nl": r"e+h+m*|e+u+h+|u+h+m*|u+m+|h+m+|m{2,}",
-    "en": r"u+h+m*|u+m+|e+r+m+|e+h+m*|h+m+|m{2,}",
-}
-# Words that are often grammatical when doubled ("ik denk dat dat werkt").
-KEEP_DOUBLED = frozenset({"dat", "die", "had", "that", "is", "er"})
-
-# Words a segment may start with that say nothing about where an advice begins.
-LEADING_NOISE = {
-    "nl": ("en", "maar", "ja", "nou", "oké", "oke", "ok", "dus", "goed", "o", "oh", "nee", "want ja"),
-    "en": ("and", "but", "yeah", "yes", "well", "ok", "okay", "so", "oh", "right", "also and"),
-}
-
-# A segment that starts with one of these opens a new advice.
-NEW_ADVICE_CUES = {
-    "nl": (
-        "ik zou", "zou ik", "je zou", "jij zou", "u zou", "zou je", "zou jij", "wat ik zou doen", "wat ik zou",
-        "mijn advies", "mijn tip", "mijn tweede", "mijn derde", "mijn laatste", "mijn idee", "mijn suggestie",
-        "een tip", "nog een tip", "een advies", "nog een advies", "een idee", "een ander idee", "nog een idee",
-        "een suggestie", "een andere", "ander punt", "een ander punt", "nog een punt", "nog iets",
-        "ik raad je aan", "ik raad je", "ik raad aan", "ik adviseer", "ik stel voor", "ik zou je willen",
-        "ik zou je aanraden", "mijn voorstel", "probeer", "overweeg", "zorg dat", "zorg ervoor", "zorg wel",
-        "wat als je", "wat als jij", "misschien kun je", "misschien kan je", "misschien kunt u", "misschien zou",
-        "misschien moet je", "misschien helpt het", "misschien een", "misschien even", "daarnaast", "verder zou",
-        "verder kun", "verder kan", "verder is het", "verder", "ook zou ik", "ook zou je", "ook kun je", "ook kan je",
-        "wat ik ook", "wat je ook", "wat ook kan", "wat ook helpt", "wat mij hielp", "wat mij heeft geholpen",
-        "wat mij helpt", "bovendien", "tot slot", "als laatste", "en als laatste", "ten eerste", "ten tweede",
-        "ten derde", "een tweede", "een derde", "het laatste", "als ik jou was", "als ik jij was",
-        "als ik in jouw schoenen", "in jouw plaats", "het kan helpen", "het zou kunnen helpen", "het helpt vaak",
-        "het lijkt me goed", "het lijkt me verstandig", "het lijkt mij", "het is misschien", "het is goed om",
-        "het is slim", "het is misschien goed", "ik denk dat het goed", "ik denk dat het helpt", "ik denk dat je",
-        "ik zou zeggen", "je kunt", "je kan", "jij kunt", "je moet", "kun je", "kan je", "kunt u",
-        "heb je al eens", "heb je er al", "heb je overwogen", "waarom niet", "waarom zou je niet",
-        "ik ben benieuwd of je", "ik moest denken aan", "ik geef je mee", "wat ik je mee wil geven",
-        "wat ik je wil meegeven", "iets anders", "los daarvan", "en verder",
-    ),
-    "en": (
-        "i would", "i'd", "you could", "you might", "you can", "you should", "my advice", "my tip",
-        "my suggestion", "my second", "my last", "my idea", "a tip", "another tip", "one tip", "one idea",
-        "an idea", "another idea", "another thing", "another option", "one more thing", "i suggest",
-        "i'd suggest", "i recommend", "i'd recommend", "i'd advise", "i advise", "try", "consider", "make sure",
-        "what if you", "maybe you could", "maybe you can", "maybe", "perhaps", "also", "in addition",
-        "besides that", "apart from that", "furthermore", "finally", "lastly", "first", "second", "third",
-        "if i were you", "it might help", "it could help", "it may help", "have you considered",
-        "have you thought", "why not", "something else", "what helped me",
-    ),
-}
-
-# Imperatives open an advice too ("Zoek een maatje."), but right after an
-# advice put as a proposal ("Ik zou ... .") a bare imperative usually spells
-# that advice out ("Vraag wat zij wil."), unless it adds (ook, also...).
-IMPERATIVE_CUES = {
-    "nl": (
-        "vraag", "plan", "maak", "neem", "zoek", "bespreek", "schrijf", "ga", "leg", "stel", "kijk", "geef",
-        "houd", "hou", "laat", "spreek", "check", "durf", "blijf", "begin", "stop", "deel", "bel", "lees",
-        "oefen", "let op", "benoem", "vier", "betrek", "trek", "investeer", "gun", "organiseer", "wacht",
-        "slaap", "sluit", "bouw", "zet", "vertel", "zeg", "wees", "denk", "luister", "gebruik", "kies",
-    ),
-    "en": (
-        "ask", "plan", "write", "talk", "take", "schedule", "find", "give", "let", "keep", "start", "stop",
-        "share", "call", "read", "practice", "practise", "don't", "do not", "tell", "wait", "be", "go", "set",
-        "use", "listen", "get", "put", "book", "block", "think",
-    ),
-}
-# Words that make a sentence add an advice rather than spell one out.
-ADDITIVE_WORDS = {
-    "nl": frozenset({"ook", "daarnaast", "verder", "nog", "bovendien", "ander", "andere", "tweede", "derde"}),
-    "en": frozenset({"also", "another", "addition", "besides", "second", "third", "too", "other"}),
-}
-# Cues too vague to open a second advice in a turn, but enough to make the
-# turn's first words an advice rather than an introduction.
-WEAK_CUES = {
-    "nl": ("misschien", "volgens mij", "het is belangrijk", "belangrijk is", "het is handig", "ik denk"),
-    "en": ("i think", "it's important", "it is important"),
-}
-
-# A segment that starts with one of these goes on with the advice before it,
-# even when a new-advice cue follows ("Je zou dan ...", "Probeer bijvoorbeeld ...").
-CONTINUATION_STARTS = {
-    "nl": (
-        "dan", "daarbij", "daarin", "daarmee", "daardoor", "daarvoor", "daarna", "vervolgens", "daar", "dat",
-        "die", "dit", "zo", "want", "omdat", "bijvoorbeeld", "zodat", "anders", "dus", "vooral", "en dan",
-        "in dat gesprek", "op die manier", "op deze manier", "het liefst", "liefst", "je merkt", "zij", "hij",
-        "ze", "hem", "haar", "het gaat erom", "het gaat er", "het punt is", "waardoor", "eventueel",
-        "als je dat", "als dat", "als je het", "desnoods", "niet om", "het hoeft", "hoe dan ook",
-        "en als", "als ze", "als hij", "als zij", "je hoeft", "wie weet",
-    ),
-    "en": (
-        "then", "that way", "because", "for example", "for instance", "so that", "this", "that", "it", "she",
-        "he", "they", "there", "otherwise", "especially", "in that", "if that", "if she", "if he", "if it",
-        "you don't have to", "the point is", "which", "preferably", "even",
-    ),
-}
-# A new-advice cue followed by one of these within a few words is an
-# elaboration of the advice before it ("Ik zou dan ...", "Je kunt bijvoorbeeld ...").
-ELABORATION_WORDS = {
-    "nl": frozenset({"dan", "daarbij", "daarin", "bijvoorbeeld", "daarna", "vervolgens", "daarmee", "eerst"}),
-    "en": frozenset({"then", "example", "instance", "there", "first"}),
-}
-# Right after the cue, these point back at what was just said ("Geef ze een rol").
-BACK_POINTERS = {
-    "nl": frozenset({"ze", "hem", "haar", "hen", "die", "daar", "dat", "dit"}),
-    "en": frozenset({"them", "him", "her", "that", "this", "it"}),
-}
-
-# Inside a sentence, after a comma or "en", these open a second advice.
-MID_SENTENCE_CUES = {
-    "nl": (
-        r"daarnaast", r"bovendien", r"verder (?:zou|kun|kan|zou|is het|moet|wil)", r"ook zou (?:ik|je)",
-        r"(?:ik|je|jij) zou (?:\w+ )?ook", r"zou je (?:\w+ )?ook", r"(?:je|jij) (?:kunt|kan|kun) (?:\w+ )?ook",
-        r"misschien (?:kun|kan|kunt|zou) (?:je|jij) (?:\w+ )?ook", r"wat (?:ik|je) ook", r"wat ook (?:kan|helpt)",
-        r"een ander idee", r"nog een tip", r"mijn tweede tip", r"probeer (?:\w+ )?ook", r"zorg (?:\w+ )?ook",
-        r"overweeg (?:\w+ )?ook", r"als laatste",
-    ),
-    "en": (
-        r"in addition", r"besides that", r"apart from that", r"furthermore", r"(?:i|you) (?:would|could|'d|might) also",
-        r"(?:you can|you could|i'd|i would) also", r"another idea", r"another tip", r"also try", r"try also",
-        r"make sure (?:you )?also", r"finally",
-    ),
-}
-
-# After a cue, these words still announce the advice rather than give it:
-# "Mijn tip is." / "My advice would be." followed by the advice itself.
-LEAD_IN_TAILS = {
-    "nl": ("", "is", "is eigenlijk", "zou zijn", "zou eigenlijk zijn", "eigenlijk", "is dus", "dan"),
-    "en": ("", "is", "would be", "then", "really"),
-}
-
-# Mid-sentence cues that split even without a comma before them, when a comma follows.
-CLOSED_MID_CUES = {
-    "nl": (r"daarnaast", r"bovendien"),
-    "en": (r"in addition", r"besides that", r"apart from that", r"furthermore"),
-}
-
-# Turns made only of these are talk around the advice, not advice.
-BACKCHANNEL = {
-    "nl": frozenset({
-        "ja", "nee", "oké", "oke", "ok", "goed", "mooi", "precies", "klopt", "dank", "je", "dankjewel",
-        "bedankt", "dank je", "helder", "top", "prima", "hm", "nou", "inderdaad", "zeker", "fijn", "wel",
-        "eens", "mee", "ik", "ben", "het", "sluit", "me", "aan", "daarbij", "wie", "nog", "iemand", "meer",
-        "verder", "wil", "er", "iets", "ook", "anderen", "volgende", "graag", "jij", "jullie", "is", "dat",
-        "alles", "alle", "adviezen", "allemaal", "tijd", "minuut", "minuten", "we", "hebben", "nu", "twee",
-        "drie", "één", "een", "nogmaals", "de", "helemaal", "goeie", "vind", "punt", "beginnen",
-        "begint", "wie", "mag", "gaat", "door", "even", "dus", "advies", "advice", "heeft", "met", "zei", "zegt",
-        "hetzelfde", "idem", "minuutje",
-    }),
-    "en": frozenset({
-        "yes", "yeah", "no", "ok", "okay", "good", "great", "right", "thanks", "thank", "you", "exactly",
-        "agreed", "sure", "indeed", "i", "agree", "anyone", "else", "who", "is", "next", "more", "any", "we",
-        "have", "minutes", "minute", "left", "two", "one", "that", "all", "it", "nice", "point", "totally",
-        "wants", "to", "start", "go", "ahead", "much", "so", "with", "what", "said", "too", "same", "here", "me",
-    }),
-}
-
-# What Whisper writes over silence or noise (learnt from subtitled video); a
-# sentence holding one of these is never advice.
-HALLUCINATIONS = (
-    "ondertiteling", "ondertiteld door", "ondertitels door", "amara.org", "bedankt voor het kijken",
-    "bedankt voor het luisteren", "dank u voor het kijken", "tot de volgende keer", "abonneer", "tv gelderland",
-    "thanks for watching", "thank you for watching", "subtitles by", "please subscribe", "like and subscribe",
-)
-
-ABBREVIATIONS = frozenset({"bijv", "bv", "o.a", "d.w.z", "m.a.w", "e.g", "i.e", "etc", "mr", "mrs", "dr", "ca", "evt"})
-
-_ENGLISH_HINTS = frozenset({"the", "you", "i", "would", "and", "to", "your", "with", "it", "is", "could", "my", "of", "that"})
-_DUTCH_HINTS = frozenset({"de", "het", "een", "je", "ik", "zou", "en", "van", "met", "dat", "is", "niet", "ook", "om"})
+# Opener families after which "dan", "daarna", "eerst" ... do not make an
+# elaboration: "Wat als je daarna evalueert?" is a proposal of its own.
+_NO_ELABORATION = frozenset({"question", "closer", "enumeration", "building_on"})
+_ADDITIVE_FAMILIES = frozenset({"closer", "enumeration", "building_on", "addition"})
 
 
 # ------------------------------------------------------------------ data
@@ -213,12 +66,15 @@ class AdviceItem:
     end: float
     text: str
     utterance_ids: list[str] = field(default_factory=list)
-    # True when the item's first words carry no cue of a new advice: a live
-    # builder may append it to the same speaker's previous item.
+    # True when the item's first words carry no opener: a live builder may
+    # append it to the same speaker's previous item.
     continues: bool = False
     # Opens with a bare imperative that adds nothing ("Vraag wat zij wil."): it
     # spells out the speaker's previous item if that was a proposal.
     may_spell_out: bool = False
+    # Not advice: the reason code ("no_advice", "phrase_list", "repetition").
+    # The caller keeps such an item apart from the list, never drops it.
+    aside: str | None = None
 
 
 @dataclass
@@ -229,43 +85,103 @@ class _Segment:
     utterance_id: str
     opens: bool  # starts a new advice
     refers_back: bool  # plainly goes on with the advice before
-    has_cue: bool  # a cue phrase, even if it elaborates ("Ik zou dan ...")
+    has_cue: bool  # an opener, even if it elaborates ("Ik zou dan ...")
     after_long_pause: bool = False
     imperative: bool = False
     additive: bool = False
-    lead_in: bool = False  # only a cue ("Mijn tip."): the advice follows in the next sentence
+    lead_in: bool = False  # only announces ("Mijn tip.", "Ik heb er twee."): the advice follows
+    no_advice: bool = False  # says there is no advice ("Ik heb eigenlijk geen advies.")
+    aside: str | None = None  # set aside before any rule looks at it (phrase list, repetition)
+
+
+@dataclass(frozen=True)
+class Cue:
+    opens: bool  # starts a new advice
+    refers_back: bool  # plainly goes on with the advice before
+    has_cue: bool  # carries an opener, even a weak or elaborating one
+    imperative: bool = False  # the opener is a bare imperative ("Vraag ...")
+    additive: bool = False  # says it adds another advice ("ook", "daarnaast", "ten slotte")
+
+
+# ------------------------------------------------------------------ language
+def _language(code: str | None) -> AdviceLanguage:
+    if code not in languages.available():
+        code = "nl"
+    return languages.load(code)
+
+
+def detect_language(texts: Iterable[str]) -> str:
+    """The language with a cue file whose common words occur most in ``texts`` (ties: Dutch)."""
+    words = re.findall(r"[a-zà-ÿ']+", " ".join(texts).lower())
+    best, best_score = "nl", -1
+    for code in sorted(languages.available(), key=lambda c: c != "nl"):
+        hints = languages.load(code).hints
+        score = sum(w in hints for w in words)
+        if score > best_score:
+            best, best_score = code, score
+    return best
 
 
 # ------------------------------------------------------------------ cleaning
 _WS = re.compile(r"\s+")
+_WORD = re.compile(r"[\w'’-]+")
 
 
-def detect_language(texts: Iterable[str]) -> str:
-    words = re.findall(r"[a-zà-ÿ']+", " ".join(texts).lower())
-    en = sum(w in _ENGLISH_HINTS for w in words)
-    nl = sum(w in _DUTCH_HINTS for w in words)
-    return "en" if en > nl else "nl"
+def collapse_loops(text: str, keep_doubled: frozenset[str] = frozenset()) -> str:
+    """A phrase said (or written by Whisper) twice or more in a row, kept once.
+
+    "Zoek een maatje in het team en zoek een maatje in het team." gives "Zoek
+    een maatje in het team."; "ik zou, ik zou eerst" gives "ik zou eerst".  A
+    joining "en"/"and" or comma between the copies goes with them.  Single
+    words in ``keep_doubled`` stay doubled ("dat dat").
+    """
+    tokens = [(m.start(), m.end(), m.group(0).lower()) for m in _WORD.finditer(text)]
+    words = [t[2] for t in tokens]
+    kept: list[int] = []  # indices of the words that stay
+    cuts: list[tuple[int, int]] = []  # character ranges that go
+    i = 0
+    while i < len(words):
+        skip = 0
+        for size in range(min(MAX_LOOP_WORDS, len(kept)), 0, -1):
+            tail = [words[k] for k in kept[-size:]]
+            if size == 1 and tail[0] in keep_doubled:
+                continue
+            j = i + 1 if size > 1 and words[i] in ("en", "and") else i
+            if words[j : j + size] != tail:
+                continue
+            if re.search(r"[.!?;:]", text[tokens[kept[-size]][0] : tokens[j + size - 1][1]]):
+                continue  # across a sentence's end: sentences said twice are handled per sentence
+            skip = j + size - i
+            cuts.append((tokens[kept[-1]][1], tokens[j + size - 1][1]))
+            break
+        if skip:
+            i += skip
+        else:
+            kept.append(i)
+            i += 1
+    if not cuts:
+        return text
+    out, last = [], 0
+    for start, end in sorted(cuts):
+        start = max(start, last)
+        out.append(text[last:start])
+        last = max(last, end)
+    out.append(text[last:])
+    return "".join(out)
 
 
 def clean_text(text: str, language: str = "nl") -> str:
-    """Fillers, stutters and doubled words out; the words as said otherwise."""
-    fillers = FILLERS.get(language, FILLERS["nl"])
+    """Fillers, stutters and repeated words out; the words as said otherwise."""
+    lang = _language(language)
     text = text.replace("\u2026", "...").replace("...", ", ")
-    text = re.sub(rf"(?<![\w'])(?:{fillers})(?![\w'])[,.]?", " ", text, flags=re.IGNORECASE)
+    text = re.sub(rf"(?<![\w'])(?:{lang.fillers})(?![\w'])[,.]?", " ", text, flags=re.IGNORECASE)
     # Whisper marks stutters with a dash: "ik w- wil" -> "ik wil".
     text = re.sub(r"(?<![\w])\w{1,4}-\s+(?=\w)", "", text)
-    # Repeated phrases of one to three words: "ik zou, ik zou eerst" -> "ik zou eerst".
-    for size in (3, 2, 1):
-        words = r"\s+".join([r"[\w'’-]+"] * size)
-        pattern = re.compile(rf"(?<![\w'])({words})(?:[,]?\s+\1)+(?![\w'])", re.IGNORECASE)
-
-        def undouble(match: re.Match) -> str:
-            phrase = match.group(1)
-            if size == 1 and phrase.lower() in KEEP_DOUBLED:
-                return match.group(0)
-            return phrase
-
-        text = pattern.sub(undouble, text)
+    for _ in range(4):  # a loop with a stutter inside each copy needs a second pass
+        collapsed = collapse_loops(text, lang.keep_doubled)
+        if collapsed == text:
+            break
+        text = collapsed
     text = _WS.sub(" ", text)
     text = re.sub(r"\s+([,.!?;:])", r"\1", text)
     text = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", text)  # ", ," left by a removed filler
@@ -274,12 +190,12 @@ def clean_text(text: str, language: str = "nl") -> str:
     return text.strip()
 
 
-def _strip_noise(words: str, language: str) -> str:
+def _strip_noise(words: str, lang: AdviceLanguage) -> str:
     lowered = words.lower()
     changed = True
     while changed:
         changed = False
-        for noise in LEADING_NOISE.get(language, ()):
+        for noise in lang.leading_noise:
             if lowered.startswith(noise + " ") or lowered.startswith(noise + ","):
                 lowered = lowered[len(noise) + 1 :].lstrip(" ,")
                 changed = True
@@ -294,42 +210,82 @@ def _starts_with(lowered: str, phrases: Sequence[str]) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Cue:
-    opens: bool  # starts a new advice
-    refers_back: bool  # plainly goes on with the advice before
-    has_cue: bool  # carries a cue phrase, even a weak or elaborating one
-    imperative: bool = False  # the cue is a bare imperative ("Vraag ...")
-    additive: bool = False  # says it adds another advice ("ook", "daarnaast")
+def _opener(lowered: str, lang: AdviceLanguage) -> tuple[str, str] | None:
+    """The longest opener ``lowered`` starts with, and its family."""
+    best: tuple[str, str] | None = None
+    for family, phrases in lang.openers.items():
+        found = _starts_with(lowered, phrases)
+        if found and (best is None or len(found) > len(best[0])):
+            best = (found, family)
+    return best
+
+
+def _normal(text: str, lang: AdviceLanguage, keep: str = "") -> str:
+    """Lower case, leading noise words off, punctuation (but ``keep``) as spaces."""
+    kept = re.escape(keep)
+    lowered = _strip_noise(re.sub(rf"[^\w\s'’,{kept}-]", " ", text).strip(), lang)
+    return _WS.sub(" ", lowered).strip(" ,")
+
+
+def _hedge_rest(text: str, lang: AdviceLanguage) -> str | None:
+    """What follows "maar" after a clause that only softens it ("Ik weet niet of het helpt, maar ...")."""
+    match = re.search(r",\s*(?:\w+,\s*)?(?:maar|but)\s+", text, re.IGNORECASE)
+    if not match:
+        return None
+    clause = _normal(text[: match.start()], lang)
+    clause = re.sub(r",", "", clause)
+    if any(re.fullmatch(h, clause) for h in lang.hedges):
+        return text[match.end() :]
+    return None
 
 
 def classify(text: str, language: str) -> Cue:
     """What one segment's first words say about where an advice begins."""
-    lowered = _strip_noise(re.sub(r"[^\w\s'’,-]", " ", text).strip(), language)
-    lowered = _WS.sub(" ", lowered).strip(" ,")
+    lang = _language(language)
+    rest = _hedge_rest(text, lang)
+    if rest is not None:
+        # A hedge before "maar" marks what follows as a proposal, whatever its words.
+        inner = classify(rest, language)
+        return Cue(True, False, True, inner.imperative, inner.additive)
+    lowered = _normal(text, lang)
     words = re.findall(r"[\w']+", lowered)
-    additive = any(w in ADDITIVE_WORDS.get(language, ()) for w in words[:4])
-    if _starts_with(lowered, CONTINUATION_STARTS.get(language, ())):
+    additive = any(w in lang.additive_words for w in words[:4])
+    # "Eén, plan ..." / "Twee: schrijf ..." / "1. ..."
+    numbered = re.match(r"^\s*([\w]+)\s*[,:.]\s*\S", _strip_noise(text.strip(), lang))
+    if numbered and numbered.group(1).lower() in lang.enumeration_numbers and words[1:]:
+        return Cue(True, False, True, additive=True)
+    if _starts_with(lowered, lang.continuation):
         return Cue(False, True, False)
-    cue = _starts_with(lowered, NEW_ADVICE_CUES.get(language, ()))
+    found = _opener(lowered, lang)
     imperative = False
-    if cue is None:
-        cue = _starts_with(lowered, IMPERATIVE_CUES.get(language, ()))
+    family = None
+    if found is not None:
+        cue, family = found
+    else:
+        cue = _starts_with(lowered, lang.imperatives)
         imperative = cue is not None
+    if cue is None and text.rstrip().endswith("?"):
+        cue = _starts_with(lowered, lang.question_starts)
+        family = "question" if cue else None
     if cue is None:
-        weak = _starts_with(lowered, WEAK_CUES.get(language, ())) is not None
+        weak = _starts_with(lowered, lang.weak) is not None
         return Cue(False, False, weak)
+    additive = additive or family in _ADDITIVE_FAMILIES
     following = re.findall(r"[\w']+", lowered[len(cue):])
-    if any(w in ELABORATION_WORDS.get(language, ()) for w in following[:3]) or any(
-        w in BACK_POINTERS.get(language, ()) for w in following[:1]
+    if family not in _NO_ELABORATION and (
+        any(w in lang.elaboration_words for w in following[:3])
+        or any(w in lang.back_pointers for w in following[:1])
     ):
         return Cue(False, True, True, imperative, additive)
+    if family == "question" and any(w in lang.back_pointers for w in following[:1]):
+        return Cue(False, True, True, False, additive)  # "Heb je dat al geprobeerd?"
     return Cue(True, False, True, imperative, additive)
 
 
 def opens_as_proposal(text: str, language: str) -> bool:
     """Whether an item begins as a proposal ("Ik zou ...", "My advice ..."), not an imperative."""
-    first = _sentences(clean_text(text, language))[:1]
+    lang = _language(language)
+    first = _sentences(clean_text(text, language), lang)[:1]
     if not first:
         return False
     cue = classify(first[0], language)
@@ -337,34 +293,70 @@ def opens_as_proposal(text: str, language: str) -> bool:
 
 
 def is_lead_in(text: str, language: str) -> bool:
-    """A sentence that is only a cue: Whisper closed "My tip." before the tip itself."""
-    lowered = _WS.sub(" ", _strip_noise(re.sub(r"[^\w\s'’-]", " ", text).strip(), language)).strip()
-    cue = _starts_with(lowered, NEW_ADVICE_CUES.get(language, ()))
-    if cue is None or len(cue.split()) < 2:
-        return False  # a one-word cue ("Probeer.") is itself the advice
-    return lowered[len(cue):].strip() in LEAD_IN_TAILS.get(language, ("",))
+    """A sentence that only announces an advice: "Mijn tip.", "Ik zou het anders doen.", "Ik heb er twee."."""
+    lang = _language(language)
+    lowered = _normal(text, lang).replace(",", " ")
+    lowered = _WS.sub(" ", lowered).strip()
+    words = re.findall(r"[\w'’-]+", lowered)
+    if not words:
+        return False
+    found = _opener(lowered, lang)
+    if found is not None and len(found[0].split()) >= 2 and lowered[len(found[0]):].strip() in lang.lead_in_tails:
+        return True  # a one-word opener ("Probeer.") is itself the advice
+    return len(words) <= 10 and all(w in lang.lead_in_words for w in words)
 
 
 def has_cue(text: str, language: str) -> bool:
-    """Whether any sentence of ``text`` carries a cue of advice."""
+    """Whether any sentence of ``text`` carries an opener."""
     utt = Utterance("probe", None, 0.0, 1.0, text)
     return any(seg.has_cue for seg in _segments([utt], language))
 
 
-def _is_backchannel(text: str, language: str, names: frozenset[str] = frozenset()) -> bool:
+def _is_backchannel(text: str, lang: AdviceLanguage, names: frozenset[str] = frozenset()) -> bool:
     words = re.findall(r"[\w'é]+", text.lower())
-    allowed = BACKCHANNEL.get(language, frozenset()) | names
+    allowed = lang.backchannel | names
     return bool(words) and len(words) <= 12 and all(w in allowed for w in words)
 
 
+def _says_no_advice(text: str, lang: AdviceLanguage) -> bool:
+    """A clause from the sentence's start to a comma or its end says there is no advice."""
+    lowered = _normal(text, lang, keep=".;:!?")
+    for pattern in lang.no_advice:
+        match = re.match(rf"(?:{pattern})(?=\s*(?:$|[,.;:!?]))", lowered)
+        if match:
+            rest = lowered[match.end():].lstrip(" ,.;:!?")
+            rest = re.sub(r"^(?:maar|but)\s+", "", rest)
+            return not rest or not classify(rest, lang.code).opens
+    return False
+
+
+# ------------------------------------------------------------------ phrase list
+def _phrase_text(text: str) -> str:
+    return _WS.sub(" ", re.sub(r"[^\w\s.'’-]", " ", text.lower())).strip(" .")
+
+
+def _phrase_list_cut(sentence: str, lang: AdviceLanguage) -> int | None:
+    """Where the part of ``sentence`` that is entirely a listed phrase begins (0: all of it), or None.
+
+    Only the whole sentence or its whole remainder after a comma counts: a
+    real advice that contains the words is never cut.
+    """
+    starts = [0] + [m.end() for m in re.finditer(r"[,;:]\s*", sentence)]
+    for start in starts:
+        tail = _phrase_text(sentence[start:])
+        if tail and any(re.fullmatch(p, tail) for p in lang.phrase_list):
+            return start
+    return None
+
+
 # ------------------------------------------------------------------ splitting
-def _sentences(text: str) -> list[str]:
+def _sentences(text: str, lang: AdviceLanguage) -> list[str]:
     parts: list[str] = []
     current = ""
     for piece in re.split(r"(?<=[.!?])\s+", text):
         if current:
             last_word = re.findall(r"([\w.]+)\.$", current)
-            if last_word and last_word[0].lower() in ABBREVIATIONS:
+            if last_word and last_word[0].lower() in lang.abbreviations:
                 current = f"{current} {piece}"
                 continue
             parts.append(current)
@@ -374,16 +366,16 @@ def _sentences(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def _mid_sentence_parts(sentence: str, language: str) -> list[str]:
-    cues = "|".join(MID_SENTENCE_CUES.get(language, ()))
+def _mid_sentence_parts(sentence: str, lang: AdviceLanguage) -> list[str]:
+    cues = "|".join(lang.mid_sentence)
     if not cues:
         return [sentence]
-    conj = r"(?:en|maar|of)" if language == "nl" else r"(?:and|but|or)"
-    # A split needs a comma, semicolon or a conjunction before the cue, and
-    # real words on both sides.
-    # Whisper sometimes puts the comma after the cue instead ("... immediately in
-    # addition, keep notes"): a cue closed by a comma needs nothing before it.
-    closed = "|".join(CLOSED_MID_CUES.get(language, ()))
+    conj = "(?:" + "|".join(re.escape(c) for c in lang.conjunctions) + ")" if lang.conjunctions else "(?!)"
+    # A split needs a comma, semicolon or a conjunction before the opener, and
+    # real words on both sides.  Whisper sometimes puts the comma after the
+    # opener instead ("... immediately in addition, keep notes"): an opener
+    # closed by a comma needs nothing before it.
+    closed = "|".join(lang.closed_mid) or "(?!)"
     pattern = re.compile(
         rf"(?:[,;]\s*(?:{conj}\s+)?|\s{conj}\s+)(?=(?:{cues})(?![\w]))|\s(?=(?:{closed}),)", re.IGNORECASE
     )
@@ -398,10 +390,11 @@ def _mid_sentence_parts(sentence: str, language: str) -> list[str]:
     return [p for p in parts if p]
 
 
-def _tidy(text: str, language: str) -> str:
+def _tidy(text: str, lang: AdviceLanguage) -> str:
     text = text.strip(" ,;")
-    # The connector that joined two advices belongs to neither.
-    text = re.sub(r"^(?:en|and)\s+(?=\w)", "", text, flags=re.IGNORECASE)
+    # The conjunction that joined two advices belongs to neither.
+    if lang.conjunctions:
+        text = re.sub(rf"^(?:{lang.conjunctions[0]})\s+(?=\w)", "", text, flags=re.IGNORECASE)
     if text and text[0].islower():
         text = text[0].upper() + text[1:]
     if text and text[-1] not in ".!?":
@@ -444,8 +437,10 @@ def _runs(utterances: Sequence[Utterance]) -> list[list[Utterance]]:
 
 
 def _segments(run: Sequence[Utterance], language: str) -> list[_Segment]:
-    """Sentences of a turn, with Whisper's mid-sentence cuts glued back."""
-    pieces: list[tuple[str, float, float, str, bool]] = []  # text, start, end, utterance id, after long pause
+    """Sentences of a turn, with Whisper's mid-sentence cuts glued back; set-aside pieces marked."""
+    lang = _language(language)
+    # text, start, end, utterance id, after long pause, aside reason
+    pieces: list[tuple[str, float, float, str, bool, str | None]] = []
     open_sentence = False
     previous_end: float | None = None
     for utt in run:
@@ -454,50 +449,66 @@ def _segments(run: Sequence[Utterance], language: str) -> list[_Segment]:
             continue
         pause = utt.start - previous_end if previous_end is not None else 0.0
         previous_end = utt.end
-        sentences = []
-        for sentence in _sentences(text):
-            # Whisper sometimes writes the same sentence twice in a row (a known loop).
-            if _is_hallucination(sentence) or (sentences or pieces) and _same_words(
-                sentence, sentences[-1] if sentences else pieces[-1][0]
-            ):
+        sentences: list[tuple[str, str | None]] = []
+        for sentence in _sentences(text, lang):
+            cut = _phrase_list_cut(sentence, lang)
+            if cut is not None:
+                head, tail = sentence[:cut].strip(" ,;:"), sentence[cut:].strip()
+                if head:
+                    sentences.append((head, None))
+                sentences.append((tail, "phrase_list"))
                 continue
-            sentences.append(sentence)
-        if not sentences:
+            kept = [s for s, reason in sentences if reason is None] or [p[0] for p in pieces if p[5] is None][-1:]
+            if kept and _same_words(sentence, kept[-1]):
+                sentences.append((sentence, "repetition"))  # Whisper wrote the same sentence twice
+                continue
+            sentences.append((sentence, None))
+        if not any(reason is None for _, reason in sentences):
             open_sentence = False
-            continue
         # Spread the utterance's time over its sentences by length.
-        total = sum(len(s) for s in sentences) or 1
+        total = sum(len(s) for s, _ in sentences) or 1
         t = utt.start
-        for i, sentence in enumerate(sentences):
+        first_kept = True
+        for sentence, reason in sentences:
             span = (utt.end - utt.start) * len(sentence) / total
-            if i == 0 and open_sentence and pause < JOIN_PAUSE and pieces:
-                prev = pieces[-1]
-                pieces[-1] = (f"{prev[0]} {sentence[0].lower() + sentence[1:] if sentence[:2] != 'I ' else sentence}",
-                              prev[1], t + span, prev[3], prev[4])
+            joinable = [i for i, p in enumerate(pieces) if p[5] is None]
+            if reason is None and first_kept and open_sentence and pause < JOIN_PAUSE and joinable:
+                k = joinable[-1]
+                prev = pieces[k]
+                glued = sentence[0].lower() + sentence[1:] if sentence[:2] not in ("I ", "I'") else sentence
+                pieces[k] = (f"{prev[0]} {glued}", prev[1], t + span, prev[3], prev[4], None)
             else:
-                pieces.append((sentence, t, t + span, utt.id, i == 0 and pause >= NEW_ADVICE_PAUSE))
+                pieces.append((sentence, t, t + span, utt.id, first_kept and pause >= NEW_ADVICE_PAUSE, reason))
+            if reason is None:
+                first_kept = False
             t += span
-        open_sentence = sentences[-1][-1] not in ".!?"
+        kept_sentences = [s for s, reason in sentences if reason is None]
+        if kept_sentences:
+            open_sentence = kept_sentences[-1][-1] not in ".!?"
 
     segments: list[_Segment] = []
-    for text, start, end, utt_id, long_pause in pieces:
-        parts = _mid_sentence_parts(text, language)
+    for text, start, end, utt_id, long_pause, reason in pieces:
+        if reason is not None:
+            segments.append(_Segment(text, start, end, utt_id, False, False, False, aside=reason))
+            continue
+        parts = _mid_sentence_parts(text, lang)
         total = sum(len(p) for p in parts) or 1
         t = start
         for i, part in enumerate(parts):
             span = (end - start) * len(part) / total
             cue = classify(part, language)
             if i > 0:
-                cue = Cue(True, False, True, additive=True)  # a mid-sentence cue is by construction an opening
+                cue = Cue(True, False, True, additive=True)  # a mid-sentence opener is by construction an opening
             segments.append(
                 _Segment(part, t, t + span, utt_id, cue.opens, cue.refers_back, cue.has_cue, long_pause and i == 0,
-                         lead_in=is_lead_in(part, language), imperative=cue.imperative, additive=cue.additive)
+                         lead_in=is_lead_in(part, language), imperative=cue.imperative, additive=cue.additive,
+                         no_advice=not cue.opens and _says_no_advice(part, lang))
             )
             t += span
     return segments
 
 
-def _new_item(speaker_id: str | None, segs: Sequence[_Segment], continues: bool) -> AdviceItem:
+def _new_item(speaker_id: str | None, segs: Sequence[_Segment], continues: bool, aside: str | None = None) -> AdviceItem:
     return AdviceItem(
         speaker_id=speaker_id,
         start=round(segs[0].start, 2),
@@ -505,6 +516,7 @@ def _new_item(speaker_id: str | None, segs: Sequence[_Segment], continues: bool)
         text=" ".join(s.text for s in segs),
         utterance_ids=list(dict.fromkeys(s.utterance_id for s in segs)),
         continues=continues,
+        aside=aside,
     )
 
 
@@ -513,66 +525,111 @@ def _same_words(a: str, b: str) -> bool:
     return len(norm(a)) >= 3 and norm(a) == norm(b)
 
 
-def _is_hallucination(text: str) -> bool:
-    lowered = text.lower()
-    return any(h in lowered for h in HALLUCINATIONS)
+def _is_hallucination(text: str, language: str = "nl") -> bool:
+    """Whether the whole of ``text`` is a phrase Whisper writes over silence."""
+    return _phrase_list_cut(text, _language(language)) == 0
+
+
+def _extend(item: AdviceItem, seg: _Segment) -> None:
+    item.text = f"{item.text} {seg.text}"
+    item.end = round(seg.end, 2)
+    if seg.utterance_id not in item.utterance_ids:
+        item.utterance_ids.append(seg.utterance_id)
 
 
 def split_turn(run: Sequence[Utterance], language: str, names: frozenset[str] = frozenset()) -> list[AdviceItem]:
-    """The advice items of one speaker's turn."""
-    segments = [s for s in _segments(run, language) if not _is_backchannel(s.text, language, names)]
+    """The advice items of one speaker's turn, and (with ``aside`` set) what in it is no advice."""
+    lang = _language(language)
     speaker = run[0].speaker_id if run else None
-    items: list[AdviceItem] = []
-    # Words before the first cue ("Ik herken dit wel.") introduce the advice that follows.
+    out: list[AdviceItem] = []  # items and set-aside pieces, in spoken order
+    items: list[AdviceItem] = []  # the advice items among them
+    # Words before the first opener ("Ik herken dit wel.") introduce the advice that follows.
     preamble: list[_Segment] = []
-    announced = False  # the segment before was a bare cue: this one is its advice
+    talk: list[_Segment] = []  # talk around the advice, waiting to be set aside as one piece
+    said_none = False  # the turn said it has no advice: words without an opener after it are no advice either
+    announced = False  # the segment before only announced: this one is its advice
     proposal = False  # the current item opened as a proposal ("Ik zou ...", "Mijn advies ...")
-    for seg in segments:
+
+    def flush_talk() -> None:
+        if talk:
+            out.append(_new_item(speaker, talk, False, aside="no_advice"))
+            talk.clear()
+
+    for seg in _segments(run, language):
+        if seg.aside:
+            flush_talk()
+            out.append(_new_item(speaker, [seg], False, aside=seg.aside))
+            continue
+        if _is_backchannel(seg.text, lang, names):
+            talk.append(seg)
+            continue
+        flush_talk()
+        if seg.no_advice or (said_none and not seg.has_cue):
+            # "Ik heb eigenlijk geen advies. Ik vond het vooral herkenbaar." is no advice, nor its preamble.
+            if said_none and out and out[-1].aside == "no_advice" and not preamble:
+                _extend(out[-1], seg)
+            else:
+                out.append(_new_item(speaker, preamble + [seg], False, aside="no_advice"))
+            preamble = []
+            said_none = True
+            continue
+        said_none = False
         spells_out = proposal and seg.imperative and not seg.additive and not seg.after_long_pause
-        starts = (seg.opens or (seg.after_long_pause and not seg.refers_back)) and not announced and not spells_out
+        starts = (seg.opens or seg.lead_in or (seg.after_long_pause and not seg.refers_back)) \
+            and not announced and not spells_out
         announced = seg.lead_in
         if starts or (not items and seg.has_cue):
             proposal = seg.has_cue and not seg.imperative
         if not items:
-            # The turn's first cue opens its first advice, even one that reads as
+            # The turn's first opener opens its first advice, even one that reads as
             # an elaboration ("Ik zou eerst ..."): there is nothing before it.
             if starts or seg.has_cue:
                 # "Probeer daarna ..." opens this turn's list but may well go on with the
                 # speaker's advice just before: a live builder decides.
-                items.append(_new_item(speaker, preamble + [seg], continues=seg.refers_back and not preamble))
-                items[-1].may_spell_out = not preamble and seg.imperative and not seg.additive
+                item = _new_item(speaker, preamble + [seg], continues=seg.refers_back and not preamble)
+                item.may_spell_out = not preamble and seg.imperative and not seg.additive
+                items.append(item)
+                out.append(item)
                 preamble = []
             else:
                 preamble.append(seg)
         elif starts:
-            items.append(_new_item(speaker, [seg], continues=False))
+            item = _new_item(speaker, [seg], continues=False)
+            items.append(item)
+            out.append(item)
         else:
-            item = items[-1]
-            item.text = f"{item.text} {seg.text}"
-            item.end = round(seg.end, 2)
-            if seg.utterance_id not in item.utterance_ids:
-                item.utterance_ids.append(seg.utterance_id)
+            _extend(items[-1], seg)
     if preamble:
-        # No cue in the whole turn: it is one advice, perhaps the rest of an earlier one.
-        items.append(_new_item(speaker, preamble, continues=True))
-    for item in items:
-        item.text = _tidy(item.text, language)
-    return [i for i in items if re.search(r"\w", i.text)]
+        # No opener in the whole turn: it is one advice, perhaps the rest of an earlier one.
+        item = _new_item(speaker, preamble, continues=True)
+        items.append(item)
+        out.append(item)
+    flush_talk()
+    for item in out:
+        if item.aside is None:
+            item.text = _tidy(item.text, lang)
+    return [i for i in out if re.search(r"\w", i.text)]
 
 
 def split_round(
     utterances: Iterable[Any], language: str | None = None, names: Iterable[str] = ()
 ) -> list[AdviceItem]:
-    """All advice items of a round, in the order they were said.
+    """All advice items of a round in the order they were said, with what is no advice marked.
 
     ``names``: the participants' names, so "Dank je, Tom." counts as talk
-    around the advice, not as advice.
+    around the advice, not as advice.  Items whose ``aside`` is set (a reason
+    code) are no advice; the caller keeps them apart from the list.
     """
     name_words = frozenset(w for n in names for w in re.findall(r"[\w'é]+", n.lower()))
     utts = sorted((as_utterance(u) for u in utterances), key=lambda u: u.start)
-    if language not in FILLERS:
+    if language not in languages.available():
         language = detect_language(u.text for u in utts)
     items: list[AdviceItem] = []
     for run in _runs(utts):
         items.extend(split_turn(run, language, name_words))
     return items
+
+
+def advice_only(items: Iterable[AdviceItem]) -> list[AdviceItem]:
+    """The items that are advice (``aside`` unset)."""
+    return [i for i in items if i.aside is None]
