@@ -92,6 +92,7 @@ class _Segment:
     lead_in: bool = False  # only announces ("Mijn tip.", "Ik heb er twee."): the advice follows
     no_advice: bool = False  # says there is no advice ("Ik heb eigenlijk geen advies.")
     aside: str | None = None  # set aside before any rule looks at it (phrase list, repetition)
+    glued: bool = False  # holds words of a later utterance too (Whisper cut the sentence)
 
 
 @dataclass(frozen=True)
@@ -443,6 +444,7 @@ def _segments(run: Sequence[Utterance], language: str) -> list[_Segment]:
     pieces: list[tuple[str, float, float, str, bool, str | None]] = []
     open_sentence = False
     previous_end: float | None = None
+    glued_ids: set[str] = set()
     for utt in run:
         text = clean_text(utt.text, language)
         if not text:
@@ -477,6 +479,7 @@ def _segments(run: Sequence[Utterance], language: str) -> list[_Segment]:
                 prev = pieces[k]
                 glued = sentence[0].lower() + sentence[1:] if sentence[:2] not in ("I ", "I'") else sentence
                 pieces[k] = (f"{prev[0]} {glued}", prev[1], t + span, prev[3], prev[4], None)
+                glued_ids.add(prev[3])
             else:
                 pieces.append((sentence, t, t + span, utt.id, first_kept and pause >= NEW_ADVICE_PAUSE, reason))
             if reason is None:
@@ -502,7 +505,7 @@ def _segments(run: Sequence[Utterance], language: str) -> list[_Segment]:
             segments.append(
                 _Segment(part, t, t + span, utt_id, cue.opens, cue.refers_back, cue.has_cue, long_pause and i == 0,
                          lead_in=is_lead_in(part, language), imperative=cue.imperative, additive=cue.additive,
-                         no_advice=not cue.opens and _says_no_advice(part, lang))
+                         no_advice=not cue.opens and _says_no_advice(part, lang), glued=utt_id in glued_ids)
             )
             t += span
     return segments
@@ -550,15 +553,27 @@ def split_turn(run: Sequence[Utterance], language: str, names: frozenset[str] = 
     announced = False  # the segment before only announced: this one is its advice
     proposal = False  # the current item opened as a proposal ("Ik zou ...", "Mijn advies ...")
 
+    parts: dict[int, list[_Segment]] = {}  # the segments each item is made of
+
+    def make(segs: Sequence[_Segment], continues: bool, aside: str | None = None) -> AdviceItem:
+        item = _new_item(speaker, segs, continues, aside)
+        parts[id(item)] = list(segs)
+        return item
+
+    def extend(item: AdviceItem, seg: _Segment) -> None:
+        _extend(item, seg)
+        parts[id(item)].append(seg)
+
     def flush_talk() -> None:
         if talk:
-            out.append(_new_item(speaker, talk, False, aside="no_advice"))
+            out.append(make(talk, False, aside="no_advice"))
             talk.clear()
 
-    for seg in _segments(run, language):
+    segments = _segments(run, language)
+    for seg in segments:
         if seg.aside:
             flush_talk()
-            out.append(_new_item(speaker, [seg], False, aside=seg.aside))
+            out.append(make([seg], False, aside=seg.aside))
             continue
         if _is_backchannel(seg.text, lang, names):
             talk.append(seg)
@@ -567,9 +582,9 @@ def split_turn(run: Sequence[Utterance], language: str, names: frozenset[str] = 
         if seg.no_advice or (said_none and not seg.has_cue):
             # "Ik heb eigenlijk geen advies. Ik vond het vooral herkenbaar." is no advice, nor its preamble.
             if said_none and out and out[-1].aside == "no_advice" and not preamble:
-                _extend(out[-1], seg)
+                extend(out[-1], seg)
             else:
-                out.append(_new_item(speaker, preamble + [seg], False, aside="no_advice"))
+                out.append(make(preamble + [seg], False, aside="no_advice"))
             preamble = []
             said_none = True
             continue
@@ -586,7 +601,7 @@ def split_turn(run: Sequence[Utterance], language: str, names: frozenset[str] = 
             if starts or seg.has_cue:
                 # "Probeer daarna ..." opens this turn's list but may well go on with the
                 # speaker's advice just before: a live builder decides.
-                item = _new_item(speaker, preamble + [seg], continues=seg.refers_back and not preamble)
+                item = make(preamble + [seg], continues=seg.refers_back and not preamble)
                 item.may_spell_out = not preamble and seg.imperative and not seg.additive
                 items.append(item)
                 out.append(item)
@@ -594,20 +609,29 @@ def split_turn(run: Sequence[Utterance], language: str, names: frozenset[str] = 
             else:
                 preamble.append(seg)
         elif starts:
-            item = _new_item(speaker, [seg], continues=False)
+            item = make([seg], continues=False)
             items.append(item)
             out.append(item)
         else:
-            _extend(items[-1], seg)
+            extend(items[-1], seg)
     if preamble:
         # No opener in the whole turn: it is one advice, perhaps the rest of an earlier one.
-        item = _new_item(speaker, preamble, continues=True)
+        item = make(preamble, continues=True)
         items.append(item)
         out.append(item)
     flush_talk()
+    # A set-aside piece that is all of its utterances keeps the words exactly as Whisper wrote them.
+    raw = {u.id: u.text.strip() for u in run}
+    per_utterance: dict[str, int] = {}
+    for seg in segments:
+        per_utterance[seg.utterance_id] = per_utterance.get(seg.utterance_id, 0) + 1
     for item in out:
         if item.aside is None:
             item.text = _tidy(item.text, lang)
+        elif not any(s.glued for s in parts[id(item)]) and all(
+            sum(s.utterance_id == uid for s in parts[id(item)]) == per_utterance.get(uid) for uid in item.utterance_ids
+        ):
+            item.text = " ".join(raw[uid] for uid in item.utterance_ids)
     return [i for i in out if re.search(r"\w", i.text)]
 
 
