@@ -17,6 +17,9 @@ companion: a self-hosted room for online intervisie.
   companion serve --self-signed --host 0.0.0.0
                                   for a local network: https with a certificate
                                   made once and kept in the data folder
+  companion facilitator add NAME  a personal link for a facilitator (only they create rooms);
+                                  also: facilitator list, facilitator remove NAME
+  companion rooms list            the rooms on this server; rooms delete ID deletes one now
   companion transcribe FILE       transcribe a recording with the same local model
   companion model export-openai OUT.pt
                                   convert the bundled Whisper weights for openai-whisper
@@ -29,6 +32,8 @@ companion: a self-hosted room for online intervisie.
 
 # Subcommands that live with the part they measure or serve: (module, function).
 DELEGATED = {
+    "facilitator": ("companion.operator", "facilitator_main"),
+    "rooms": ("companion.operator", "rooms_main"),
     "transcribe": ("companion.speech.cli", "transcribe_main"),
     "model": ("companion.speech.cli", "model_main"),
 }
@@ -66,6 +71,9 @@ def serve_parser() -> argparse.ArgumentParser:
         "--public-url",
         help="the address people use, e.g. https://intervisie.example.nl, when behind a reverse proxy (used in invite links)",
     )
+    p.add_argument("--max-rooms", type=int, default=1000, help="rooms stored at once on this server (default 1000)")
+    p.add_argument("--max-rooms-per-facilitator", type=int, default=50,
+                   help="rooms one facilitator holds at once, ended ones included until deleted (default 50)")
     p.add_argument("--retention-days", type=int, default=30, help="days a session's data is kept after it ends (default 30)")
     p.add_argument(
         "--asr-engine",
@@ -99,6 +107,8 @@ def serve(argv: list[str]) -> int:
         self_signed=args.self_signed,
         public_url=args.public_url,
         retention_days=args.retention_days,
+        max_rooms=args.max_rooms,
+        max_rooms_per_facilitator=args.max_rooms_per_facilitator,
         asr_engine=args.asr_engine,
         whisper_model=args.whisper_model,
         asr_threads=args.asr_threads,

@@ -24,6 +24,9 @@ class Settings:
     public_url: str | None = None
     # Days a session's data is kept after it ends.
     retention_days: int = 30
+    # Rooms stored at once, on the whole server and per facilitator.
+    max_rooms: int = 1000
+    max_rooms_per_facilitator: int = 50
     # Transcription: None picks the bundled Whisper base.
     asr_engine: str = "faster-whisper"
     whisper_model: str | None = None

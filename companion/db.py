@@ -7,6 +7,7 @@ purpose: a handful of rows per change, well under a millisecond with WAL.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -79,7 +80,7 @@ CREATE TABLE IF NOT EXISTS takeaways (
 
 def _module_schemas() -> list[str]:
     schemas = []
-    for name in ("companion.speech.store", "companion.advice.store", "companion.advice.aside"):
+    for name in ("companion.speech.store", "companion.advice.store", "companion.advice.aside", "companion.facilitators"):
         try:
             module = __import__(name, fromlist=["SCHEMA"])
         except ModuleNotFoundError as exc:
@@ -90,7 +91,25 @@ def _module_schemas() -> list[str]:
     return schemas
 
 
+def prepare_folder(folder: Path) -> None:
+    """The data folder, readable by the server's own user only (it holds every conversation)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+
+
+def _private_file(path: Path) -> None:
+    # Made 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's mode.
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            os.chmod(name, 0o600)
+        except FileNotFoundError:
+            pass
+
+
 def connect(path: Path | str) -> sqlite3.Connection:
+    if str(path) != ":memory:":
+        _private_file(Path(path))
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")

@@ -74,6 +74,9 @@ class PhaseEngine:
         self.clock = clock
         self.rooms: dict[str, Room] = {}
         self.listeners: list[Listener] = []
+        # Rooms stored at once: a leaked facilitator link cannot fill the disk (web.py sets them from Settings).
+        self.max_rooms = 1000
+        self.max_rooms_per_facilitator = 50
         self._overtime_handles: dict[str, asyncio.TimerHandle] = {}
 
     # ------------------------------------------------------------------ rooms
@@ -102,8 +105,12 @@ class PhaseEngine:
         language: Any,
         facilitator_name: Any,
         capacity: Any = DEFAULT_CAPACITY,
+        owner_id: str | None = None,
     ) -> tuple[Room, str, str]:
-        """Returns the room, the facilitator's personal token and the invite token."""
+        """Returns the room, the facilitator's personal token and the invite token.
+
+        ``owner_id`` is the facilitator (companion.facilitators) who made it; ClientError 429 when
+        they, or the server as a whole, hold as many rooms as the limits allow."""
         group = clean_text(name, "Groepsnaam", MAX_GROUP_NAME)
         fac_name = clean_text(facilitator_name, "Je naam", MAX_NAME)
         method = self.catalog.get(method_id) if isinstance(method_id, str) else None
@@ -118,6 +125,7 @@ class PhaseEngine:
         fac_token = tokens.new_token()
         now = self.clock()
         with Transaction(self.conn) as conn:
+            self._check_room_limits(conn, owner_id)
             conn.execute(
                 """INSERT INTO rooms (id, name, method_id, method_source, language, capacity, invite_hash, created_at)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -127,7 +135,20 @@ class PhaseEngine:
                 "INSERT INTO participants (id, room_id, name, role, token_hash, joined_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (tokens.new_id(), room_id, fac_name, FACILITATOR, tokens.token_hash(fac_token), now),
             )
+            if owner_id is not None:
+                conn.execute("INSERT INTO room_owners (room_id, facilitator_id) VALUES (?, ?)", (room_id, owner_id))
         return self.get(room_id), fac_token, invite
+
+    def _check_room_limits(self, conn: sqlite3.Connection, owner_id: str | None) -> None:
+        if conn.execute("SELECT COUNT(*) FROM rooms").fetchone()[0] >= self.max_rooms:
+            raise ClientError(429, "server_full", "Deze server heeft het maximale aantal kamers. Vraag de beheerder om ruimte.")
+        if owner_id is not None:
+            held = conn.execute("SELECT COUNT(*) FROM room_owners WHERE facilitator_id = ?", (owner_id,)).fetchone()[0]
+            if held >= self.max_rooms_per_facilitator:
+                raise ClientError(
+                    429, "too_many_rooms",
+                    f"Je hebt al {held} kamers (het maximum). Verwijder een afgelopen sessie of vraag de beheerder.",
+                )
 
     def room_for_invite(self, invite: str) -> Room:
         row = self.conn.execute("SELECT id FROM rooms WHERE invite_hash = ?", (tokens.token_hash(invite),)).fetchone()

@@ -9,6 +9,8 @@ from .db import Transaction
 
 DAY = 86400.0
 ABANDONED_DAYS = 30
+# A room nobody started: made and forgotten (or made in bulk); gone after this.
+UNSTARTED_DAYS = 1
 
 
 def _tables_with_room_id(conn: sqlite3.Connection) -> list[str]:
@@ -29,6 +31,16 @@ def delete_room(conn: sqlite3.Connection, room_id: str) -> None:
         for table in _tables_with_room_id(conn):
             conn.execute(f'DELETE FROM "{table}" WHERE room_id = ?', (room_id,))
         conn.execute("DELETE FROM rooms WHERE id = ?", (room_id,))
+    wipe_deleted(conn)
+
+
+def wipe_deleted(conn: sqlite3.Connection) -> None:
+    """After a deletion: copy the WAL into the database and empty it.
+
+    secure_delete overwrites the freed pages in the database file, but the
+    write-ahead log still holds the old page images until a checkpoint; TRUNCATE
+    leaves it at zero bytes, so the deleted words are in no file any more."""
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def purge_expired(conn: sqlite3.Connection, now: float | None = None) -> list[str]:
@@ -40,8 +52,9 @@ def purge_expired(conn: sqlite3.Connection, now: float | None = None) -> list[st
             """SELECT id FROM rooms
                WHERE (status = 'ended' AND ended_at IS NOT NULL AND ended_at + retention_days * ? < ?)
                   -- a session nobody ended: kept until ABANDONED_DAYS past its retention
-                  OR (status != 'ended' AND created_at + (retention_days + ?) * ? < ?)""",
-            (DAY, now, ABANDONED_DAYS, DAY, now),
+                  OR (status != 'ended' AND created_at + (retention_days + ?) * ? < ?)
+                  OR (status = 'waiting' AND created_at + ? * ? < ?)""",
+            (DAY, now, ABANDONED_DAYS, DAY, now, UNSTARTED_DAYS, DAY, now),
         )
     ]
     for room_id in expired:

@@ -29,9 +29,33 @@ class ServerProcess:
         self.log_path = log_path
         self.extra = extra
         self.proc: subprocess.Popen | None = None
+        self.facilitator_token: str | None = None
+
+    @property
+    def facilitator_url(self) -> str:
+        """The facilitator's link: opened in a browser it lets that browser create rooms on the landing page."""
+        return f"{self.base}/f/{self.facilitator_token}"
+
+    @property
+    def facilitator_headers(self) -> dict[str, str]:
+        """For ``POST /api/rooms`` from a client that is not a browser."""
+        return {"Authorization": f"Bearer {self.facilitator_token}"}
+
+    def _add_facilitator(self) -> None:
+        # As the operator would (companion facilitator add), on the folder before the first start.
+        from . import db, facilitators
+
+        db.prepare_folder(self.data_dir)
+        conn = db.connect(self.data_dir / "companion.sqlite3")
+        try:
+            self.facilitator_token = facilitators.add(conn, "Operator's facilitator")[1]
+        finally:
+            conn.close()
 
     def start(self, timeout: float = 300.0) -> None:
         """Returns when /healthz answers: the server listens only after the speech model has loaded."""
+        if self.facilitator_token is None:
+            self._add_facilitator()
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "companion", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),

@@ -6,9 +6,10 @@ import logging
 
 from aiohttp import web
 
+from . import facilitators
 from .config import Settings
 from .tls import ensure_self_signed, ssl_context
-from .web import create_app
+from .web import ENGINE, create_app
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,15 @@ def run(settings: Settings) -> int:
     app = create_app(settings)
     scheme = "https" if context else "http"
     shown = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0", "::") else settings.host
-    print(f"companion: open {scheme}://{shown}:{settings.port}/ to create a room (data in {settings.data_dir})", flush=True)
+    base = (settings.public_url or f"{scheme}://{shown}:{settings.port}").rstrip("/")
+    conn = app[ENGINE].conn
+    first = facilitators.first_run(conn)
+    if first is not None:
+        # Printed once, on the first start of a data folder: a facilitator on a laptop needs nothing else.
+        print(f"companion: your facilitator link (shown once, keep it; it lets a browser create rooms):\n"
+              f"  {base}{facilitators.LINK_PATH}{first}", flush=True)
+    elif facilitators.count(conn) == 0:
+        print("companion: no facilitator can create rooms; add one with: companion facilitator add NAME", flush=True)
+    print(f"companion: open {base}/ (data in {settings.data_dir})", flush=True)
     web.run_app(app, host=settings.host, port=settings.port, ssl_context=context, print=None, access_log=None)
     return 0

@@ -264,7 +264,8 @@ async def _post(http: Any, url: str, body: dict, token: str | None = None) -> di
 
 
 async def open_room(
-    http: Any, base: str, number: int, participants: int, video: list[tuple[bytes, bool]] | None
+    http: Any, base: str, number: int, participants: int, video: list[tuple[bytes, bool]] | None,
+    facilitator_token: str | None = None,
 ) -> SimRoom:
     from .media.page import RoomPage
     from .media.peer import SpeakingTrack
@@ -275,6 +276,7 @@ async def open_room(
         f"{base}/api/rooms",
         {"name": f"Bench {number}", "method": METHOD, "language": "nl", "facilitator_name": FACILITATOR,
          "capacity": max(2, participants - 1)},
+        facilitator_token,
     )
     room_id, invite = created["room_id"], created["invite_url"].rsplit("/", 1)[1]
     async with http.get(f"{base}/api/rooms/{room_id}/state", headers={"Authorization": f"Bearer {created['token']}"}) as r:
@@ -545,7 +547,8 @@ async def bench(args: argparse.Namespace, server: ServerProcess, meter: Meter) -
     async with aiohttp.ClientSession() as http:
         lag = Lag(server.base)
         lag.start(http)
-        rooms = [await open_room(http, server.base, n + 1, args.participants, video) for n in range(args.rooms)]
+        rooms = [await open_room(http, server.base, n + 1, args.participants, video, server.facilitator_token)
+                 for n in range(args.rooms)]
         try:
             for room in rooms:
                 for i, member in enumerate(room.deelnemers):

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from . import db
+from . import db, facilitators
 from .config import Settings
 from .engine import PhaseEngine
 from .errors import ClientError, bad_request
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
 MAX_WS_MESSAGE = 256 * 1024
 MAX_BODY = 256 * 1024
+FACILITATOR_COOKIE_DAYS = 365
 
 ENGINE = web.AppKey("engine", PhaseEngine)
 HUB = web.AppKey("hub", Hub)
@@ -48,6 +49,31 @@ LIVE = web.AppKey("live", Live)
 
 def cookie_name(room_id: str) -> str:
     return f"companion_{room_id}"
+
+
+def facilitator_cookie(request: web.Request) -> str:
+    # __Host-: only this exact origin over https may set or read it (no sibling subdomain).
+    return "__Host-companion_fac" if base_url(request).startswith("https://") else "companion_fac"
+
+
+def facilitator_of(request: web.Request) -> dict[str, Any]:
+    """The facilitator making this request (Bearer facilitator token, or the cookie their link set).
+
+    Raises ClientError 401 with how to get a facilitator link."""
+    token = None
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("Bearer "):
+        token = auth[7:].strip()
+    token = token or request.cookies.get(facilitator_cookie(request))
+    found = facilitators.authenticate(request.app[ENGINE].conn, token)
+    if found is None:
+        raise ClientError(
+            401,
+            "no_facilitator",
+            "Alleen begeleiders die de beheerder van deze server kent, kunnen een kamer maken. "
+            "Open je persoonlijke begeleiderslink, of vraag de beheerder om er een te maken.",
+        )
+    return found
 
 
 def request_token(request: web.Request, room_id: str | None) -> str | None:
@@ -151,6 +177,7 @@ async def list_methods(request: web.Request) -> web.Response:
 
 
 async def create_room(request: web.Request) -> web.Response:
+    owner = facilitator_of(request)
     body = await read_json(request)
     engine = request.app[ENGINE]
     room, fac_token, invite = engine.create_room(
@@ -159,6 +186,7 @@ async def create_room(request: web.Request) -> web.Response:
         body.get("language", "nl"),
         body.get("facilitator_name"),
         body.get("capacity", 8),
+        owner_id=owner["id"],
     )
     return _entered(request, room, fac_token, facilitator_url=f"{base_url(request)}/k/{fac_token}",
                     invite_url=f"{base_url(request)}/i/{invite}")
@@ -203,6 +231,30 @@ async def personal_link(request: web.Request) -> web.StreamResponse:
     response = web.HTTPSeeOther(f"/r/{room.id}")
     set_room_cookie(request, response, room.id, token)
     raise response
+
+
+async def facilitator_link(request: web.Request) -> web.StreamResponse:
+    """``/f/<token>``: the operator's link for a facilitator; remembered in this browser, then the landing page."""
+    token = request.match_info["token"]
+    if facilitators.authenticate(request.app[ENGINE].conn, token) is None:
+        return web.Response(
+            status=404,
+            content_type="text/html",
+            text="<!doctype html><meta charset=utf-8><title>companion</title>"
+            "<p>Deze begeleiderslink is onbekend of ingetrokken. Vraag de beheerder van deze server om een nieuwe."
+            " / This facilitator link is unknown or was revoked. Ask the operator of this server for a new one.</p>",
+        )
+    response = web.HTTPSeeOther("/")
+    response.set_cookie(
+        facilitator_cookie(request), token, max_age=FACILITATOR_COOKIE_DAYS * 86400, httponly=True,
+        samesite="Strict", secure=base_url(request).startswith("https://"), path="/",
+    )
+    raise response
+
+
+async def facilitator_me(request: web.Request) -> web.Response:
+    """Who the landing page's facilitator is: 200 {name}, or 401 with how to get a link."""
+    return web.json_response({"name": facilitator_of(request)["name"]})
 
 
 def _snapshot_for(app: web.Application, room: Room, participant_id: str, online: set[str]) -> dict[str, Any]:
@@ -322,17 +374,24 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 # --------------------------------------------------------------------- app
+SWEEP_SECONDS = 60
+
+
 async def _retention_loop(app: web.Application) -> None:
     while True:
         try:
-            deleted = purge_expired(app[ENGINE].conn)
+            engine = app[ENGINE]
+            deleted = purge_expired(engine.conn)
+            # Rooms the operator deleted with `companion rooms delete` while the server ran.
+            stored = {row["id"] for row in engine.conn.execute("SELECT id FROM rooms")}
+            deleted += [room_id for room_id in list(engine.rooms) if room_id not in stored and room_id not in deleted]
             for room_id in deleted:
-                app[ENGINE].rooms.pop(room_id, None)
+                engine.rooms.pop(room_id, None)
                 await app[HUB].close_room(room_id)
                 await app[LIVE].room_deleted(room_id)
         except Exception:
             log.exception("retention sweep failed")
-        await asyncio.sleep(3600)
+        await asyncio.sleep(SWEEP_SECONDS)
 
 
 def _live_services(app: web.Application, settings: Settings, engine: PhaseEngine, hub: Hub) -> Live:
@@ -361,7 +420,7 @@ def create_app(settings: Settings) -> web.Application:
     app[WS_HANDLERS] = {}
     app[ON_GONE] = []
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db.prepare_folder(settings.data_dir)
     settings.methods_dir.mkdir(parents=True, exist_ok=True)
     conn = db.connect(settings.db_path)
     if not SHIPPED_METHODS.is_dir():
@@ -370,6 +429,8 @@ def create_app(settings: Settings) -> web.Application:
     for error in catalog.errors:
         log.warning("method file refused: %s", error)
     engine = PhaseEngine(conn, catalog)
+    engine.max_rooms = settings.max_rooms
+    engine.max_rooms_per_facilitator = settings.max_rooms_per_facilitator
     hub = Hub(lambda room, pid, online: _snapshot_for(app, room, pid, online))
     app[ENGINE] = engine
     app[HUB] = hub
@@ -410,6 +471,8 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/i/{invite}", page("join.html"))
     app.router.add_get("/r/{room_id}", page("room.html"))
     app.router.add_get("/k/{token}", personal_link)
+    app.router.add_get("/f/{token}", facilitator_link)
+    app.router.add_get("/api/facilitator", facilitator_me)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/methods", list_methods)
     app.router.add_post("/api/rooms", create_room)

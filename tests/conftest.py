@@ -10,8 +10,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from companion import facilitators
 from companion.config import Settings
-from companion.web import create_app
+from companion.web import ENGINE, create_app
 
 
 class Person:
@@ -101,12 +102,21 @@ class Harness:
         self.server: TestServer | None = None
         self.http: aiohttp.ClientSession | None = None
         self.people: list[Person] = []
+        # The operator's facilitator (companion facilitator add): creating a room needs their token.
+        self.facilitator_token: str | None = None
+
+    @property
+    def facilitator_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.facilitator_token}"}
 
     def settings(self) -> Settings:
         return Settings(data_dir=self.data_dir, enable_media=False, enable_transcription=False)
 
     async def start(self) -> None:
-        self.server = TestServer(create_app(self.settings()))
+        app = create_app(self.settings())
+        if self.facilitator_token is None:
+            self.facilitator_token = facilitators.add(app[ENGINE].conn, "Fleur (beheer)")[1]
+        self.server = TestServer(app)
         await self.server.start_server()
         if self.http is None:
             self.http = aiohttp.ClientSession()
@@ -122,8 +132,9 @@ class Harness:
         return str(self.server.make_url(path))
 
     async def create_room(self, method: str = "roddelmodel", **extra: Any) -> tuple[Person, str, dict]:
+        """A room made by the harness's facilitator: (facilitator as a Person, invite token, the 201 body)."""
         body = {"name": "Team Noord", "method": method, "language": "nl", "facilitator_name": "Fleur", **extra}
-        async with self.http.post(self.url("/api/rooms"), json=body) as r:
+        async with self.http.post(self.url("/api/rooms"), json=body, headers=self.facilitator_headers) as r:
             data = await r.json()
             assert r.status == 201, data
         facilitator = Person(self, data["room_id"], data["token"])

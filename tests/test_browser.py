@@ -93,15 +93,15 @@ async def test_roddelmodel_opening_in_the_browser(server):
     async with playwright_api.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            await run_session(browser, server.base)
+            await run_session(browser, server.base, server.facilitator_url)
         finally:
             await browser.close()
 
 
-async def run_session(browser, base: str) -> None:
+async def run_session(browser, base: str, facilitator_url: str) -> None:
     # ---------------------------------------------------------------- landing
     fac_ctx, fac, fac_errors = await new_person(browser)
-    await fac.goto(base + "/")
+    await fac.goto(facilitator_url)  # the operator's link for her: it leads to the landing page
     await fac.get_by_label("Naam van de groep").fill("Team Noord")
     await expect(fac.locator("#method option", has_text="Roddelmodel (9 stappen)")).to_have_count(1)
     await fac.get_by_label("Methode").select_option("roddelmodel")
@@ -239,10 +239,10 @@ async def run_session(browser, base: str) -> None:
         await context.close()
 
 
-async def enter_by_api(browser, base: str, path: str, body: dict):
+async def enter_by_api(browser, base: str, path: str, body: dict, headers: dict | None = None):
     """Set-up shortcut for the second test: the context's own request API, so the cookie lands in that browser."""
     context, page, errors = await new_person(browser)
-    response = await context.request.post(base + path, data=body)
+    response = await context.request.post(base + path, data=body, headers=headers)
     assert response.status == 201, await response.text()
     data = await response.json()
     await page.goto(data["room_url"])
@@ -257,7 +257,8 @@ async def test_tie_overtime_and_reconnect_in_the_browser(server):
         try:
             fac_ctx, fac, fac_errors, created = await enter_by_api(
                 browser, base, "/api/rooms",
-                {"name": "Team Zuid", "method": "roddelmodel-kort", "language": "nl", "facilitator_name": "Fleur"})
+                {"name": "Team Zuid", "method": "roddelmodel-kort", "language": "nl", "facilitator_name": "Fleur"},
+                server.facilitator_headers)
             invite = created["invite_url"].rsplit("/", 1)[1]
             _, ahmed, a_errors, _ = await enter_by_api(browser, base, f"/api/invites/{invite}/join", {"name": "Ahmed"})
             _, bea, b_errors, _ = await enter_by_api(browser, base, f"/api/invites/{invite}/join", {"name": "Bea"})

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="no Chromium"
 def server(tmp_path):
     served = ServedCompanion(tmp_path)
     served.start()
-    yield served.base
+    yield served
     served.close()
 
 
@@ -77,14 +77,14 @@ async def test_advice_panel_per_role(server):
     async with playwright_api.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            await run_advice(browser, server)
+            await run_advice(browser, server.base, server.facilitator_url)
         finally:
             await browser.close()
 
 
-async def run_advice(browser, base: str) -> None:
+async def run_advice(browser, base: str, facilitator_url: str) -> None:
     fac_ctx, fac, fac_errors = await new_person(browser)
-    await fac.goto(base + "/")
+    await fac.goto(facilitator_url)
     await fac.get_by_label("Naam van de groep").fill("Team Zuid")
     await fac.get_by_label("Methode").select_option("roddelmodel")
     await fac.get_by_label("Jouw naam (begeleider)").fill("Fleur")

@@ -371,7 +371,7 @@ async def test_five_browsers_run_a_roddelmodel_session(server, tmp_path):
     started = time.monotonic()
     async with playwright_api.async_playwright() as p:
         try:
-            await run_session(p, server.base, people, tmp_path)
+            await run_session(p, server.base, people, tmp_path, server.facilitator_url)
         finally:
             for person in people.values():
                 try:
@@ -381,12 +381,12 @@ async def test_five_browsers_run_a_roddelmodel_session(server, tmp_path):
     print(f"session test: {time.monotonic() - started:.0f} s")
 
 
-async def run_session(p, base: str, people: dict[str, Person], tmp_path: Path) -> None:
+async def run_session(p, base: str, people: dict[str, Person], tmp_path: Path, facilitator_url: str) -> None:
     fac, bea, anne, daan, sem = (people[n] for n in ("Fleur", "Bea", "Anne", "Daan", "Sem"))
     everyone = [fac, bea, anne, daan, sem]
 
     # ---------------------------------------------------------------- the facilitator makes the room
-    await open_browser(p, fac, base + "/")
+    await open_browser(p, fac, facilitator_url)  # the operator's link for her leads to the landing page
     page = fac.page
     await page.get_by_label("Naam van de groep").fill(GROUP)
     await page.get_by_label("Methode").select_option("roddelmodel")

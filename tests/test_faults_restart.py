@@ -73,7 +73,8 @@ async def test_killed_server_comes_back_with_room_step_timer_and_advice_and_page
                 return data
 
         async with http.post(base + "/api/rooms", json={"name": "Team Oost", "method": "roddelmodel", "language": "nl",
-                                                        "facilitator_name": "Fleur"}) as r:
+                                                        "facilitator_name": "Fleur"},
+                             headers=served.facilitator_headers) as r:
             room = await r.json()
         room_id, fac = room["room_id"], room["token"]
         invite = room["invite_url"].rsplit("/", 1)[1]

@@ -149,7 +149,8 @@ async def test_the_facilitators_page_says_the_speech_worker_was_restarted(tmp_pa
     try:
         async with aiohttp.ClientSession() as http:
             async with http.post(served.base + "/api/rooms", json={"name": "Team West", "method": "roddelmodel",
-                                                                   "language": "nl", "facilitator_name": "Fleur"}) as r:
+                                                                   "language": "nl", "facilitator_name": "Fleur"},
+                                 headers=served.facilitator_headers) as r:
                 room = await r.json()
             invite = room["invite_url"].rsplit("/", 1)[1]
             async with http.post(f"{served.base}/api/invites/{invite}/join", json={"name": "Bas"}) as r:

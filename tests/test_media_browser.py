@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="no Chromium"
 def server(tmp_path):
     served = ServedCompanion(tmp_path)
     served.start()
-    yield served.base
+    yield served
     served.close()
 
 
@@ -35,6 +35,7 @@ def decoded(stats: dict) -> int:
 
 
 async def test_browsers_see_each_other_and_the_roddelfase_hides_the_inbrenger(server):
+    served, server = server, server.base
     async with aiohttp.ClientSession() as http:
         async def post(path, body, token=None):
             headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -43,7 +44,8 @@ async def test_browsers_see_each_other_and_the_roddelfase_hides_the_inbrenger(se
                 assert r.status in (200, 201), data
                 return data
 
-        room = await post("/api/rooms", {"name": "Team Noord", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur"})
+        room = await post("/api/rooms", {"name": "Team Noord", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur"},
+                          served.facilitator_token)
         room_id, fac_token = room["room_id"], room["token"]
         invite = room["invite_url"].rsplit("/", 1)[1]
         people = [await post(f"/api/invites/{invite}/join", {"name": n}) for n in ("Anne", "Bas")]

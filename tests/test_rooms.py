@@ -31,14 +31,14 @@ async def test_create_room_refuses_bad_input(harness):
         ({"name": 5, "method": "roddelmodel", "facilitator_name": "A"}, 400),
     ]
     for body, status in cases:
-        async with harness.http.post(harness.url("/api/rooms"), json=body) as r:
+        async with harness.http.post(harness.url("/api/rooms"), json=body, headers=harness.facilitator_headers) as r:
             data = await r.json()
             assert r.status == status, (body, data)
             assert data["error"]["message"]
-    async with harness.http.post(harness.url("/api/rooms"), data=b"{not json") as r:
+    async with harness.http.post(harness.url("/api/rooms"), data=b"{not json", headers=harness.facilitator_headers) as r:
         assert r.status == 400
         assert (await r.json())["error"]["code"] == "bad_json"
-    async with harness.http.post(harness.url("/api/rooms"), data=b"x" * (300 * 1024)) as r:
+    async with harness.http.post(harness.url("/api/rooms"), data=b"x" * (300 * 1024), headers=harness.facilitator_headers) as r:
         assert r.status == 413
 
 

@@ -86,6 +86,17 @@ async function submit(event) {
   }
 }
 
+/** Without a facilitator link in this browser the form cannot work: say how to get one instead. */
+async function checkFacilitator() {
+  try {
+    await api("/api/facilitator");
+  } catch (err) {
+    if (err.status !== 401) return;
+    $("#create-form").classList.add("hidden");
+    $("#no-facilitator").classList.remove("hidden");
+  }
+}
+
 initLang("nl");
 applyStatic();
 $("#lang-slot").append(langButton());
@@ -96,3 +107,4 @@ $("#method").addEventListener("change", showMethodInfo);
 $("#copy-invite").addEventListener("click", (e) => copyText($("#invite-url").value, e.currentTarget, t("copied")));
 $("#copy-secret").addEventListener("click", (e) => copyText($("#secret-url").value, e.currentTarget, t("copied")));
 loadMethods();
+checkFacilitator();
