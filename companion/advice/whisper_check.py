@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from . import bench
-from .splitter import Utterance, split_round
+from .splitter import Utterance, advice_only, split_round
 
 VOICES = {"nl": ["nl+m3", "nl+f2", "nl+m1", "nl+f4", "nl+m5", "nl+f1"], "en": ["en+m3", "en+f2", "en+m1", "en+f4", "en+m5", "en+f1"]}
 RATE = 16000
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     started, right, matched, expected, produced = time.perf_counter(), 0, 0, 0, 0
     for round_ in rounds:
         utts = transcribe_round(model, round_)
-        items = split_round(utts, round_.get("lang"), names=[u[0] for u in round_["utterances"]])
+        items = advice_only(split_round(utts, round_.get("lang"), names=[u[0] for u in round_["utterances"]]))
         hits, missed = bench.match_items(round_["expect"], items)
         ok = [s for s, _ in round_["expect"]] == [i.speaker_id for i in items]
         right += ok
