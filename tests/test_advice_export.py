@@ -51,23 +51,23 @@ class _Text(html.parser.HTMLParser):
 
 def test_markdown_holds_everything_in_order():
     md = export.render_markdown(DOC)
-    assert md.startswith("# Adviezen: Team &lt;Noord&gt; &amp; co")
+    assert md.startswith("# Adviezen: Team \\<Noord\\> & co")
     assert "23 november 2026" in md and "Roddelmodel (9 stappen)" in md and "Bram" in md
     assert "> Hoe ga ik om met \\*werkdruk\\* in mijn team?" in md
-    assert "> Hoe zeg ik nee\n> zonder schuldgevoel?" in md
+    assert "> Hoe zeg ik nee\\\n> zonder schuldgevoel?" in md
     lines = md.splitlines()
     numbered = [l for l in lines if l[:3] in ("1. ", "2. ", "3. ", "4. ", "5. ")]
     assert [l.split("**")[1] for l in numbered] == ["Anna", "Carla", "onbekend", "Eva"]
     assert "Verwijderd advies" not in md
     assert "   - Oordeel: bruikbaar" in md and "Oordeel: navragen" in md and "Oordeel: niet voor mij" in md
     assert "Oordeel: nog niet beoordeeld" in md
-    assert "   - Notitie: Maandag plannen.\n     Agenda meenemen." in md
+    assert "   - Notitie: Maandag plannen.\\\n     Agenda meenemen." in md
     assert "Zoals gezegd: Eh ik zou eerst met je baas praten." in md
     assert md.count("Zoals gezegd") == 1  # only where the text was corrected
     assert "## Mijn notities\n\nIk begin met Anna's advies." in md
     assert "- **Eva:** Doorvragen is lastig." in md
     # User text cannot smuggle HTML, links or headings into the document.
-    assert "<script>" not in md and "&lt;script&gt;" in md and "\\[klik\\]" in md
+    assert "<script>" not in md and "\\<script\\>" in md and "\\[klik\\]" in md
     assert "<b>" not in md
 
 
@@ -116,7 +116,7 @@ def test_dataclass_input_and_filename():
 
 def test_facilitator_template_folder_wins(tmp_path):
     (tmp_path / "advice.md.j2").write_text("Eigen opmaak voor {{ doc.group|md }}\n", encoding="utf-8")
-    assert export.render_markdown(DOC, templates_dir=tmp_path) == "Eigen opmaak voor Team &lt;Noord&gt; &amp; co\n"
+    assert export.render_markdown(DOC, templates_dir=tmp_path) == "Eigen opmaak voor Team \\<Noord\\> & co\n"
     assert "<!doctype html>" in export.render_html(DOC, templates_dir=tmp_path)  # falls back to ours
 
 
@@ -187,3 +187,112 @@ def test_group_name_in_the_page_footer_cannot_leave_its_css_string():
     assert "<" not in style and '"x"' not in style and "\\\\" not in style
     assert "@bottom-right" in style and "counter(pages)" in style
     assert str(export.css_string("A & b")) == '"A \\000026  b"'
+
+
+# ------------------------------------------------------------------ typed text stays literal (issue 10, part 5)
+markdown_it = pytest.importorskip("markdown_it")
+
+# What people type that looks like Markdown: blocks, inline constructs, HTML, GFM extensions.
+TYPED = [
+    "~~~", "```", "```python\nprint(1)\n```", "~~~\ncode", "===", "---", "***", "___", "* * *", "- - -",
+    "# kop", "## kop ##", "#kop", "Team #", "###### zes", "- lijst", "+ lijst", "* lijst", "- [ ] taak",
+    "1. een", "1) een", "10. tien", "2026. Het jaar", "> citaat", ">> dubbel", "`code`", "`` x ` y ``",
+    "<b>vet</b>", "<div>\nblok\n</div>", "<!-- verborgen -->", "<script>alert(1)</script>", "<http://voorbeeld.nl>",
+    "[klik](http://evil)", "![plaatje](x.png)", "[ref]: http://x.nl", "[ref]", "*nadruk*", "_nadruk_", "**vet**",
+    "__vet__", "~~doorgehaald~~", "a\\", "\\", "a\\\nb", "regel met twee spaties  \nerna", "&amp; &copy; &#35; &#x41;",
+    "    ingesprongen code", "\tmet tab", "| a | b |\n|---|---|\n| 1 | 2 |", "a | b", "regel\n\nna een lege regel",
+    "regel\n\n    ingesprongen na lege regel", "tekst\n===", "tekst\n---", "tekst\n~~~", "eerste\n- tweede\n1. derde",
+    "Hoe?\n> echt?", "x\n<div>", "\\*geen nadruk\\*", "1.", "#", ">", "-", "=", "+", "*", "_", "`", "<", "[", "!",
+    "Notitie: zie **hier** en _daar_", "Anna's & Bram's <advies>", "50% * 2 = 100 # klopt",
+]
+
+
+def _fields(value):
+    """A document with ``value`` in one typed field at a time (and plain words everywhere else)."""
+    def doc(**changes):
+        items = [
+            {"text": f"Advies {n}.", "speaker": f"Spreker {n}", "mark": "useful", "note": f"Notitie {n}.",
+             "original": f"Zoals gezegd {n}.", "source": "speech"}
+            for n in range(1, 12)
+        ]
+        base = {
+            "group": "Groep Noord", "method": "Basismodel", "date": dt.date(2026, 11, 23), "language": "nl",
+            "inbrenger": "Bram", "question_original": "Hoe zeg ik nee?", "question_reformulated": "Wat houdt me tegen?",
+            "items": items, "overall_note": "Ik begin morgen.", "takeaways": [{"name": "Eva", "text": "Stilte mag."}],
+        }
+        for key, v in changes.items():
+            if key.startswith("item_"):
+                n, field_ = key.split("_", 2)[1:]
+                items[int(n)][field_] = v
+            elif key.startswith("takeaway_"):
+                base["takeaways"][0][key.split("_", 1)[1]] = v
+            else:
+                base[key] = v
+        return base
+
+    names = ["group", "method", "inbrenger", "item_0_speaker", "takeaway_name"]
+    texts = ["question_original", "question_reformulated", "item_0_text", "item_0_note", "item_0_original",
+             "item_10_text", "item_10_note", "overall_note", "takeaway_text"]
+    return [(f, doc(**{f: value}), True) for f in names] + [(f, doc(**{f: value}), False) for f in texts]
+
+
+PARSER = markdown_it.MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+def _structure(md: str) -> list[tuple]:
+    """The document's blocks and inline constructs, without the words."""
+    shape = []
+    for token in PARSER.parse(md):
+        if token.type == "inline":
+            shape += [(c.type, c.tag, c.nesting) for c in token.children or [] if c.type not in ("text", "softbreak", "hardbreak")]
+        else:
+            shape.append((token.type, token.tag, token.nesting, token.level, token.markup))
+    return shape
+
+
+def _words(md: str) -> str:
+    text = _Text()
+    text.feed(PARSER.render(md))
+    return " ".join("".join(text.text).split())
+
+
+PLAIN = _structure(export.render_markdown(_fields("gewone woorden")[0][1]))
+
+
+@pytest.mark.parametrize("typed", TYPED)
+def test_typed_text_never_changes_the_document_structure_and_reads_as_typed(typed):
+    for field_, doc, one_line in _fields(typed):
+        md = export.render_markdown(doc)
+        assert _structure(md) == PLAIN, (field_, typed, md)
+        expected = " ".join(typed.replace("\x00", "\ufffd").split())
+        assert expected in _words(md), (field_, typed)
+
+
+@pytest.mark.parametrize("ending", ["~~~", "```", "~~~~~~", "    ~~~", "```\n", "<pre>", "<!--"])
+def test_an_overall_note_ending_in_a_fence_leaves_takeaways_and_footer_outside_code(ending):
+    md = export.render_markdown(dict(DOC, overall_note=f"Ik begin met Anna.\n{ending}"))
+    tokens = markdown_it.MarkdownIt("commonmark").parse(md)
+    assert not [t for t in tokens if t.type in ("fence", "code_block", "html_block")]
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert headings[-2:] == ["Mijn notities", "Wat de groep meeneemt"]
+    assert "Vertrouwelijk: alleen voor de inbrenger." in _words(md)
+
+
+@pytest.mark.parametrize("underline", ["===", "---", "=", "- - -", "***", "___"])
+def test_an_item_whose_second_line_underlines_makes_no_heading_or_rule(underline):
+    items = [{"text": f"Zoek een maatje.\n{underline}", "speaker": "Anna"}, {"text": "Neem vakantie.", "speaker": "Eva"}]
+    md = export.render_markdown(dict(DOC, items=items))
+    tokens = markdown_it.MarkdownIt("commonmark").parse(md)
+    assert [t.tag for t in tokens if t.type == "heading_open"] == ["h1", "h2", "h2", "h2", "h2"]
+    assert [t.type for t in tokens].count("hr") == 1  # only the footer's rule
+    numbered = [t for t in tokens if t.type == "ordered_list_open"]
+    assert len(numbered) == 1 and sum(t.type == "list_item_open" and t.markup == "." for t in tokens) == 2
+
+
+def test_ten_or_more_items_keep_their_verdict_and_note_inside_the_item():
+    items = [{"text": f"Advies {n}.", "speaker": "Anna", "note": "Regel een\nregel twee"} for n in range(12)]
+    md = export.render_markdown(dict(DOC, items=items))
+    tokens = markdown_it.MarkdownIt("commonmark").parse(md)
+    numbered = [t for t in tokens if t.type == "list_item_open" and t.markup == "."]
+    nested = [t for t in tokens if t.type == "bullet_list_open" and t.level > 1]
+    assert len(numbered) == 12 and len(nested) == 12  # each item's verdict and note under it, not a list of their own

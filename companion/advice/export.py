@@ -8,6 +8,7 @@ can restyle them; a folder passed as ``templates_dir`` is tried first.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
@@ -117,6 +118,12 @@ def _plain(value: Any) -> Any:
     return asdict(value) if is_dataclass(value) and not isinstance(value, type) else value
 
 
+def _name(value: Any) -> str | None:
+    """A person's name as shown: whitespace trimmed, None when nothing is left."""
+    text = " ".join(str(value).split()) if value is not None else ""
+    return text or None
+
+
 def document_from(data: AdviceDocument | Mapping[str, Any]) -> AdviceDocument:
     """Accept the dataclass or a plain dict with the same keys (items and takeaways as dicts)."""
     if isinstance(data, AdviceDocument):
@@ -137,7 +144,7 @@ def document_from(data: AdviceDocument | Mapping[str, Any]) -> AdviceDocument:
         items.append(
             ExportItem(
                 text=text,
-                speaker=raw.get("speaker"),
+                speaker=_name(raw.get("speaker")),
                 mark=raw.get("mark"),
                 note=raw.get("note") or "",
                 original=original if original and original != text else None,
@@ -150,7 +157,7 @@ def document_from(data: AdviceDocument | Mapping[str, Any]) -> AdviceDocument:
         method=str(method or ""),
         date=data.get("date") or dt.date.today(),
         language=language if language in LABELS else "nl",
-        inbrenger=data.get("inbrenger"),
+        inbrenger=_name(data.get("inbrenger")),
         question_original=data.get("question_original"),
         question_reformulated=data.get("question_reformulated"),
         items=items,
@@ -168,17 +175,42 @@ def format_date(value: dt.date | dt.datetime | str | float, language: str) -> st
     return f"{value.day} {month} {value.year}" if language == "nl" else f"{month} {value.day}, {value.year}"
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
-_MD_LINE_START = re.compile(r"^(\s*)([#>+-]|\d+[.)])", re.MULTILINE)
+# Characters that can start inline Markdown anywhere in a line: escapes, code
+# spans, emphasis, links and images, raw HTML and autolinks, ATX closing
+# sequences, GFM strikethrough and table cells.
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>#|~])")
+_MD_ENTITY = re.compile(r"&(?=#?\w+;)")
+# What starts a block only at the beginning of a line: list items ("- ", "+ ",
+# "1. ", "1) "), setext underlines and thematic breaks ("===", "---").
+_MD_LINE_START = re.compile(r"^(?:([=+-])|(\d+)([.)]))")
 
 
-def markdown_text(value: Any) -> str:
-    """User text made inert in Markdown: no HTML, links, emphasis or headings sneak in."""
+def _escape_line(line: str) -> str:
+    line = _MD_INLINE.sub(r"\\\1", line)
+    line = _MD_ENTITY.sub(r"\\&", line)
+    return _MD_LINE_START.sub(lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\" + m.group(3), line)
+
+
+def markdown_text(value: Any, indent: str = "") -> str:
+    """User text as literal Markdown: it renders as the same words, whatever CommonMark construct it resembles.
+
+    Every character that could start a construct is backslash-escaped; each
+    line is trimmed (leading spaces would make code blocks, trailing ones line
+    breaks) and lines are joined by hard line breaks, the next one starting
+    with ``indent`` so that it stays inside the list item or block quote it
+    belongs to.  Blank lines cannot end the paragraph: they become empty
+    lines inside it.
+    """
     text = "" if value is None else str(value)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    text = _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
-    return text
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ").replace("\x00", "\ufffd")
+    lines = [_escape_line(line.strip()) for line in text.strip().split("\n")]
+    return ("\\\n" + indent).join(lines)
+
+
+def markdown_line(value: Any) -> str:
+    """A name or title: one line of literal Markdown (line breaks become spaces)."""
+    text = "" if value is None else str(value)
+    return markdown_text(" ".join(text.split()))
 
 
 def css_string(value: Any) -> Markup:
@@ -191,9 +223,10 @@ def css_string(value: Any) -> Markup:
 
 def _quote(value: Any) -> str:
     """A Markdown block quote of (escaped) user text, one line per line."""
-    return "\n".join("> " + line if line else ">" for line in markdown_text(value).splitlines())
+    return "> " + markdown_text(value, indent="> ")
 
 
+@functools.lru_cache(maxsize=16)
 def _environment(autoescape: bool, templates_dir: Path | None) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = []
     if templates_dir is not None:
@@ -208,6 +241,7 @@ def _environment(autoescape: bool, templates_dir: Path | None) -> jinja2.Environ
         keep_trailing_newline=True,
     )
     env.filters["md"] = markdown_text
+    env.filters["md1"] = markdown_line
     env.filters["mdquote"] = _quote
     env.filters["css_string"] = css_string
     return env
