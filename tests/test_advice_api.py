@@ -161,7 +161,7 @@ async def test_download_markdown_and_html_only_for_inbrenger_and_facilitator(roo
         assert r.headers["Cache-Control"] == "no-store"
         md = await r.text()
     assert "# Adviezen: Team Noord" in md and "Basismodel" in md
-    assert "1. **Anna**: Praat met &lt;je&gt; baas." in md and "Oordeel: bruikbaar" in md
+    assert "1. **Anna**: Praat met \\<je\\> baas." in md and "Oordeel: bruikbaar" in md
     assert "Zoals gezegd: Ik zou eerst met je baas praten." in md
     assert "**Carla**" in md and "Doorvragen helpt." in md and "Privé leerpunt." not in md
     assert "- **Inbrenger:** Bram" in md
