@@ -428,3 +428,82 @@ def tomllib_load(path):
     import tomllib
 
     return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+# Turns written while generalising the rules (not from any round table): each names its advice count.
+SINGLE_TURNS = [
+ ("Ik zou het eerst met haar bespreken. Zou het niet slim zijn om ook je teamleider in te lichten?", 2),
+ ("Neem rust. Kun je misschien een week vrij nemen?", 2),
+ ("Heb je erover nagedacht om parttime te gaan werken?", 1),
+ ("Ik zou de klant bellen. Is het geen optie om een collega mee te nemen?", 2),
+ ("Plan een evaluatie. Wat als je de ouders ook uitnodigt?", 2),
+ ("Zou je niet eens met de vertrouwenspersoon kunnen praten? Die is er precies voor.", 1),
+ ("Ik zou het aankaarten. Waarom zou je het niet gewoon vragen?", 2),
+ ("Werk niet over. Tenslotte: gun jezelf een pauze.", 2),
+ ("Ik zou het kort houden. Afsluitend zou ik zeggen: blijf bij jezelf.", 2),
+ ("Maak afspraken. En als allerlaatste, vier je successen.", 2),
+ ("Ik zou een coach nemen. Nog een dingetje: let op je slaap.", 2),
+ ("Vraag om hulp. Laatste punt: je hoeft het niet alleen te doen.", 2),
+ ("Ik zou het bespreekbaar maken. En in aansluiting op Dirk: vraag ook om een vervolggesprek.", 2),
+ ("Zoek steun. Net als Eva zou ik ook een maatje zoeken.", 2),
+ ("Voortbouwend op wat Femke zei: maak er een vast agendapunt van.", 1),
+ ("Ik sluit me aan bij Gijs, en ik zou daarnaast een planning maken.", 1),
+ ("Daar wil ik op aanvullen: neem ook je partner mee in je besluit.", 1),
+ ("Maak een plan. Nog één ding, vergeet niet te eten.", 2),
+ ("Ik zou het rustig aan doen. O ja, nog iets: drink genoeg water.", 2),
+ ("Twee dingen. Ten eerste: neem vrij. En ten tweede: zoek hulp.", 2),
+ ("Ik heb drie tips. Eén, eet gezond. Twee, slaap genoeg. Drie, beweeg.", 3),
+ ("Een: plan het gesprek. Twee: bereid het voor.", 2),
+ ("Nummer één, neem vrij. Nummer twee, praat met HR.", 2),
+ ("Ten eerste vind ik dat je het moet bespreken. Ten tweede zou ik een mediator inschakelen.", 2),
+ ("Ik heb een tip voor je. Schrijf alles op.", 1),
+ ("Ik zou het heel anders aanpakken. Ik zou meteen naar de directeur gaan.", 1),
+ ("Ik heb één advies. Blijf rustig.", 1),
+ ("Wat ik zou doen. Ik zou een dag vrij nemen.", 1),
+ ("Van mijn kant een korte tip. Lees het boek van Brené Brown.", 1),
+ ("Ik heb er eigenlijk niks aan toe te voegen.", 0),
+ ("Geen advies van mij, het is al heel compleet.", 0),
+ ("Ik weet het eigenlijk ook niet, sorry.", 0),
+ ("Nee, ik heb verder geen advies.", 0),
+ ("Ik kom er even niet op, sorry.", 0),
+ ("Ik weet niet of het bij jou past, maar misschien helpt mindfulness.", 1),
+ ("Ik zou haar om hulp vragen. En het is misschien een raar idee, maar neem eens een dag vrij.", 2),
+ ("Misschien klinkt het gek, maar ga eens wandelen met haar.", 1),
+ ("Ik zou met je baas praten. Verder, en dat is misschien nog belangrijker, zorg voor je nachtrust.", 2),
+ ("Bespreek het in het team. Ik zou ook nog willen zeggen: neem je eigen gevoel serieus.", 2),
+ ("Ik heb niet zozeer een advies, meer een compliment: wat goed dat je dit inbrengt.", 0),
+ ("Ik heb geen advies, wel een vraag: heb je al met HR gesproken?", 1),
+ ("Ik zou een mentor zoeken. En wat ik ook belangrijk vind: plan tijd voor jezelf.", 2),
+ ("Schrijf je grenzen op. Een ander ding is: durf nee te zeggen.", 2),
+ ("Ik zou het gesprek opnemen in je agenda. Wat je daarnaast kunt doen is een collega om raad vragen.", 2),
+ ("Mooi, dankjewel Anna. Wie volgt?", 0),
+ ("Jij bent aan de beurt, Eva.", 0),
+ ("Oké, dan gaan we door naar de volgende.", 0),
+ ("Is er nog iemand die iets wil zeggen?", 0),
+ ("Ik twijfel een beetje, maar ik zou het toch bespreken.", 1),
+ ("Ik ben geen expert, maar misschien kun je een psycholoog zoeken.", 1),
+ ("Neem vrij. En dit is misschien een open deur, maar praat erover met je partner.", 2),
+ ("Ik zou het opschrijven. Het klinkt misschien flauw, maar beweeg elke dag.", 2),
+ ("Wat ik je zou aanraden is om het uit te stellen.", 1),
+ ("Ik zou het gesprek goed voorbereiden. Een optie is ook om een collega mee te vragen.", 2),
+ ("Zoek een maatje. Het zou mooi zijn als je ook een mentor vindt.", 2),
+ ("Bespreek het met je leidinggevende. Het lijkt me verstandig om ook HR erbij te halen.", 2),
+ ("Ik zou een dagboek bijhouden. Een andere mogelijkheid is om met een coach te werken.", 2),
+ ("Ik heb er nog één. Probeer eens te mediteren.", 1),
+ ("Ik zou je willen aanraden om een pauze te nemen. Gewoon even niks.", 1),
+ ("Plan het gesprek. Dan kun je je goed voorbereiden.", 1),
+ ("Ik zou vragen wat ze nodig heeft. Vraag het haar gewoon.", 1),
+ ("Ik zou het team erbij betrekken, want dan sta je er niet alleen voor.", 1),
+ ("Ik herken het wel. Ik zou het aankaarten bij je baas.", 1),
+ ("Dank je wel, Anna.", 0),
+ ("Is het een idee om een time-out te nemen.", 1),
+ ("Ik zou het laten gaan. Zou het helpen om er een nachtje over te slapen.", 2),
+]
+
+
+@pytest.mark.parametrize("text, count", SINGLE_TURNS, ids=[t[:40] for t, _ in SINGLE_TURNS])
+def test_single_turns_give_the_right_number_of_advices(text, count):
+    items = _one(text, names=["Anna", "Eva", "Dirk", "Femke", "Gijs"])
+    assert len(advice_only(items)) == count, [(i.aside, i.text) for i in items]
+    if count == 0:
+        assert items and all(i.aside == "no_advice" for i in items)  # set aside, not lost

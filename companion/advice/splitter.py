@@ -45,6 +45,8 @@ MAX_LOOP_WORDS = 16
 # elaboration: "Wat als je daarna evalueert?" is a proposal of its own.
 _NO_ELABORATION = frozenset({"question", "closer", "enumeration", "building_on"})
 _ADDITIVE_FAMILIES = frozenset({"closer", "enumeration", "building_on", "addition"})
+# Families that say an advice came before them: words before one are an advice of their own.
+_FOLLOWS_AN_ADVICE = frozenset({"closer", "addition"})
 
 
 # ------------------------------------------------------------------ data
@@ -90,6 +92,7 @@ class _Segment:
     imperative: bool = False
     additive: bool = False
     lead_in: bool = False  # only announces ("Mijn tip.", "Ik heb er twee."): the advice follows
+    family: str | None = None  # the opener's family
     no_advice: bool = False  # says there is no advice ("Ik heb eigenlijk geen advies.")
     aside: str | None = None  # set aside before any rule looks at it (phrase list, repetition)
     glued: bool = False  # holds words of a later utterance too (Whisper cut the sentence)
@@ -102,6 +105,7 @@ class Cue:
     has_cue: bool  # carries an opener, even a weak or elaborating one
     imperative: bool = False  # the opener is a bare imperative ("Vraag ...")
     additive: bool = False  # says it adds another advice ("ook", "daarnaast", "ten slotte")
+    family: str | None = None  # the opener's family ("closer", "enumeration", ...)
 
 
 # ------------------------------------------------------------------ language
@@ -221,6 +225,14 @@ def _opener(lowered: str, lang: AdviceLanguage) -> tuple[str, str] | None:
     return best
 
 
+def _without_inserts(lowered: str, lang: AdviceLanguage) -> str:
+    """The words with additive adverbs among the second to fourth taken out:
+    "wat je daarnaast kunt doen" reads as the opener "wat je kunt"."""
+    words = lowered.split(" ")
+    kept = words[:1] + [w for w in words[1:4] if w.strip(",") not in lang.additive_words] + words[4:]
+    return " ".join(kept)
+
+
 def _normal(text: str, lang: AdviceLanguage, keep: str = "") -> str:
     """Lower case, leading noise words off, punctuation (but ``keep``) as spaces."""
     kept = re.escape(keep)
@@ -247,17 +259,22 @@ def classify(text: str, language: str) -> Cue:
     if rest is not None:
         # A hedge before "maar" marks what follows as a proposal, whatever its words.
         inner = classify(rest, language)
-        return Cue(True, False, True, inner.imperative, inner.additive)
+        # Never a mere spelling-out of the advice before: a hedge announces a proposal of its own.
+        return Cue(True, False, True, False, inner.additive, inner.family or "hedge")
     lowered = _normal(text, lang)
     words = re.findall(r"[\w']+", lowered)
     additive = any(w in lang.additive_words for w in words[:4])
     # "Eén, plan ..." / "Twee: schrijf ..." / "1. ..."
     numbered = re.match(r"^\s*([\w]+)\s*[,:.]\s*\S", _strip_noise(text.strip(), lang))
     if numbered and numbered.group(1).lower() in lang.enumeration_numbers and words[1:]:
-        return Cue(True, False, True, additive=True)
+        return Cue(True, False, True, additive=True, family="enumeration")
     if _starts_with(lowered, lang.continuation):
         return Cue(False, True, False)
     found = _opener(lowered, lang)
+    if found is None:
+        reduced = _without_inserts(lowered, lang)
+        if reduced != lowered and _opener(reduced, lang) is not None:
+            lowered, found, additive = reduced, _opener(reduced, lang), True
     imperative = False
     family = None
     if found is not None:
@@ -277,10 +294,10 @@ def classify(text: str, language: str) -> Cue:
         any(w in lang.elaboration_words for w in following[:3])
         or any(w in lang.back_pointers for w in following[:1])
     ):
-        return Cue(False, True, True, imperative, additive)
+        return Cue(False, True, True, imperative, additive, family)
     if family == "question" and any(w in lang.back_pointers for w in following[:1]):
-        return Cue(False, True, True, False, additive)  # "Heb je dat al geprobeerd?"
-    return Cue(True, False, True, imperative, additive)
+        return Cue(False, True, True, False, additive, family)  # "Heb je dat al geprobeerd?"
+    return Cue(True, False, True, imperative, additive, family)
 
 
 def opens_as_proposal(text: str, language: str) -> bool:
@@ -326,8 +343,9 @@ def _says_no_advice(text: str, lang: AdviceLanguage) -> bool:
         match = re.match(rf"(?:{pattern})(?=\s*(?:$|[,.;:!?]))", lowered)
         if match:
             rest = lowered[match.end():].lstrip(" ,.;:!?")
-            rest = re.sub(r"^(?:maar|but)\s+", "", rest)
-            return not rest or not classify(rest, lang.code).opens
+            # "..., maar misschien kun je ..." or "..., wel een vraag: heb je ...?" still holds an advice.
+            clauses = [c.strip() for c in re.split(r"[,;:]", rest) if c.strip()]
+            return not any(classify(re.sub(r"^(?:maar|but)\s+", "", c), lang.code).opens for c in clauses)
     return False
 
 
@@ -505,7 +523,8 @@ def _segments(run: Sequence[Utterance], language: str) -> list[_Segment]:
             segments.append(
                 _Segment(part, t, t + span, utt_id, cue.opens, cue.refers_back, cue.has_cue, long_pause and i == 0,
                          lead_in=is_lead_in(part, language), imperative=cue.imperative, additive=cue.additive,
-                         no_advice=not cue.opens and _says_no_advice(part, lang), glued=utt_id in glued_ids)
+                         no_advice=not cue.opens and _says_no_advice(part, lang), glued=utt_id in glued_ids,
+                         family=cue.family)
             )
             t += span
     return segments
@@ -595,6 +614,12 @@ def split_turn(run: Sequence[Utterance], language: str, names: frozenset[str] = 
         announced = seg.lead_in
         if starts or (not items and seg.has_cue):
             proposal = seg.has_cue and not seg.imperative
+        if not items and preamble and starts and seg.family in _FOLLOWS_AN_ADVICE:
+            # "Werk niet over. Ten slotte: ..." -- a closer or "daarnaast" says an advice came before.
+            item = make(preamble, continues=True)
+            items.append(item)
+            out.append(item)
+            preamble = []
         if not items:
             # The turn's first opener opens its first advice, even one that reads as
             # an elaboration ("Ik zou eerst ..."): there is nothing before it.
