@@ -498,6 +498,18 @@ SINGLE_TURNS = [
  ("Dank je wel, Anna.", 0),
  ("Is het een idee om een time-out te nemen.", 1),
  ("Ik zou het laten gaan. Zou het helpen om er een nachtje over te slapen.", 2),
+ ("Zoek hulp. Waarom doe je het allemaal alleen?", 1),
+ ("Zoek hulp. Waarom vraag je je collega niet om mee te denken?", 2),
+ ("Ik zou een dag vrij nemen. Heb je dat al eens gedaan?", 1),
+ ("Goed zo. Dan is het nu aan Femke.", 0),
+ ("Fijn, dan sluiten we deze ronde af.", 0),
+ ("Helder, dank je wel. Eva, wil jij?", 0),
+ ("Plan een gesprek. Je kunt dan ook meteen vragen hoe het met haar gaat.", 1),
+ ("Probeer nee te zeggen. Probeer het eerst bij kleine dingen.", 1),
+ ("Ik zou het bespreken. Misschien eerst met je collega zelf.", 1),
+ ("Mijn advies is om te stoppen. Dat klinkt hard, maar het is echt beter.", 1),
+ ("Maak een plan. Wat wil je eigenlijk bereiken?", 1),
+ ("Bel haar op. Is dat een idee?", 1),
 ]
 
 
@@ -507,3 +519,25 @@ def test_single_turns_give_the_right_number_of_advices(text, count):
     assert len(advice_only(items)) == count, [(i.aside, i.text) for i in items]
     if count == 0:
         assert items and all(i.aside == "no_advice" for i in items)  # set aside, not lost
+
+
+ENGLISH_TURNS = [
+ ("I would talk to your manager. Is it an idea to bring a colleague along?", 2),
+ ("Take a day off. Finally, be kind to yourself.", 2),
+ ("Building on what Anna said, you could also keep a diary.", 1),
+ ("Write it down. One more thing: sleep on it before you decide.", 2),
+ ("One, plan the talk. Two, write down your limits. And three, find a buddy.", 3),
+ ("I would do it differently. I would call her tomorrow.", 1),
+ ("I don't really have any advice.", 0),
+ ("Nothing to add, everything has been said.", 0),
+ ("Thanks, Anna. Who's next?", 0),
+ ("I don't know if it helps, but maybe try yoga.", 1),
+ ("Ask for help and ask for help and ask for help.", 1),
+ ("First, take a break. Second, talk to HR.", 2),
+]
+
+
+@pytest.mark.parametrize("text, count", ENGLISH_TURNS, ids=[t[:40] for t, _ in ENGLISH_TURNS])
+def test_english_turns_give_the_right_number_of_advices(text, count):
+    items = _one(text, "en", names=["Anna"])
+    assert len(advice_only(items)) == count, [(i.aside, i.text) for i in items]

@@ -53,7 +53,7 @@ class AdviceLanguage:
     additive_words: frozenset[str]
     mid_sentence: tuple[str, ...]  # regular expressions
     closed_mid: tuple[str, ...]  # regular expressions
-    question_starts: tuple[str, ...]  # a question opening with one of these proposes something
+    question_starts: tuple[str, ...]  # regular expressions: a question starting so proposes something
     hedges: tuple[str, ...]  # regular expressions of a clause that only softens what follows it
     lead_in_tails: tuple[str, ...]
     lead_in_words: frozenset[str]
@@ -150,7 +150,7 @@ def parse(code: str, data: dict, where: str = "<advice language>") -> AdviceLang
         additive_words=frozenset(words("additive_words")),
         mid_sentence=patterns("mid_sentence"),
         closed_mid=patterns("closed_mid"),
-        question_starts=words("question_starts"),
+        question_starts=patterns("question_starts"),
         hedges=patterns("hedges"),
         lead_in_tails=words("lead_in_tails"),
         lead_in_words=frozenset(words("lead_in_words")),

@@ -283,7 +283,8 @@ def classify(text: str, language: str) -> Cue:
         cue = _starts_with(lowered, lang.imperatives)
         imperative = cue is not None
     if cue is None and text.rstrip().endswith("?"):
-        cue = _starts_with(lowered, lang.question_starts)
+        match = next((m for m in (re.match(q, lowered) for q in lang.question_starts) if m), None)
+        cue = match.group(0) if match else None
         family = "question" if cue else None
     if cue is None:
         weak = _starts_with(lowered, lang.weak) is not None
@@ -403,10 +404,18 @@ def _mid_sentence_parts(sentence: str, lang: AdviceLanguage) -> list[str]:
         head = sentence[last : match.start()].strip()
         if len(re.findall(r"\w+", head)) < 3:
             continue
+        if not parts and _is_intro(head, lang):
+            continue  # "Aansluitend op wat Anne zei, zou je ook ...": one advice
         parts.append(head)
         last = match.end()
     parts.append(sentence[last:].strip())
     return [p for p in parts if p]
+
+
+def _is_intro(clause: str, lang: AdviceLanguage) -> bool:
+    """A clause that only builds on another speaker ("Aansluitend op wat Anne zei")."""
+    found = _opener(_normal(clause, lang), lang)
+    return found is not None and found[1] == "building_on"
 
 
 def _tidy(text: str, lang: AdviceLanguage) -> str:
