@@ -98,6 +98,13 @@ def serve(argv: list[str]) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         print("companion: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
+    from .advice import language
+
+    try:
+        language.check_all()  # an edited cue file with a mistake stops here, not in the middle of a round
+    except language.LanguageFileError as exc:
+        print(f"companion: {exc}", file=sys.stderr)
+        return 2
     settings = Settings(
         host=args.host,
         port=args.port,

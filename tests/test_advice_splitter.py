@@ -153,10 +153,11 @@ def test_garbage_and_huge_text_do_not_crash_or_hang():
 
 def test_live_building_through_the_store_meets_the_target_too():
     # During the step utterances come one by one; the store must end where the whole-round split ends.
-    results = [bench.score_round(r, live=True) for r in ROUNDS]
+    rounds = ROUNDS + [r for r in SPOKEN if not r.get("unseen")]
+    results = [bench.score_round(r, live=True) for r in rounds]
     summary = bench.summarise(results)
     assert summary["rounds_right_share"] >= 0.9
-    batch = {r["id"]: bench.score_round(r).structure_ok for r in ROUNDS}
+    batch = {r["id"]: bench.score_round(r).structure_ok for r in rounds}
     differing = [r.id for r in results if r.structure_ok != batch[r.id]]
     assert len(differing) <= 2, differing
 
@@ -541,3 +542,22 @@ ENGLISH_TURNS = [
 def test_english_turns_give_the_right_number_of_advices(text, count):
     items = _one(text, "en", names=["Anna"])
     assert len(advice_only(items)) == count, [(i.aside, i.text) for i in items]
+
+
+def test_serve_refuses_to_start_on_a_broken_cue_file(tmp_path, monkeypatch, capsys):
+    from companion import cli
+    from companion.advice import language
+
+    good = (language.ADVICE_PROMPTS / "nl.toml").read_text(encoding="utf-8")
+    (tmp_path / "nl.toml").write_text(good.replace("[openers]", "[openers\n"), encoding="utf-8")
+    monkeypatch.setattr(language, "ADVICE_PROMPTS", tmp_path)
+    language.load.cache_clear()
+    try:
+        assert cli.main(["serve", "--data-dir", str(tmp_path / "data")]) == 2
+        assert "nl.toml" in capsys.readouterr().err
+        (tmp_path / "nl.toml").write_text(good.replace('fillers = ', 'fillerz = '), encoding="utf-8")
+        language.load.cache_clear()
+        with pytest.raises(language.LanguageFileError, match="nl.toml.*fillers"):
+            language.check_all()
+    finally:
+        language.load.cache_clear()

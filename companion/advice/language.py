@@ -87,6 +87,16 @@ def available() -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in ADVICE_PROMPTS.glob("*.toml")))
 
 
+def check_all() -> list[str]:
+    """Load every language file; raise :class:`LanguageFileError` for the first with a mistake."""
+    codes = list(available())
+    if not codes:
+        raise LanguageFileError(f"no advice cue files in {ADVICE_PROMPTS}")
+    for code in codes:
+        load(code)
+    return codes
+
+
 @functools.lru_cache(maxsize=None)
 def load(code: str) -> AdviceLanguage:
     path = ADVICE_PROMPTS / f"{code}.toml"
