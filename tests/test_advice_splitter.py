@@ -217,7 +217,10 @@ def test_spoken_set_is_big_enough_and_its_unseen_third_chosen_by_a_fixed_rule():
         assert all(s in speakers for s, _ in r["expect"] + r.get("expect_aside", [])), r["id"]
 
 
-@pytest.mark.parametrize("round_", [r for r in SPOKEN if not r.get("unseen")], ids=lambda r: r["id"])
+FRESH = bench.load_rounds(bench.ADVICE_DATA / "rounds_fresh.json")
+
+
+@pytest.mark.parametrize("round_", [r for r in SPOKEN + FRESH if not r.get("unseen")], ids=lambda r: r["id"])
 def test_spoken_tuned_round(round_):
     result = bench.score_round(round_)
     assert result.structure_ok and not result.missed, (result.items, result.missed)

@@ -50,6 +50,9 @@ class AdviceLanguage:
     continuation: tuple[str, ...]
     elaboration_words: frozenset[str]
     back_pointers: frozenset[str]
+    determiners: frozenset[str]  # back pointers that may also introduce a new noun ("dat boek")
+    subject_pronouns: frozenset[str]
+    adverbs: frozenset[str]
     additive_words: frozenset[str]
     mid_sentence: tuple[str, ...]  # regular expressions
     closed_mid: tuple[str, ...]  # regular expressions
@@ -157,6 +160,9 @@ def parse(code: str, data: dict, where: str = "<advice language>") -> AdviceLang
         continuation=words("continuation"),
         elaboration_words=frozenset(words("elaboration_words")),
         back_pointers=frozenset(words("back_pointers")),
+        determiners=frozenset(words("determiners")),
+        subject_pronouns=frozenset(words("subject_pronouns")),
+        adverbs=frozenset(words("adverbs")),
         additive_words=frozenset(words("additive_words")),
         mid_sentence=patterns("mid_sentence"),
         closed_mid=patterns("closed_mid"),

@@ -43,7 +43,7 @@ MAX_LOOP_WORDS = 16
 
 # Opener families after which "dan", "daarna", "eerst" ... do not make an
 # elaboration: "Wat als je daarna evalueert?" is a proposal of its own.
-_NO_ELABORATION = frozenset({"question", "closer", "enumeration", "building_on"})
+_NO_ELABORATION = frozenset({"question", "closer", "enumeration", "building_on", "experience"})
 _ADDITIVE_FAMILIES = frozenset({"closer", "enumeration", "building_on", "addition"})
 # Families that say an advice came before them: words before one are an advice of their own.
 _FOLLOWS_AN_ADVICE = frozenset({"closer", "addition"})
@@ -291,12 +291,13 @@ def classify(text: str, language: str) -> Cue:
         return Cue(False, False, weak)
     additive = additive or family in _ADDITIVE_FAMILIES
     following = re.findall(r"[\w']+", lowered[len(cue):])
-    if family not in _NO_ELABORATION and (
-        any(w in lang.elaboration_words for w in following[:3])
-        or any(w in lang.back_pointers for w in following[:1])
-    ):
+    # "Geef ze een rol" points back; "Lees dat boek" (a determiner before its noun) does not.
+    points_back = bool(following) and following[0] in lang.back_pointers and not (
+        imperative and following[0] in lang.determiners and len(following) > 1 and following[1] not in lang.adverbs
+    )
+    if family not in _NO_ELABORATION and (any(w in lang.elaboration_words for w in following[:3]) or points_back):
         return Cue(False, True, True, imperative, additive, family)
-    if family == "question" and any(w in lang.back_pointers for w in following[:1]):
+    if family == "question" and points_back and cue.split()[-1] in lang.subject_pronouns:
         return Cue(False, True, True, False, additive, family)  # "Heb je dat al geprobeerd?"
     return Cue(True, False, True, imperative, additive, family)
 
