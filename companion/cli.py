@@ -71,6 +71,14 @@ def serve_parser() -> argparse.ArgumentParser:
         "--public-url",
         help="the address people use, e.g. https://intervisie.example.nl, when behind a reverse proxy (used in invite links)",
     )
+    p.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="address of your reverse proxy whose X-Forwarded-Proto/Host are believed (repeatable); "
+        "not needed with --public-url",
+    )
     p.add_argument("--max-rooms", type=int, default=1000, help="rooms stored at once on this server (default 1000)")
     p.add_argument("--max-rooms-per-facilitator", type=int, default=50,
                    help="rooms one facilitator holds at once, ended ones included until deleted (default 50)")
@@ -115,6 +123,7 @@ def serve(argv: list[str]) -> int:
         public_url=args.public_url,
         retention_days=args.retention_days,
         max_rooms=args.max_rooms,
+        trusted_proxies=tuple(args.trusted_proxy),
         max_rooms_per_facilitator=args.max_rooms_per_facilitator,
         asr_engine=args.asr_engine,
         whisper_model=args.whisper_model,

@@ -22,6 +22,8 @@ class Settings:
     self_signed: bool = False
     # Public base URL for links (behind a reverse proxy); None: taken from each request.
     public_url: str | None = None
+    # Addresses of the operator's reverse proxies: only their X-Forwarded-Proto/Host are believed.
+    trusted_proxies: tuple[str, ...] = ()
     # Days a session's data is kept after it ends.
     retention_days: int = 30
     # Rooms stored at once, on the whole server and per facilitator.

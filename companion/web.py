@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from yarl import URL
 
-from . import db, facilitators
+from . import browser_sessions, db, facilitators, tokens
 from .config import Settings
 from .engine import PhaseEngine
 from .errors import ClientError, bad_request
@@ -24,7 +25,7 @@ from .hub import Hub
 from .live import Live
 from .methods import SHIPPED_METHODS, load_catalog
 from .retention import purge_expired
-from .room import Room
+from .room import FACILITATOR, Room
 from .views import PROTOCOL_VERSION, snapshot
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 MAX_WS_MESSAGE = 256 * 1024
 MAX_BODY = 256 * 1024
 FACILITATOR_COOKIE_DAYS = 365
+BODY_SECONDS = 10.0
 
 ENGINE = web.AppKey("engine", PhaseEngine)
 HUB = web.AppKey("hub", Hub)
@@ -47,8 +49,18 @@ RETENTION_TASK = web.AppKey("retention_task", asyncio.Task)
 LIVE = web.AppKey("live", Live)
 
 
-def cookie_name(room_id: str) -> str:
+def legacy_cookie_name(room_id: str) -> str:
+    # Before the session cookie: one cookie per room with the token itself (Path=/, 90 days).
     return f"companion_{room_id}"
+
+
+def _https(request: web.Request) -> bool:
+    return base_url(request).startswith("https://")
+
+
+def session_cookie(request: web.Request) -> str:
+    # __Host-: sent only to this exact origin over https, never set by a sibling subdomain.
+    return "__Host-companion" if _https(request) else "companion"
 
 
 def facilitator_cookie(request: web.Request) -> str:
@@ -76,54 +88,85 @@ def facilitator_of(request: web.Request) -> dict[str, Any]:
     return found
 
 
-def request_token(request: web.Request, room_id: str | None) -> str | None:
-    """The caller's personal token: Authorization header, then the room's cookie."""
+def authenticate(request: web.Request) -> tuple[Room, Any]:
+    """The room in the path and who is asking: ``Authorization: Bearer <personal token>``, else the
+    browser's session cookie, else (pages from before it) the room's own cookie. ClientError 401/403/404."""
+    room_id = request.match_info["room_id"]
+    engine = request.app[ENGINE]
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer "):
-        return auth[7:].strip()
-    if room_id:
-        return request.cookies.get(cookie_name(room_id))
-    return None
-
-
-def authenticate(request: web.Request) -> tuple[Room, Any]:
-    room_id = request.match_info["room_id"]
-    return request.app[ENGINE].authenticate(request_token(request, room_id), room_id)
+        return engine.authenticate(auth[7:].strip(), room_id)
+    pid = browser_sessions.participant(engine.conn, request.cookies.get(session_cookie(request)), room_id)
+    if pid is not None:
+        room = engine.get(room_id)
+        if pid in room.participants:
+            return room, room.participants[pid]
+    return engine.authenticate(request.cookies.get(legacy_cookie_name(room_id)), room_id)
 
 
 def base_url(request: web.Request) -> str:
-    configured = request.app[SETTINGS].public_url
+    settings = request.app[SETTINGS]
+    configured = settings.public_url
     if configured:
         return configured.rstrip("/")
+    if request.remote not in settings.trusted_proxies:
+        # Anyone can send X-Forwarded-*: believed only from the operator's own proxy.
+        return f"{request.scheme}://{request.host}"
     # Behind a reverse proxy that sets X-Forwarded-Proto/Host.
     proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
     host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
     return f"{proto}://{host}"
 
 
-def set_room_cookie(request: web.Request, response: web.StreamResponse, room_id: str, token: str) -> None:
-    secure = base_url(request).startswith("https://")
+def set_room_cookie(request: web.Request, response: web.StreamResponse, room_id: str, participant_id: str) -> None:
+    """This browser is ``participant_id`` in the room: one session cookie for all rooms, kept as long
+    as a session's data may be (retention, plus the day a room may wait to start)."""
+    conn = request.app[ENGINE].conn
+    session = request.cookies.get(session_cookie(request))
+    if not browser_sessions.valid(session):
+        session = tokens.new_token()
+    browser_sessions.remember(conn, session, room_id, participant_id)
     response.set_cookie(
-        cookie_name(room_id),
-        token,
-        max_age=60 * 60 * 24 * 90,
+        session_cookie(request),
+        session,
+        max_age=(request.app[SETTINGS].retention_days + 1) * 86400,
         httponly=True,
-        samesite="Lax",
-        secure=secure,
+        samesite="Strict",  # the room page itself needs no cookie; its own requests are same-site
+        secure=_https(request),
         path="/",
     )
+    # Per-room cookies from before: the browser drops them (they made the header grow without end).
+    for name in request.cookies:
+        if name.startswith("companion_") and name != "companion_fac":
+            response.del_cookie(name, path="/")
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:
     if request.content_length and request.content_length > MAX_BODY:
         raise ClientError(413, "too_large", "Het verzoek is te groot.")
     try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        # A body trickling in (one byte every few seconds) must not hold a connection for ever.
+        raw = await asyncio.wait_for(request.read(), BODY_SECONDS)
+    except asyncio.TimeoutError:
+        raise ClientError(408, "slow_body", "Het verzoek kwam te langzaam binnen.") from None
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        # RecursionError: thousands of nested brackets.
         raise bad_request("Geen geldige JSON.", "bad_json") from None
     if not isinstance(body, dict):
         raise bad_request("Een JSON-object verwacht.", "bad_json")
     return body
+
+
+def _clear_stale_cookies(request: web.Request, response: web.StreamResponse) -> None:
+    """A refused room request: the room's old cookie goes, and the session cookie once it names no room."""
+    room_id = request.match_info.get("room_id")
+    if room_id and legacy_cookie_name(room_id) in request.cookies:
+        response.del_cookie(legacy_cookie_name(room_id), path="/")
+    name = session_cookie(request)
+    if name in request.cookies and browser_sessions.rooms_left(request.app[ENGINE].conn, request.cookies[name]) == 0:
+        response.del_cookie(name, path="/", secure=_https(request), samesite="Strict", httponly=True)
 
 
 @web.middleware
@@ -131,7 +174,10 @@ async def errors_middleware(request: web.Request, handler):
     try:
         return await handler(request)
     except ClientError as exc:
-        return web.json_response({"error": exc.to_dict()}, status=exc.status)
+        response = web.json_response({"error": exc.to_dict()}, status=exc.status)
+        if exc.status in (401, 403, 404):
+            _clear_stale_cookies(request, response)
+        return response
     except web.HTTPRequestEntityTooLarge:
         return web.json_response(
             {"error": {"status": 413, "code": "too_large", "message": "Het verzoek is te groot."}}, status=413
@@ -147,13 +193,52 @@ async def errors_middleware(request: web.Request, handler):
         )
 
 
+# Only our own files: no inline script or style, no other origin (WebSocket and fetch go to 'self').
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def own_origin(request: web.Request) -> str:
+    return str(URL(base_url(request)).origin()).lower()
+
+
 @web.middleware
-async def security_headers(request: web.Request, handler):
-    response = await handler(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")  # links carry secrets
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    return response
+async def cross_site_guard(request: web.Request, handler):
+    """Refuse what another website's page could make a browser send with our cookies.
+
+    Every state change (POST, PUT, PATCH, DELETE) and the WebSocket upgrade must come from our own
+    origin when the browser says where it comes from (Origin, Sec-Fetch-Site; clients that are not
+    browsers send neither), and bodies must be JSON: a cross-site form can only send form or text."""
+    upgrade = request.method == "GET" and request.headers.get("Upgrade", "").lower() == "websocket"
+    if request.method in UNSAFE_METHODS or upgrade:
+        site = request.headers.get("Sec-Fetch-Site")
+        origin = request.headers.get("Origin")
+        if (site is not None and site not in ("same-origin", "none")) or (
+            origin is not None and origin.lower() != own_origin(request)
+        ):
+            raise ClientError(403, "cross_site", "Dit verzoek kwam van een andere website en is geweigerd.")
+        if request.method != "DELETE" or request.body_exists:
+            if request.method in UNSAFE_METHODS and request.content_type != "application/json":
+                raise ClientError(415, "json_only", "Stuur JSON (Content-Type: application/json).")
+    return await handler(request)
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: on every answer, errors and files included."""
+    headers = response.headers
+    headers["Server"] = "companion"  # no version for a scanner to match
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")  # links carry secrets
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if SETTINGS in request.app and _https(request):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.path.startswith("/api/"):
+        headers["Cache-Control"] = "no-store"
 
 
 def page(name: str):
@@ -188,16 +273,17 @@ async def create_room(request: web.Request) -> web.Response:
         body.get("capacity", 8),
         owner_id=owner["id"],
     )
-    return _entered(request, room, fac_token, facilitator_url=f"{base_url(request)}/k/{fac_token}",
+    fac_id = next(p.id for p in room.participants.values() if p.role == FACILITATOR)
+    return _entered(request, room, fac_id, fac_token, facilitator_url=f"{base_url(request)}/k/{fac_token}",
                     invite_url=f"{base_url(request)}/i/{invite}")
 
 
-def _entered(request: web.Request, room: Room, token: str, **links: str) -> web.Response:
+def _entered(request: web.Request, room: Room, pid: str, token: str, **links: str) -> web.Response:
     """201 with the person's links, and the room cookie so the next page knows them."""
     response = web.json_response(
         {"room_id": room.id, "room_url": f"{base_url(request)}/r/{room.id}", "token": token, **links}, status=201
     )
-    set_room_cookie(request, response, room.id, token)
+    set_room_cookie(request, response, room.id, pid)
     return response
 
 
@@ -214,13 +300,13 @@ async def invite_info(request: web.Request) -> web.Response:
 async def join_room(request: web.Request) -> web.Response:
     body = await read_json(request)
     room, participant, token = await request.app[ENGINE].join(request.match_info["invite"], body.get("name"))
-    return _entered(request, room, token, participant_id=participant.id, personal_url=f"{base_url(request)}/k/{token}")
+    return _entered(request, room, participant.id, token, participant_id=participant.id, personal_url=f"{base_url(request)}/k/{token}")
 
 
 async def personal_link(request: web.Request) -> web.StreamResponse:
     token = request.match_info["token"]
     try:
-        room, _ = request.app[ENGINE].authenticate(token)
+        room, participant = request.app[ENGINE].authenticate(token)
     except ClientError:
         return web.Response(
             status=404,
@@ -229,7 +315,7 @@ async def personal_link(request: web.Request) -> web.StreamResponse:
             "<p>Deze link is onbekend of de sessie is verwijderd. / This link is unknown or the session was deleted.</p>",
         )
     response = web.HTTPSeeOther(f"/r/{room.id}")
-    set_room_cookie(request, response, room.id, token)
+    set_room_cookie(request, response, room.id, participant.id)
     raise response
 
 
@@ -279,8 +365,8 @@ async def room_command(request: web.Request) -> web.Response:
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     room_id = request.match_info["room_id"]
     engine, hub = request.app[ENGINE], request.app[HUB]
-    token = request_token(request, room_id) or request.query.get("token")
-    room, me = engine.authenticate(token, room_id)
+    # Never a token in the URL (?token=): URLs end up in logs and browser history.
+    room, me = authenticate(request)
     # A page that vanished (wifi gone) is noticed within about 10-20 s.
     ws = web.WebSocketResponse(heartbeat=10, max_msg_size=MAX_WS_MESSAGE)
     await ws.prepare(request)
@@ -414,7 +500,8 @@ def _live_services(app: web.Application, settings: Settings, engine: PhaseEngine
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[errors_middleware, security_headers], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[errors_middleware, cross_site_guard], client_max_size=MAX_BODY)
+    app.on_response_prepare.append(security_headers)
     app[SETTINGS] = settings
     app[STATE_EXTRAS] = []
     app[WS_HANDLERS] = {}

@@ -38,6 +38,8 @@ def utterances(anna, carla):
 
 
 async def call(h, person, method, path, json=None, expect=200):
+    if json is None and method in ("POST", "PUT", "PATCH"):
+        json = {}  # changes take JSON only, as the page sends them
     async with h.http.request(method, h.url(f"/api/rooms/{person.room_id}/advice{path}"), json=json,
                               headers=person.headers) as r:
         body = await (r.json() if r.content_type == "application/json" else r.text())
@@ -183,7 +185,8 @@ async def test_outsiders_are_refused(room):
         assert r.status == 403
     async with h.http.get(h.url(f"/api/rooms/{fac.room_id}/advice")) as r:
         assert r.status == 401
-    async with h.http.post(h.url(f"/api/rooms/{fac.room_id}/advice"), data=b"{nope", headers=fac.headers) as r:
+    async with h.http.post(h.url(f"/api/rooms/{fac.room_id}/advice"), data=b"{nope",
+                           headers={**fac.headers, "Content-Type": "application/json"}) as r:
         assert r.status == 400
 
 
@@ -195,13 +198,14 @@ async def test_delete_now_removes_the_rows(room):
     assert (await call(h, fac, "GET", ""))["items"] == []
 
     await api.ingest(h.app, fac.room_id, [{"id": "u9", "participant_id": anna.id, "start": 20, "end": 22, "text": "Probeer het."}])
-    async with h.http.post(h.url(f"/api/rooms/{fac.room_id}/delete-now"), headers=fac.headers) as r:
+    confirm = {"confirm": True}
+    async with h.http.post(h.url(f"/api/rooms/{fac.room_id}/delete-now"), json=confirm, headers=fac.headers) as r:
         assert r.status == 409  # the session still runs
-    async with h.http.post(h.url(f"/api/rooms/{fac.room_id}/delete-now"), headers=anna.headers) as r:
+    async with h.http.post(h.url(f"/api/rooms/{fac.room_id}/delete-now"), json=confirm, headers=anna.headers) as r:
         assert r.status == 403
     await fac.ok("session.end")
     await anna.connect()
-    async with h.http.post(h.url(f"/api/rooms/{fac.room_id}/delete-now"), headers=bram.headers) as r:
+    async with h.http.post(h.url(f"/api/rooms/{fac.room_id}/delete-now"), json=confirm, headers=bram.headers) as r:
         assert r.status == 200
     await asyncio.sleep(0.2)
     assert anna.ws.closed and anna.ws.close_code == 4404  # open pages learn the room is gone

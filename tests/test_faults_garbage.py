@@ -179,7 +179,8 @@ async def test_wrong_argument_types_get_a_4xx_never_a_500(harness: Harness, capl
 
     async def probe(person: Person, method: str, path: str, body) -> None:
         data = json.dumps(body, allow_nan=True)
-        async with h.http.request(method, h.url(path), data=data, headers=person.headers) as r:
+        headers = {**person.headers, "Content-Type": "application/json"}
+        async with h.http.request(method, h.url(path), data=data, headers=headers) as r:
             answer = await r.json()
             statuses.append(r.status)
             if r.status >= 500 or (r.status >= 400 and not answer.get("error", {}).get("message")):

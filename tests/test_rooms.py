@@ -35,10 +35,12 @@ async def test_create_room_refuses_bad_input(harness):
             data = await r.json()
             assert r.status == status, (body, data)
             assert data["error"]["message"]
-    async with harness.http.post(harness.url("/api/rooms"), data=b"{not json", headers=harness.facilitator_headers) as r:
+    async with harness.http.post(harness.url("/api/rooms"), data=b"{not json",
+                                 headers={**harness.facilitator_headers, "Content-Type": "application/json"}) as r:
         assert r.status == 400
         assert (await r.json())["error"]["code"] == "bad_json"
-    async with harness.http.post(harness.url("/api/rooms"), data=b"x" * (300 * 1024), headers=harness.facilitator_headers) as r:
+    async with harness.http.post(harness.url("/api/rooms"), data=b"x" * (300 * 1024),
+                                 headers={**harness.facilitator_headers, "Content-Type": "application/json"}) as r:
         assert r.status == 413
 
 

@@ -295,6 +295,8 @@ async def delete_session_now(request: web.Request) -> web.Response:
     _require(role, (FACILITATOR, INBRENGER), DELETE_ONLY)
     if room.status != ENDED:
         raise conflict("Beëindig eerst de sessie; daarna kun je alles verwijderen.", "not_ended")
+    if (await read_json(request)).get("confirm") is not True:
+        raise bad_request('Bevestig het verwijderen met {"confirm": true}.', "confirm_needed")
     engine = request.app[ENGINE]
     delete_room(engine.conn, room.id)
     engine.rooms.pop(room.id, None)

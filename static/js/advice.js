@@ -522,7 +522,7 @@ export class AdviceView {
     this.deleteButton.addEventListener("click", async () => {
       if (!window.confirm(tr("delete.confirm"))) return;
       // On success the server closes every page of the room (code 4404); the room page shows that.
-      if (await this.call("", "POST", undefined, "/delete-now")) this.deleteButton.disabled = true;
+      if (await this.call("", "POST", { confirm: true }, "/delete-now")) this.deleteButton.disabled = true;
     });
     this.deleteBox = h("div", { class: "advice-delete hidden" }, this.deleteHint, this.deleteButton);
     this.downloads = h("div", { class: "advice-downloads hidden" }, this.downloadHeading, h("div", { class: "row" }, this.htmlLink, this.mdLink),
