@@ -159,6 +159,34 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     return body
 
 
+def route_pattern(request: web.Request) -> str:
+    """What a log line may say about a request: the route (/k/{token}), never the path with the secret in it."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "(no route)"
+
+
+class _NoRequestDetails(logging.Filter):
+    """aiohttp logs a request it cannot parse with the exception, whose text quotes the request line or
+    header (an oversized Cookie header carries personal tokens). Kept: who and what kind; at debug level,
+    since scanners on the open internet send such requests all day."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.exc_info:
+            return True
+        exc = record.exc_info[1]
+        remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+        record.msg, record.args = "refused a malformed request from %s (%s)", (remote, type(exc).__name__)
+        record.exc_info, record.exc_text = None, None
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def _quiet_request_errors() -> None:
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _NoRequestDetails) for f in server_log.filters):
+        server_log.addFilter(_NoRequestDetails())
+
+
 def _clear_stale_cookies(request: web.Request, response: web.StreamResponse) -> None:
     """A refused room request: the room's old cookie goes, and the session cookie once it names no room."""
     room_id = request.match_info.get("room_id")
@@ -186,8 +214,12 @@ async def errors_middleware(request: web.Request, handler):
         raise
     except asyncio.CancelledError:
         raise
+    except ConnectionError:
+        # The client went away mid-request (closed tab, lost wifi): nothing to answer, nothing wrong here.
+        log.debug("client went away during %s %s", request.method, route_pattern(request))
+        return web.Response(status=499)
     except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, route_pattern(request))
         return web.json_response(
             {"error": {"status": 500, "code": "internal", "message": "Er ging iets mis op de server."}}, status=500
         )
@@ -502,6 +534,7 @@ def _live_services(app: web.Application, settings: Settings, engine: PhaseEngine
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[errors_middleware, cross_site_guard], client_max_size=MAX_BODY)
     app.on_response_prepare.append(security_headers)
+    _quiet_request_errors()
     app[SETTINGS] = settings
     app[STATE_EXTRAS] = []
     app[WS_HANDLERS] = {}
