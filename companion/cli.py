@@ -23,6 +23,9 @@ companion: a self-hosted room for online intervisie.
   companion transcribe FILE       transcribe a recording with the same local model
   companion model export-openai OUT.pt
                                   convert the bundled Whisper weights for openai-whisper
+  companion turn-config --realm turn.example.nl --turn-secret-file FILE
+                                  print a coturn configuration for participants
+                                  behind a firewall (see serve --turn-url)
   companion bench media|asr|advice
                                   measure speed against a baseline in the same run
   companion bench session --rooms 1
@@ -36,6 +39,7 @@ DELEGATED = {
     "rooms": ("companion.operator", "rooms_main"),
     "transcribe": ("companion.speech.cli", "transcribe_main"),
     "model": ("companion.speech.cli", "model_main"),
+    "turn-config": ("companion.turn", "config_main"),
 }
 BENCHES = {
     "media": "companion.media.bench",
@@ -96,6 +100,27 @@ def serve_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--asr-threads", type=int, default=2, help="CPU threads for the speech model (default 2)")
     p.add_argument("--no-transcription", action="store_true", help="do not transcribe (no speech model is loaded)")
+    p.add_argument(
+        "--turn-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a TURN relay for participants whose network blocks the call (repeatable), e.g. "
+        "turns:turn.example.nl:443?transport=tcp (TLS), turn:turn.example.nl:3478 (UDP) and "
+        "turn:turn.example.nl:3478?transport=tcp; needs the shared secret",
+    )
+    p.add_argument(
+        "--turn-secret-file",
+        type=Path,
+        metavar="FILE",
+        help="file holding the secret shared with coturn (static-auth-secret); "
+        "without it the secret is read from $COMPANION_TURN_SECRET",
+    )
+    p.add_argument(
+        "--turn-server-relay",
+        action="store_true",
+        help="let the server's own side use the relay too; only for a server without a reachable address (behind NAT)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="more logging")
     return p
 
@@ -111,6 +136,13 @@ def serve(argv: list[str]) -> int:
     try:
         language.check_all()  # an edited cue file with a mistake stops here, not in the middle of a round
     except language.LanguageFileError as exc:
+        print(f"companion: {exc}", file=sys.stderr)
+        return 2
+    from .turn import TurnSettingsError, settings_from_options
+
+    try:
+        turn = settings_from_options(args.turn_url, args.turn_secret_file, args.turn_server_relay)
+    except TurnSettingsError as exc:
         print(f"companion: {exc}", file=sys.stderr)
         return 2
     settings = Settings(
@@ -129,6 +161,7 @@ def serve(argv: list[str]) -> int:
         whisper_model=args.whisper_model,
         asr_threads=args.asr_threads,
         enable_transcription=not args.no_transcription,
+        turn=turn,
     )
     from .server import run
 

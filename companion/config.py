@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .turn import TurnSettings
 
 
 def default_data_dir() -> Path:
@@ -35,6 +39,8 @@ class Settings:
     asr_threads: int = 2
     enable_media: bool = True
     enable_transcription: bool = True
+    # A TURN relay (coturn) for participants behind a firewall; None: direct connections only.
+    turn: "TurnSettings | None" = None
 
     @property
     def db_path(self) -> Path:

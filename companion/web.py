@@ -525,7 +525,12 @@ def _live_services(app: web.Application, settings: Settings, engine: PhaseEngine
     if settings.enable_media:
         from .media.service import MediaService
 
-        live.media = MediaService(hub.send, audio_sink=live if live.transcription is not None else None)
+        live.media = MediaService(
+            hub.send,
+            audio_sink=live if live.transcription is not None else None,
+            turn=settings.turn,
+            session_seconds=lambda room_id: engine.get(room_id).method.total_minutes * 60,
+        )
         app[WS_HANDLERS]["media."] = live.media.handle
         app[ON_GONE].append(live.media.participant_gone)
     return live

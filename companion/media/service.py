@@ -30,6 +30,7 @@ from ..errors import ClientError, bad_request, conflict
 from .gates import Kind, MediaView, gate_open, transcribed
 
 if TYPE_CHECKING:
+    from ..turn import TurnSettings
     from .forward import ForwardTrack
     from .speech_tap import SpeakerDecoder
 
@@ -117,9 +118,19 @@ class _Room:
 
 
 class MediaService:
-    def __init__(self, send: Send, audio_sink: AudioSink | None = None) -> None:
+    def __init__(
+        self,
+        send: Send,
+        audio_sink: AudioSink | None = None,
+        turn: "TurnSettings | None" = None,
+        session_seconds: Callable[[str], float] | None = None,
+    ) -> None:
+        """``turn``: the relay pages (and with ``server_relay`` the server) may use; ``session_seconds(room_id)``:
+        how long the room's session is planned to run, for how long TURN credentials stay valid."""
         self._send = send
         self._sink = audio_sink
+        self._turn = turn
+        self._session_seconds = session_seconds
         self._rooms: dict[str, _Room] = {}
         self._tasks: set[asyncio.Task] = set()
         self._closing: set[asyncio.Future] = set()
@@ -228,7 +239,7 @@ class MediaService:
         hooks.relax_ice_consent()
         # MAX_BUNDLE: with BALANCED, an offer with several video m-lines leaves
         # later ones on a closed transport (aiortc issues 1414, 1437).
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=ICE_SERVERS, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=self._server_ice(room_id), bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         upstream = {}
         for kind in KINDS:
             transceiver = pc.addTransceiver(kind, direction="recvonly")
@@ -246,6 +257,32 @@ class MediaService:
                 await self._send_safely(room_id, pid, {"type": "media.closed", "reason": pc.connectionState})
 
         return peer
+
+    def _valid_seconds(self, room_id: str) -> float:
+        from ..turn import MARGIN_SECONDS
+
+        planned = 0.0
+        if self._session_seconds is not None:
+            try:
+                planned = self._session_seconds(room_id)
+            except Exception:  # a room deleted meanwhile: its pages are about to go anyway
+                planned = 0.0
+        return planned + MARGIN_SECONDS
+
+    def _page_ice(self, room_id: str, pid: str) -> list[dict[str, Any]]:
+        """The page's iceServers: the relay, with credentials for this participant."""
+        if self._turn is None:
+            return []
+        return self._turn.ice_servers(pid, self._valid_seconds(room_id))
+
+    def _server_ice(self, room_id: str) -> list:
+        if self._turn is None or not self._turn.server_relay:
+            return ICE_SERVERS
+        from aiortc import RTCIceServer
+
+        # aioice uses one TURN server: the first URL it can speak.
+        return [RTCIceServer(urls=s["urls"], username=s["username"], credential=s["credential"])
+                for s in self._turn.ice_servers("server", self._valid_seconds(room_id))]
 
     def _tap_upstream(self, transceiver: Any, room_id: str, pid: str, kind: Kind) -> None:
         from . import hooks
@@ -338,6 +375,7 @@ class MediaService:
                 "sdp": peer.pc.localDescription.sdp,
                 "upstream": {kind: t.mid for kind, t in peer.upstream.items()},
                 "slots": _slot_list(peer),
+                "ice_servers": self._page_ice(peer.room_id, peer.pid),
             }
         await self._send_safely(peer.room_id, peer.pid, message)
 

@@ -3,7 +3,9 @@
 // here; the page listens to events and draws tiles.
 //
 //   import { MediaClient } from "./media.js";
-//   const media = new MediaClient((msg) => conn.send(msg));   // send(obj) -> puts JSON on the room WebSocket
+//   const media = new MediaClient((msg) => conn.send(msg), { probe: () => conn.probe() });
+//                                                        // send(obj) -> puts JSON on the room WebSocket;
+//                                                        // probe() -> Promise<bool>: is that socket alive
 //   conn.on("media", (msg) => media.handleMessage(msg));       // feed every media.* message
 //   conn.on("status", (s) => { if (s === "open") media.rejoin(); });  // the server drops media with the last socket
 //   media.addEventListener("track", (e) => ...);         // e.detail = {participant, kind, track, stream, mid}
@@ -12,6 +14,8 @@
 //   media.addEventListener("state", (e) => ...);         // e.detail = {state}: "idle" | "connecting" |
 //                                                        //   "connected" | "reconnecting" | "closed"
 //   media.addEventListener("level", (e) => ...);         // e.detail = {levels: Map(participant|"self" -> 0..1)}, ~10/s
+//   media.addEventListener("restart", (e) => ...);       // e.detail = {reason}: the page asks for a fresh connection
+//                                                        //   (ICE restart) after a failure or a network change
 //   await media.start(localStream);                       // a getUserMedia stream; may lack audio or video
 //   media.setMicEnabled(false); media.setCameraEnabled(false);  // local mute (the server may mute too)
 //   media.slots                                           // Map(mid -> {mid, kind, participant, open})
@@ -27,13 +31,19 @@ const MAX_VIDEO_BITRATE = 600_000;
 const MAX_AUDIO_BITRATE = 48_000;
 const LEVEL_INTERVAL_MS = 100;
 // A "disconnected" connection often comes back by itself; after this long we rebuild it.
-const DISCONNECTED_GRACE_MS = 5000;
+// Short: a participant on a dropped relay or a new network hears nothing until then.
+const DISCONNECTED_GRACE_MS = 2500;
 const REJOIN_BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
+// One restart for a burst of network events ("online" plus a connection change or two).
+const NETWORK_SETTLE_MS = 100;
 
 export class MediaClient extends EventTarget {
-  constructor(send, { rtcConfig = {} } = {}) {
+  constructor(send, { rtcConfig = {}, probe = null } = {}) {
     super();
     this._send = send;
+    // probe() -> Promise<bool>: is the signalling socket alive (false: a new one is opening,
+    // and the page calls rejoin() when it is up).
+    this._probe = probe;
     this._rtcConfig = { bundlePolicy: "max-bundle", ...rtcConfig };
     this.pc = null;
     this.localStream = null;
@@ -48,6 +58,10 @@ export class MediaClient extends EventTarget {
     this._audioCtx = null;
     this._meters = new Map(); // key (participant | "self") -> {source, analyser, data, trackId}
     this._levelTimer = null;
+    this._iceServers = [];
+    this.restarts = []; // [{at: performance.now(), reason}], newest last
+    this._networkTimer = null;
+    this._onNetwork = (event) => this._networkChanged(event);
   }
 
   // ------------------------------------------------------------ public
@@ -65,6 +79,9 @@ export class MediaClient extends EventTarget {
     }
     this._meter("self", this._localTrack("audio"));
     this._startLevels();
+    // The browser knows about a new network (cable, wifi, VPN) before ICE does.
+    window.addEventListener("online", this._onNetwork);
+    if (navigator.connection) navigator.connection.addEventListener("change", this._onNetwork);
     this.join();
   }
 
@@ -81,6 +98,9 @@ export class MediaClient extends EventTarget {
   }
 
   stop() {
+    window.removeEventListener("online", this._onNetwork);
+    if (navigator.connection) navigator.connection.removeEventListener("change", this._onNetwork);
+    clearTimeout(this._networkTimer);
     this._send({ type: "media.leave" });
     this._closePc();
     clearTimeout(this._rejoinTimer);
@@ -121,7 +141,9 @@ export class MediaClient extends EventTarget {
 
   // ------------------------------------------------------------ signalling
   _newPc() {
-    const pc = new RTCPeerConnection(this._rtcConfig);
+    // The relay (TURN) comes with the server's offer, with credentials for this person.
+    const iceServers = [...this._iceServers, ...(this._rtcConfig.iceServers || [])];
+    const pc = new RTCPeerConnection({ ...this._rtcConfig, iceServers });
     pc.ontrack = (e) => {
       const mid = e.transceiver.mid;
       this._remote.set(mid, { track: e.track, stream: e.streams[0] || new MediaStream([e.track]) });
@@ -132,6 +154,10 @@ export class MediaClient extends EventTarget {
   }
 
   async _onOffer(msg) {
+    if (Array.isArray(msg.ice_servers)) this._iceServers = msg.ice_servers;
+    // seq 1 is a new connection on the server (after a media.join): it never continues an
+    // older one, even when several joins crossed their offers on the way.
+    if (this.pc && msg.seq === 1) this._closePc();
     if (!this.pc) this.pc = this._newPc();
     const pc = this.pc;
     this._setSlots(msg.slots || [], true);
@@ -200,10 +226,56 @@ export class MediaClient extends EventTarget {
       this._setState("connected");
     } else if (s === "disconnected") {
       this._setState("reconnecting");
-      this._disconnectedTimer = setTimeout(() => this._scheduleRejoin(), DISCONNECTED_GRACE_MS);
+      this._disconnectedTimer = setTimeout(() => this._restart("disconnected"), DISCONNECTED_GRACE_MS);
     } else if (s === "failed") {
+      this._restart("failed");
+    }
+  }
+
+  // ICE restart. aiortc cannot restart ICE inside a connection, so the page asks the
+  // server for a fresh one on the same WebSocket (media.join): new ICE credentials, new
+  // candidates (relay included), new DTLS. Presence and role live on the WebSocket and
+  // are not touched. Back-to-back restarts back off.
+  _restart(reason) {
+    if (this.state === "closed" || this.state === "idle" || this.state === "elsewhere") return;
+    const now = performance.now();
+    const last = this.restarts[this.restarts.length - 1];
+    if (last && now - last.at > 15000) this._rejoinAttempt = 0;
+    this.restarts.push({ at: now, reason });
+    if (this.restarts.length > 20) this.restarts.shift();
+    this.dispatchEvent(new CustomEvent("restart", { detail: { reason } }));
+    if (this._rejoinAttempt === 0) {
+      this._rejoinAttempt = 1;
+      this._closePc();
+      this._setState("connecting");
+      this._joinWhenHeard();
+    } else {
       this._scheduleRejoin();
     }
+  }
+
+  // A join sent into a socket that died with the old network would arrive much later
+  // and start yet another connection then: ask on a socket that answers, or on the new
+  // one (rejoin() when it opens).
+  async _joinWhenHeard() {
+    const alive = this._probe ? await this._probe() : true;
+    if (alive && this.state === "connecting" && !this.pc) this._send({ type: "media.join" });
+  }
+
+  // The browser is back online (after "offline": the network went and came back, or
+  // another one took over). The old candidate pair, and a TCP or TLS relay connection
+  // with it, is usually dead even while ICE still says "connected": start over at once
+  // instead of waiting seconds for ICE or TCP to notice.
+  _networkChanged(event) {
+    if (this.state === "closed" || this.state === "idle" || this.state === "elsewhere" || !navigator.onLine) return;
+    const online = event && event.type === "online";
+    if (!online && !this._networkTimer && this.pc && this.pc.connectionState === "connected") return;
+    clearTimeout(this._networkTimer);
+    this._networkTimer = setTimeout(() => {
+      this._networkTimer = null;
+      this._rejoinAttempt = 0;
+      this._restart("network");
+    }, NETWORK_SETTLE_MS);
   }
 
   _scheduleRejoin() {
@@ -215,7 +287,7 @@ export class MediaClient extends EventTarget {
     this._rejoinAttempt += 1;
     this._rejoinTimer = setTimeout(() => {
       this._setState("connecting");
-      this._send({ type: "media.join" });
+      this._joinWhenHeard();
     }, delay);
   }
 

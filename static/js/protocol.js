@@ -7,6 +7,7 @@
 //   conn.on("error", (err) => ...);            // errors that answer no command of ours
 //   await conn.command("step.next", {});       // resolves with the result, rejects with an Error {status, code}
 //   conn.send({type: "media.join"});           // raw message (media signalling); false when not connected
+//   await conn.probe();                        // true when the socket answers a ping; else a new one is opening
 //   conn.connect();
 //
 // The cookie set by /k/<token> or the join/create API authenticates the socket.
@@ -16,6 +17,8 @@
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
 const MAX_BACKOFF_MS = 10000;
 const COMMAND_TIMEOUT_MS = 10000;
+// After a network change: a socket whose ping gets no pong within this is replaced.
+const PROBE_TIMEOUT_MS = 2000;
 
 export class CommandError extends Error {
   constructor(message, status, code) {
@@ -40,6 +43,8 @@ export class RoomConnection {
     this.listeners = new Map();
     this.stopped = false;
     this.retryTimer = null;
+    this._onOnline = () => this.probe();
+    this._probing = null;
   }
 
   on(type, fn) {
@@ -62,11 +67,13 @@ export class RoomConnection {
 
   connect() {
     this.stopped = false;
+    window.addEventListener("online", this._onOnline);
     this.open();
   }
 
   close() {
     this.stopped = true;
+    window.removeEventListener("online", this._onOnline);
     clearTimeout(this.retryTimer);
     if (this.ws) this.ws.close(1000);
   }
@@ -84,6 +91,7 @@ export class RoomConnection {
     this.ws = ws;
     let welcomed = false;
     ws.addEventListener("message", (event) => {
+      if (this.ws !== ws) return; // a socket we gave up on (probe): its late messages are old news
       let msg;
       try { msg = JSON.parse(event.data); } catch { return; }
       if (!msg || typeof msg !== "object") return;
@@ -131,6 +139,37 @@ export class RoomConnection {
     } catch {
       return "down";
     }
+  }
+
+  // Is the socket alive? After a network change it can look open while its TCP
+  // connection died with the old network, and a retry may be seconds away: find out
+  // now. Resolves true on a pong; otherwise opens a new socket at once and resolves
+  // false ("status" goes to "open" again when it is up). The new socket arrives before
+  // the server notices the old one gone, so the person's presence does not blink.
+  probe() {
+    if (!this._probing) this._probing = this._probe().finally(() => { this._probing = null; });
+    return this._probing;
+  }
+
+  async _probe() {
+    if (this.stopped) return false;
+    const ws = this.ws;
+    if (!ws) {
+      clearTimeout(this.retryTimer);
+      this.open();
+      return false;
+    }
+    if (ws.readyState !== WebSocket.OPEN) return false;
+    const alive = await Promise.race([
+      this.ping().then(() => true, () => false),
+      new Promise((resolve) => setTimeout(() => resolve(false), PROBE_TIMEOUT_MS)),
+    ]);
+    if (alive || this.ws !== ws || this.stopped) return alive;
+    this.ws = null;
+    this.failPending();
+    try { ws.close(); } catch { /* already going */ }
+    this.open();
+    return false;
   }
 
   scheduleRetry() {

@@ -175,7 +175,7 @@ const media = {
       }
     }
     if (!local) this.note(t("media.denied"));
-    const client = new mod.MediaClient((msg) => conn.send(msg));
+    const client = new mod.MediaClient((msg) => conn.send(msg), { probe: () => conn.probe() });
     this.client = client;
     this.active = true;
     document.body.append(this.audioBox);
