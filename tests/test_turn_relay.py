@@ -202,7 +202,8 @@ async def test_participant_behind_udp_firewall_uses_the_relay_and_recovers(relay
 
         # Two pages keep a two-core machine's load down: Fleur (facilitator, the group) on the
         # open network, Bas behind the firewall.  Anne only joins, to have a case and a vote.
-        room = await post("/api/rooms", {"name": "Team Zuid", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur"})
+        room = await post("/api/rooms", {"name": "Team Zuid", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur"},
+                          served.facilitator_token)
         room_id, fac_token = room["room_id"], room["token"]
         invite = room["invite_url"].rsplit("/", 1)[1]
         anne = await post(f"/api/invites/{invite}/join", {"name": "Anne"})
