@@ -139,3 +139,74 @@ async def test_server_side_relay_only_when_asked():
     assert MediaService(send, turn=turn)._server_ice("r") == []
     relayed = MediaService(send, turn=TurnSettings(turn.urls, SECRET, server_relay=True))._server_ice("r")
     assert relayed[0].urls == list(turn.urls) and relayed[0].username.endswith(":server")
+
+
+TURNSERVER = "/usr/bin/turnserver"
+
+
+@pytest.fixture
+def local_coturn(tmp_path):
+    """coturn on loopback with the configuration turn-config writes; yields its port."""
+    import shutil
+    import socket
+    import time
+
+    from companion.serve_process import free_port
+
+    if not shutil.which(TURNSERVER):
+        pytest.skip("coturn is not installed (apt-get install coturn)")
+    port = free_port()
+    conf = tmp_path / "turnserver.conf"
+    conf.write_text(turnserver_conf(SECRET, "companion.test", port=port, listening_ips=["127.0.0.1"]))
+    log = open(tmp_path / "coturn.log", "wb")
+    proc = subprocess.Popen([TURNSERVER, "-c", str(conf), "--pidfile", str(tmp_path / "pid"), "--userdb", str(tmp_path / "db"),
+                             "--relay-ip", "127.0.0.1"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError((tmp_path / "coturn.log").read_text(errors="replace")[-2000:])
+                time.sleep(0.2)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_server_side_relay_is_granted_by_coturn(local_coturn, transport):
+    """With --turn-server-relay the server's own ICE agent (aioice) gets a relay from coturn with
+    the credentials we mint; credentials made with another secret get none."""
+    from aioice import Connection
+    from aiortc.rtcicetransport import connection_kwargs
+
+    from companion.media.service import MediaService
+
+    async def send(*_):
+        pass
+
+    url = f"turn:127.0.0.1:{local_coturn}?transport={transport}"
+
+    async def relay_candidates(secret: str) -> list:
+        service = MediaService(send, turn=TurnSettings((url,), secret, server_relay=True), session_seconds=lambda _: 3600)
+        connection = Connection(ice_controlling=True, components=1, **connection_kwargs(service._server_ice("r")))
+        try:
+            await connection.gather_candidates()
+            return [c for c in connection.local_candidates if c.type == "relay"]
+        except Exception:
+            return []
+        finally:
+            await connection.close()
+
+    granted = await relay_candidates(SECRET)
+    assert granted and granted[0].host == "127.0.0.1", granted
+    assert await relay_candidates("another-secret-of-enough-length") == []
