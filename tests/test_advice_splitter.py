@@ -217,7 +217,9 @@ def test_spoken_set_is_big_enough_and_its_unseen_third_chosen_by_a_fixed_rule():
         assert all(s in speakers for s, _ in r["expect"] + r.get("expect_aside", [])), r["id"]
 
 
-FRESH = bench.load_rounds(bench.ADVICE_DATA / "rounds_fresh.json")
+FRESH = bench.load_rounds(bench.ADVICE_DATA / "rounds_fresh.json") + bench.load_rounds(
+    bench.ADVICE_DATA / "rounds_fresh2.json"
+)
 
 
 @pytest.mark.parametrize("round_", [r for r in SPOKEN + FRESH if not r.get("unseen")], ids=lambda r: r["id"])
@@ -523,6 +525,25 @@ def test_single_turns_give_the_right_number_of_advices(text, count):
     assert len(advice_only(items)) == count, [(i.aside, i.text) for i in items]
     if count == 0:
         assert items and all(i.aside == "no_advice" for i in items)  # set aside, not lost
+
+
+TALK = [
+    "Goed, de adviesronde. Wie trapt af?", "Wie wil er als eerste?", "Is er nog iemand die iets kwijt wil?",
+    "Paula, jij nog?", "Dan ronden we af.", "Oké, dan gaan we door naar de volgende stap.",
+    "Nog twee minuten voor deze ronde.", "We hebben nog vijf minuutjes.", "Nee, ik sluit me aan bij de rest.",
+    "Ik zou me aansluiten bij Sanne.", "Ik ben het helemaal met Anna eens.", "Helemaal mee eens, Eva.",
+]
+
+
+@pytest.mark.parametrize("text", TALK)
+def test_talk_around_the_advice_by_its_form_is_set_aside(text):
+    items = _one(text, names=["Anna", "Eva", "Sanne", "Paula"])
+    assert items and [i.aside for i in items] == ["no_advice"] * len(items), [(i.aside, i.text) for i in items]
+
+
+def test_agreeing_then_advising_keeps_the_advice():
+    items = _one("Ik zou me aansluiten bij Sanne. En als laatste zou ik zeggen: gun jezelf wat tijd.", names=["Sanne"])
+    assert [(i.aside, "tijd" in i.text) for i in items] == [("no_advice", False), (None, True)]
 
 
 ENGLISH_TURNS = [

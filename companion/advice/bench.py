@@ -29,7 +29,9 @@ ADVICE_DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "advice"
 DEFAULT_TABLE = ADVICE_DATA / "rounds.json"
 # The rounds the rules were tuned on, and the spoken-style set written before
 # the rules were generalised (its "unseen" third never tuned on).
-DEFAULT_TABLES = (DEFAULT_TABLE, ADVICE_DATA / "rounds_spoken.json", ADVICE_DATA / "rounds_fresh.json")
+DEFAULT_TABLES = tuple(
+    ADVICE_DATA / name for name in ("rounds.json", "rounds_spoken.json", "rounds_fresh.json", "rounds_fresh2.json")
+)
 
 
 @dataclass

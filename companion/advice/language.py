@@ -61,6 +61,7 @@ class AdviceLanguage:
     lead_in_tails: tuple[str, ...]
     lead_in_words: frozenset[str]
     backchannel: frozenset[str]
+    talk: tuple[str, ...]  # regular expressions of a whole sentence that is talk around the advice
     no_advice: tuple[str, ...]  # regular expressions of a clause saying there is no advice
     phrase_list: tuple[str, ...]  # regular expressions of what Whisper writes over silence
     conjunctions: tuple[str, ...]
@@ -171,6 +172,7 @@ def parse(code: str, data: dict, where: str = "<advice language>") -> AdviceLang
         lead_in_tails=words("lead_in_tails"),
         lead_in_words=frozenset(words("lead_in_words")),
         backchannel=frozenset(words("backchannel")),
+        talk=patterns("talk"),
         no_advice=patterns("no_advice"),
         phrase_list=patterns("phrase_list"),
         conjunctions=words("conjunctions"),

@@ -333,9 +333,13 @@ def has_cue(text: str, language: str) -> bool:
 
 
 def _is_backchannel(text: str, lang: AdviceLanguage, names: frozenset[str] = frozenset()) -> bool:
+    """Talk around the advice: only words of thanks, agreement and turn-giving (and names), or a talk pattern."""
     words = re.findall(r"[\w'é]+", text.lower())
     allowed = lang.backchannel | names
-    return bool(words) and len(words) <= 12 and all(w in allowed for w in words)
+    if bool(words) and len(words) <= 12 and all(w in allowed for w in words):
+        return True
+    lowered = _WS.sub(" ", _strip_noise(re.sub(r"[^\w\s'’?-]", " ", text).strip(), lang)).strip()
+    return bool(lowered) and any(re.fullmatch(p, lowered) for p in lang.talk)
 
 
 def _says_no_advice(text: str, lang: AdviceLanguage) -> bool:
