@@ -229,6 +229,13 @@ def test_spoken_tuned_round(round_):
     assert result.asides_right == result.asides_expected, result.set_aside
 
 
+def test_rounds_never_tuned_on_meet_the_target():
+    unseen = [r for r in bench.load_default_rounds() if bench.is_unseen(r)]
+    assert len(unseen) >= 30
+    summary = bench.summarise([bench.score_round(r) for r in unseen])
+    assert summary["rounds_right_share"] >= 0.9, summary
+
+
 def _one(text, language="nl", names=()):
     return split_round([{"id": "u", "speaker_id": "p", "start": 0, "end": 3, "text": text}], language, names=names)
 
