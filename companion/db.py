@@ -80,7 +80,7 @@ CREATE TABLE IF NOT EXISTS takeaways (
 
 def _module_schemas() -> list[str]:
     schemas = []
-    for name in ("companion.speech.store", "companion.advice.store", "companion.advice.aside", "companion.facilitators", "companion.browser_sessions"):
+    for name in ("companion.speech.store", "companion.advice.store", "companion.advice.aside", "companion.facilitators", "companion.browser_sessions", "companion.signals"):
         try:
             module = __import__(name, fromlist=["SCHEMA"])
         except ModuleNotFoundError as exc:

@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from . import tokens
+from . import signals, tokens
 from .db import Transaction
 from .errors import ClientError, bad_request, conflict, forbidden, not_found
 from .methods import LANGUAGES, MethodCatalog
@@ -396,6 +396,8 @@ class PhaseEngine:
         room.status = ENDED
         room.ended_at = now
         room.timer.pause(now)
+        signals.clear_kind(self.conn, room.id, signals.HAND)
+        signals.clear_kind(self.conn, room.id, signals.HELP)
         return ("session.end",)
 
     def cmd_set_inbrenger(self, room: Room, actor: Participant, args: dict, now: float) -> tuple[str, ...]:
@@ -412,6 +414,8 @@ class PhaseEngine:
             room.inbrenger_id = participant.id
             room.question_original = None
             room.question_reformulated = None
+        # Appointing someone settles a tie as well: no tie banner or buttons stay behind.
+        room.vote_tie = []
         return ("inbrenger",)
 
     def cmd_vote_close(self, room: Room, actor: Participant, args: dict, now: float) -> tuple[str, ...]:
@@ -542,6 +546,40 @@ class PhaseEngine:
         room.save_participant(self.conn, actor)
         return ("media",)
 
+    # ---------------------------------------------------------- small signals
+    def _flag(self, args: dict, key: str) -> bool:
+        value = args.get(key)
+        if not isinstance(value, bool):
+            raise bad_request(f"{key} moet true of false zijn", "invalid")
+        return value
+
+    def cmd_hand(self, room: Room, actor: Participant, args: dict, now: float) -> tuple[str, ...]:
+        signals.set_signal(self.conn, room.id, actor.id, signals.HAND, self._flag(args, "up"), now)
+        return ("hand",)
+
+    def cmd_hand_lower(self, room: Room, actor: Participant, args: dict, now: float) -> tuple[str, ...]:
+        participant = self._participant_arg(room, args)
+        signals.set_signal(self.conn, room.id, participant.id, signals.HAND, False, now)
+        return ("hand",)
+
+    def cmd_help(self, room: Room, actor: Participant, args: dict, now: float) -> tuple[str, ...]:
+        signals.set_signal(self.conn, room.id, actor.id, signals.HELP, self._flag(args, "on"), now)
+        return ("help",)
+
+    def cmd_help_clear(self, room: Room, actor: Participant, args: dict, now: float) -> tuple[str, ...]:
+        participant = self._participant_arg(room, args)
+        signals.set_signal(self.conn, room.id, participant.id, signals.HELP, False, now)
+        return ("help",)
+
+    def cmd_camera_self(self, room: Room, actor: Participant, args: dict, now: float) -> tuple[str, ...]:
+        signals.set_signal(self.conn, room.id, actor.id, signals.CAMERA_SELF_OFF, self._flag(args, "off"), now)
+        return ("media",)
+
+    def cmd_media_report(self, room: Room, actor: Participant, args: dict, now: float) -> tuple[str, ...]:
+        """What the page itself knows about its media: ``{"webrtc": false}`` when the browser cannot call."""
+        signals.set_signal(self.conn, room.id, actor.id, signals.NO_WEBRTC, not self._flag(args, "webrtc"), now)
+        return ("media.status",)
+
 
 def _refusal(name: str, role: str) -> str:
     spec = COMMANDS[name]
@@ -575,4 +613,10 @@ COMMANDS: dict[str, Command] = {
     "question.reformulate": Command(PhaseEngine.cmd_reformulate, INB),
     "takeaway.save": Command(PhaseEngine.cmd_takeaway, ANY, after_end=True),
     "mic.self": Command(PhaseEngine.cmd_self_mic, ANY),
+    "camera.self": Command(PhaseEngine.cmd_camera_self, ANY),
+    "hand.raise": Command(PhaseEngine.cmd_hand, MEMBERS),
+    "hand.lower": Command(PhaseEngine.cmd_hand_lower, FAC),
+    "help.signal": Command(PhaseEngine.cmd_help, MEMBERS),
+    "help.clear": Command(PhaseEngine.cmd_help_clear, FAC),
+    "media.report": Command(PhaseEngine.cmd_media_report, ANY, after_end=True),
 }

@@ -13,7 +13,11 @@ class ClientError(Exception):
         self.message = message
 
     def to_dict(self) -> dict:
-        return {"status": self.status, "code": self.code, "message": self.message}
+        """The message in Dutch, and ``message_en`` for pages set to English (messages_en.py)."""
+        from .messages_en import english
+
+        return {"status": self.status, "code": self.code, "message": self.message,
+                "message_en": english(self.message) or self.message}
 
 
 def bad_request(message: str, code: str = "bad_request") -> ClientError:

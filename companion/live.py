@@ -13,6 +13,7 @@ import logging
 import time
 from typing import Any, Callable
 
+from . import signals
 from .engine import PhaseEngine
 from .hub import Hub
 from .room import FACILITATOR, INBRENGER, RUNNING, Room
@@ -36,9 +37,40 @@ class Live:
         self._transcribing: dict[str, tuple[int, str]] = {}
         self.utterance_listeners: list[Callable[[Any], None]] = []
         self.transcription_error: str | None = None
+        self.watch: Any = None  # media_status.MediaWatch, with media
+
+    def watch_media(self) -> None:
+        """Judge every participant's call once a second (media_status.py) and push changes."""
+        from .media_status import MediaWatch
+
+        if self.media is None or self.watch is not None:
+            return
+
+        async def changed(room_id: str) -> None:
+            room = self.engine.rooms.get(room_id)
+            if room is not None:
+                self.engine.touch(room)
+                await self.hub.push_state(room, ("media.status",))
+
+        self.watch = MediaWatch(
+            self.media.link_counters, lambda: {rid: self.hub.online(rid) for rid in list(self.engine.rooms)}, changed
+        )
+        self.watch.start()
+
+    def media_status(self, room: Room, participant_id: str, role: str) -> dict[str, Any]:
+        """The facilitator sees each person's call status; everyone sees their own."""
+        status = self.watch.status(room.id) if self.watch is not None else {}
+        for pid, flags in signals.for_room(self.engine.conn, room.id).items():
+            if signals.NO_WEBRTC in flags:
+                status[pid] = {"media": "none", "audio": None, "label": "no_webrtc"}
+        out: dict[str, Any] = {"media_self": status.get(participant_id)}
+        if role == FACILITATOR:
+            out["media_status"] = status
+        return out
 
     async def start(self) -> None:
         """Load the speech model; a room without transcription beats no room at all."""
+        self.watch_media()
         if self.transcription is None:
             return
         try:

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
+from . import signals
 from .methods import LANGUAGES, render_text
 from .room import ENDED, FACILITATOR, INBRENGER, Room, text_context
 
@@ -44,6 +45,9 @@ def snapshot(
     step = room.step
     out_of_sight = bool(step and role == INBRENGER and not step.media.inbrenger_sees_group and room.inbrenger_id)
     hidden_from_group = bool(step and room.inbrenger_id and not step.media.group_sees_inbrenger)
+    flags = signals.for_room(conn, room.id)
+    hands = sorted((f[signals.HAND], pid) for pid, f in flags.items() if signals.HAND in f)
+    hand_order = {pid: i + 1 for i, (_, pid) in enumerate(hands)}
 
     state: dict[str, Any] = {
         "type": "state",
@@ -63,7 +67,7 @@ def snapshot(
                 "steps": [s.to_dict() for s in room.method.steps],
             },
         },
-        "you": {"id": me.id, "name": me.name, "role": role},
+        "you": {"id": me.id, "name": me.name, "role": role, "help": signals.HELP in flags.get(me.id, {})},
         "participants": [
             {
                 "id": p.id,
@@ -72,6 +76,9 @@ def snapshot(
                 "online": p.id in online,
                 "mic_muted_by": p.mic_muted_by,
                 "camera_off": p.camera_off,
+                "camera_self_off": signals.CAMERA_SELF_OFF in flags.get(p.id, {}),
+                # Place in the queue of raised hands (1 = first), or None.
+                "hand": hand_order.get(p.id),
                 # Whose tile the client must not show (the server forwards nothing anyway).
                 "hidden": (p.id == room.inbrenger_id and hidden_from_group and role != INBRENGER)
                 or (out_of_sight and p.id != me.id),
@@ -105,6 +112,13 @@ def snapshot(
             "running": room.timer.running and room.status != ENDED,
             "overtime": bool(step) and elapsed > planned,
         }
+    if role == FACILITATOR:
+        # "Ik hoor niets / ik moet even weg" reaches the facilitator and no one else.
+        state["help"] = [
+            {"id": pid, "name": room.participants[pid].name, "at": f[signals.HELP]}
+            for pid, f in sorted(flags.items(), key=lambda kv: kv[1].get(signals.HELP, 0))
+            if signals.HELP in f and pid in room.participants
+        ]
     state["cases"], state["vote"] = _cases_and_vote(conn, room, participant_id, role)
     state["takeaways"] = _takeaways(conn, room, participant_id)
     for extra in extras:

@@ -207,9 +207,7 @@ async def errors_middleware(request: web.Request, handler):
             _clear_stale_cookies(request, response)
         return response
     except web.HTTPRequestEntityTooLarge:
-        return web.json_response(
-            {"error": {"status": 413, "code": "too_large", "message": "Het verzoek is te groot."}}, status=413
-        )
+        return web.json_response({"error": ClientError(413, "too_large", "Het verzoek is te groot.").to_dict()}, status=413)
     except web.HTTPException:
         raise
     except asyncio.CancelledError:
@@ -220,9 +218,7 @@ async def errors_middleware(request: web.Request, handler):
         return web.Response(status=499)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, route_pattern(request))
-        return web.json_response(
-            {"error": {"status": 500, "code": "internal", "message": "Er ging iets mis op de server."}}, status=500
-        )
+        return web.json_response({"error": ClientError(500, "internal", "Er ging iets mis op de server.").to_dict()}, status=500)
 
 
 # Only our own files: no inline script or style, no other origin (WebSocket and fetch go to 'self').
@@ -522,6 +518,7 @@ def _live_services(app: web.Application, settings: Settings, engine: PhaseEngine
         # Stored before anything else sees it: the transcript outlives a failing advice list.
         live.utterance_listeners.append(lambda utterance: insert_utterance(engine.conn, utterance))
     app[STATE_EXTRAS].append(live.transcription_status)
+    app[STATE_EXTRAS].append(live.media_status)
     if settings.enable_media:
         from .media.service import MediaService
 
@@ -581,6 +578,8 @@ def create_app(settings: Settings) -> web.Application:
 
     async def on_cleanup(app: web.Application) -> None:
         app[RETENTION_TASK].cancel()
+        if live.watch is not None:
+            await live.watch.stop()
         if live.media is not None:
             await live.media.close()
         if live.transcription is not None:

@@ -100,7 +100,7 @@ def test_english_labels_and_date():
 def test_empty_document_says_so():
     doc = {"group": "G", "method": "Basismodel", "date": "2026-11-23", "items": [], "takeaways": []}
     md = export.render_markdown(doc)
-    assert "Er zijn geen adviezen vastgelegd." in md and "Niemand heeft een leerpunt gedeeld." in md
+    assert "Er zijn geen adviezen vastgelegd." in md and "Niemand heeft gedeeld wat hij of zij meeneemt." in md
     assert "Mijn notities" not in md
     assert "Er zijn geen adviezen vastgelegd." in export.render_html(doc)
 

@@ -275,8 +275,10 @@ async def download(request: web.Request) -> web.Response:
     response = web.Response(text=body, content_type=content_type, charset="utf-8")
     response.headers["Content-Disposition"] = f'{disposition}; filename="{export.filename(data, fmt)}"'
     response.headers["Cache-Control"] = "no-store"
-    # The page is our own template with escaped text: no script needs to run in it.
-    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    # The page is our own template with escaped text: its only script is the print button's, allowed by hash.
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src {export.PRINT_SCRIPT_CSP}"
+    )
     return response
 
 

@@ -7,8 +7,10 @@ can restyle them; a folder passed as ``templates_dir`` is tried first.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
+import hashlib
 import re
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
@@ -24,7 +26,7 @@ LABELS: dict[str, dict[str, str]] = {
         "title": "Adviezen",
         "group": "Groep",
         "date": "Datum",
-        "method": "Werkvorm",
+        "method": "Methode",
         "inbrenger": "Inbrenger",
         "question": "De vraag",
         "question_original": "Oorspronkelijke vraag",
@@ -38,10 +40,11 @@ LABELS: dict[str, dict[str, str]] = {
         "as_heard": "Zoals gezegd",
         "overall_note": "Mijn notities",
         "takeaways": "Wat de groep meeneemt",
-        "no_takeaways": "Niemand heeft een leerpunt gedeeld.",
+        "no_takeaways": "Niemand heeft gedeeld wat hij of zij meeneemt.",
         "confidential": "Vertrouwelijk: alleen voor de inbrenger.",
         "made_by": "Gemaakt met companion, op de eigen server van de groep.",
-        "added_by_hand": "later toegevoegd",
+        "added_by_hand": "met de hand toegevoegd",
+        "print": "Afdrukken of opslaan als PDF",
         "useful": "bruikbaar",
         "not_for_me": "niet voor mij",
         "ask": "navragen",
@@ -68,7 +71,8 @@ LABELS: dict[str, dict[str, str]] = {
         "no_takeaways": "Nobody shared a take-away.",
         "confidential": "Confidential: for the case owner only.",
         "made_by": "Made with companion, on the group's own server.",
-        "added_by_hand": "added later",
+        "added_by_hand": "added by hand",
+        "print": "Print or save as PDF",
         "useful": "useful",
         "not_for_me": "not for me",
         "ask": "ask about it",
@@ -264,9 +268,15 @@ def render_markdown(data: AdviceDocument | Mapping[str, Any], templates_dir: Pat
     return _environment(False, templates_dir).get_template("advice.md.j2").render(_context(doc))
 
 
+# The printable page's one script: its "print or save as PDF" button. The page's
+# Content-Security-Policy allows exactly this script by its hash (PRINT_SCRIPT_CSP).
+PRINT_SCRIPT = 'document.getElementById("print").addEventListener("click", function () { window.print(); });'
+PRINT_SCRIPT_CSP = "'sha256-" + base64.b64encode(hashlib.sha256(PRINT_SCRIPT.encode()).digest()).decode() + "'"
+
+
 def render_html(data: AdviceDocument | Mapping[str, Any], templates_dir: Path | None = None) -> str:
     doc = document_from(data)
-    return _environment(True, templates_dir).get_template("advice.html.j2").render(_context(doc))
+    return _environment(True, templates_dir).get_template("advice.html.j2").render(_context(doc), print_script=PRINT_SCRIPT)
 
 
 def filename(doc: AdviceDocument | Mapping[str, Any], extension: str) -> str:

@@ -108,6 +108,8 @@ class _Room:
     peers: dict[str, _Peer] = field(default_factory=dict)
     paths: dict[tuple[str, str, str], PathStats] = field(default_factory=dict)
     transcribing: set[str] = field(default_factory=set)
+    # Encoded frames received from each participant, all kinds: is their upstream alive?
+    received: dict[str, int] = field(default_factory=dict)
 
     def path(self, source: str, subscriber: str, kind: str) -> PathStats:
         key = (source, subscriber, kind)
@@ -190,6 +192,24 @@ class MediaService:
         if room is None:
             return {}
         return {key: stats.as_dict() for key, stats in room.paths.items()}
+
+    def link_counters(self, room_id: str) -> dict[str, dict[str, Any]]:
+        """Per participant with a media connection, cumulative counters for media_status:
+        ``{"state": connectionState, "received": frames from them, "audio_delivered": audio
+        frames handed to their slots, "audio_overflowed": audio frames lost to a full queue}``."""
+        room = self._rooms.get(room_id)
+        if room is None:
+            return {}
+        out: dict[str, dict[str, Any]] = {}
+        for pid, peer in room.peers.items():
+            out[pid] = {"state": peer.pc.connectionState, "received": room.received.get(pid, 0),
+                        "audio_delivered": 0, "audio_overflowed": 0}
+        for (source, subscriber, kind), stats in room.paths.items():
+            entry = out.get(subscriber)
+            if entry is not None and kind == "audio":
+                entry["audio_delivered"] += stats.packets
+                entry["audio_overflowed"] += stats.dropped_full
+        return out
 
     def connected(self, room_id: str) -> set[str]:
         room = self._rooms.get(room_id)
@@ -475,6 +495,7 @@ class MediaService:
             src = room.peers.get(source)
             if src is None or src.closed:
                 return
+            room.received[source] = room.received.get(source, 0) + 1
             data: bytes = frame.data
             timestamp: int = frame.timestamp
             if kind == "audio" and src.decoder is not None and self._sink is not None:

@@ -20,6 +20,8 @@ const STRINGS = {
     "hint.facilitator": "Verbeter de lijst waar nodig: pas een advies aan, verwijder het of voeg er een toe. De inbrenger ziet je wijzigingen meteen.",
     "hint.inbrenger": "Geef bij elk advies aan wat je ermee wilt, en schrijf erbij wat je opvalt. Alleen jij en de begeleider zien dat.",
     "hint.deelnemer": "De adviezen zoals ze zijn opgeschreven.",
+    "hint.inbrenger.round": "Je hoeft nu niets te doen: luister, en lees mee als je wilt. Na de ronde geef je bij elk advies aan wat je ermee wilt.",
+    "hint.facilitator.round": "Typ een advies en klik op de naam van wie het gaf: dan staat het erin. Die naam blijft gekozen tot je een andere kiest; Enter voegt het volgende advies toe onder dezelfde naam.",
     empty: "Nog geen adviezen. Ze verschijnen hier zodra ze in de adviesronde worden gegeven.",
     "empty.edit": "Nog geen adviezen. Ze verschijnen hier zodra ze in de adviesronde worden gegeven; je kunt er ook zelf een toevoegen.",
     unknown: "Onbekend",
@@ -31,7 +33,7 @@ const STRINGS = {
     save: "Opslaan",
     cancel: "Annuleren",
     speaker: "Van wie",
-    nobody: "(niemand in het bijzonder)",
+    nobody: "Onbekend",
     text: "Advies",
     removed: "Advies {n} is verwijderd.",
     undo: "Ongedaan maken",
@@ -54,8 +56,8 @@ const STRINGS = {
     "add.button": "Toevoegen",
     "add.text": "Nieuw advies",
     download: "Downloaden",
-    "download.html": "Afdrukbare pagina",
-    "download.md": "Tekstbestand (Markdown)",
+    "download.html": "Afdrukken of opslaan als PDF",
+    "download.md": "Als tekstbestand",
     "delete.button": "Alles van deze sessie nu verwijderen",
     "delete.hint": "De sessie is afgelopen. Download eerst wat je wilt bewaren: daarna kun je alles meteen laten verwijderen, voor iedereen.",
     "delete.confirm": "Alles van deze sessie verdwijnt nu van de server: adviezen, notities, casussen en namen, voor iedereen. Dit kan niet ongedaan worden. Doorgaan?",
@@ -65,6 +67,8 @@ const STRINGS = {
     "hint.facilitator": "Correct the list where needed: change an item, delete it or add one. The case owner sees your changes straight away.",
     "hint.inbrenger": "For each item, note what you want to do with it and write down what strikes you. Only you and the facilitator see this.",
     "hint.deelnemer": "The advice as it was written down.",
+    "hint.inbrenger.round": "There is nothing you need to do now: listen, and read along if you like. After the round you mark what you want to do with each item.",
+    "hint.facilitator.round": "Type an item and click the name of who gave it: then it is in. That name stays chosen until you pick another; Enter adds the next item under the same name.",
     empty: "No advice yet. It appears here as soon as it is given in the advice round.",
     "empty.edit": "No advice yet. It appears here as soon as it is given in the advice round; you can also add an item yourself.",
     unknown: "Unknown",
@@ -76,7 +80,7 @@ const STRINGS = {
     save: "Save",
     cancel: "Cancel",
     speaker: "From whom",
-    nobody: "(nobody in particular)",
+    nobody: "Unknown",
     text: "Advice",
     removed: "Item {n} was deleted.",
     undo: "Undo",
@@ -99,8 +103,8 @@ const STRINGS = {
     "add.button": "Add",
     "add.text": "New item",
     download: "Download",
-    "download.html": "Printable page",
-    "download.md": "Text file (Markdown)",
+    "download.html": "Print or save as PDF",
+    "download.md": "As a text file",
     "delete.button": "Delete everything from this session now",
     "delete.hint": "The session has ended. Download what you want to keep first: then you can have everything removed straight away, for everyone.",
     "delete.confirm": "Everything from this session is removed from the server now: advice, notes, cases and names, for everyone. This cannot be undone. Continue?",
@@ -250,7 +254,7 @@ class ItemRow {
     if (on) this.editText.focus();
   }
 
-  render(state, item) {
+  render(state, item, canMark = state.advice.can_mark) {
     this.item = item;
     const adv = state.advice;
     this.number.textContent = `${item.number ?? ""}.`;
@@ -298,8 +302,8 @@ class ItemRow {
     this.cancelButton.textContent = tr("cancel");
     if (this.editing && document.activeElement !== this.editSpeaker) speakerOptions(this.editSpeaker, state);
 
-    this.markBox.classList.toggle("hidden", !adv.can_mark);
-    if (adv.can_mark) {
+    this.markBox.classList.toggle("hidden", !canMark);
+    if (canMark) {
       this.markLegend.textContent = tr("mark.group");
       for (const [mark, button] of this.markButtons) {
         button.textContent = tr(`mark.${mark}`);
@@ -474,24 +478,70 @@ export class AdviceView {
     this.addHeading = h("h3");
     this.addText = draftArea({ id: "advice-add-text", maxlength: 4000, rows: 2 });
     this.addTextLabel = h("label", { for: "advice-add-text" });
-    this.addSpeaker = h("select", { id: "advice-add-speaker" });
-    this.addSpeakerLabel = h("label", { for: "advice-add-speaker" });
+    this.addSpeakerLegend = h("legend", { class: "small" });
+    this.addSpeakers = h("div", { class: "row advice-speakers", id: "advice-add-speakers" });
+    this.addSpeaker = ""; // kept until another name is clicked
     this.addButton = h("button", { type: "submit", class: "primary" });
     this.addForm = h("form", { novalidate: true, class: "advice-add hidden" }, this.addHeading,
-      this.addTextLabel, this.addText, this.addSpeakerLabel, this.addSpeaker, h("div", { class: "row" }, this.addButton));
-    this.addForm.addEventListener("submit", async (event) => {
+      this.addTextLabel, this.addText, h("fieldset", { class: "advice-speaker-group" }, this.addSpeakerLegend, this.addSpeakers),
+      h("div", { class: "row" }, this.addButton));
+    this.addForm.addEventListener("submit", (event) => {
       event.preventDefault();
-      const body = { text: this.addText.value };
-      if (this.addSpeaker.value) body.participant_id = this.addSpeaker.value;
-      // Clear only what was sent: the person may already be typing the next one.
-      if (await this.call("", "POST", body) && this.addText.value === body.text) {
-        this.addText.value = "";
-        this.addText.dataset.dirty = "";
-        // Each hand-added advice names its speaker afresh, so none is credited to the previous one's.
-        this.addSpeaker.value = "";
+      this.addNow();
+    });
+    // Enter adds (Shift+Enter for a new line): the next advice is one key away.
+    this.addText.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.addNow();
       }
     });
-    this.panel.append(this.addForm);
+    // Right under the heading: the facilitator never scrolls to add.
+    this.panel.insertBefore(this.addForm, this.status);
+  }
+
+  async addNow() {
+    const body = { text: this.addText.value };
+    if (!body.text.trim()) {
+      this.addText.focus();
+      return;
+    }
+    if (this.addSpeaker) body.participant_id = this.addSpeaker;
+    // Clear only what was sent: the person may already be typing the next one.
+    if (await this.call("", "POST", body) && this.addText.value === body.text) {
+      this.addText.value = "";
+      this.addText.dataset.dirty = "";
+    }
+    this.addText.focus();
+  }
+
+  /** One button per person; a click chooses them (and adds what is typed, credited to them). */
+  renderSpeakerButtons(state) {
+    const people = [...state.participants.filter((p) => p.role !== "inbrenger" && p.role !== "facilitator"),
+      ...state.participants.filter((p) => p.role === "facilitator"), { id: "", name: tr("nobody") }];
+    const key = people.map((p) => `${p.id}:${p.name}`).join("|");
+    if (this.speakerKey !== key) {
+      this.speakerKey = key;
+      clear(this.addSpeakers);
+      for (const p of people) {
+        const button = h("button", { type: "button", class: "speaker-button", dataset: { pid: p.id }, text: p.name });
+        button.addEventListener("click", () => {
+          this.addSpeaker = p.id;
+          this.paintSpeakers();
+          if (this.addText.value.trim()) this.addNow();
+          else this.addText.focus();
+        });
+        this.addSpeakers.append(button);
+      }
+    }
+    if (this.addSpeaker && !state.participants.some((p) => p.id === this.addSpeaker)) this.addSpeaker = "";
+    this.paintSpeakers();
+  }
+
+  paintSpeakers() {
+    for (const button of this.addSpeakers.children) {
+      button.setAttribute("aria-pressed", button.dataset.pid === this.addSpeaker ? "true" : "false");
+    }
   }
 
   buildOverall() {
@@ -540,8 +590,14 @@ export class AdviceView {
     if (!show) return;
 
     const role = state.you.role;
+    // During the round the inbrenger only listens: a calm list, marks and notes come the step after.
+    const round = kind === "advice" && state.room.status === "running";
+    const compact = round && adv.can_mark;
+    const canMark = adv.can_mark && !compact;
+    this.panel.classList.toggle("compact", compact);
     this.heading.textContent = tr("title");
-    this.hint.textContent = tr(`hint.${adv.can_edit ? "facilitator" : adv.can_mark ? "inbrenger" : "deelnemer"}`);
+    this.hint.textContent = compact ? tr("hint.inbrenger.round") : adv.can_edit && round ? tr("hint.facilitator.round")
+      : tr(`hint.${adv.can_edit ? "facilitator" : adv.can_mark ? "inbrenger" : "deelnemer"}`);
     this.empty.textContent = tr(adv.can_edit ? "empty.edit" : "empty");
     this.empty.classList.toggle("hidden", items.length > 0);
 
@@ -555,13 +611,25 @@ export class AdviceView {
         row = new ItemRow(this, item.id);
         this.rows.set(item.id, row);
       }
-      row.render(state, item);
+      row.render(state, item, canMark);
       if (row.el !== before) this.list.insertBefore(row.el, before);
       else before = before.nextSibling;
     }
     for (const [id, row] of this.rows) {
       if (!seen.has(id)) { row.el.remove(); this.rows.delete(id); }
     }
+    // A new advice comes into view by itself (the newest is last), without moving the page while someone types.
+    const count = items.length;
+    if (this.seenCount !== undefined && count > this.seenCount && items.length) {
+      const newest = this.rows.get(items[items.length - 1].id);
+      const typing = document.activeElement && /^(TEXTAREA|INPUT|SELECT)$/.test(document.activeElement.tagName);
+      if (newest && !typing) newest.el.scrollIntoView({ block: "nearest", behavior: "smooth" });
+      if (newest) {
+        newest.el.classList.add("fresh");
+        setTimeout(() => newest.el.classList.remove("fresh"), 2500);
+      }
+    }
+    this.seenCount = count;
 
     this.aside.render(state);
 
@@ -569,13 +637,13 @@ export class AdviceView {
     if (adv.can_edit) {
       this.addHeading.textContent = tr("add.title");
       this.addTextLabel.textContent = tr("add.text");
-      this.addSpeakerLabel.textContent = tr("speaker");
+      this.addSpeakerLegend.textContent = tr("speaker");
       this.addButton.textContent = tr("add.button");
-      if (document.activeElement !== this.addSpeaker) speakerOptions(this.addSpeaker, state);
+      this.renderSpeakerButtons(state);
     }
 
-    this.overallForm.classList.toggle("hidden", !adv.can_mark);
-    if (adv.can_mark) {
+    this.overallForm.classList.toggle("hidden", !canMark);
+    if (canMark) {
       this.overallLabel.textContent = tr("overall.title");
       this.overallSave.textContent = tr("save");
       syncArea(this.overallArea, adv.note);

@@ -1,5 +1,8 @@
 // The facilitator's controls. Built once; every snapshot only updates labels and states.
+// Two parts: the session controls stay at the top of the side column (never scrolled
+// away), the people and the less frequent settings live in a panel below the step.
 import { clear, copyText, h } from "./dom.js";
+import { icon } from "./icons.js";
 import { pick, t } from "./i18n.js";
 
 export function inviteKey(roomId) {
@@ -7,21 +10,40 @@ export function inviteKey(roomId) {
 }
 
 export class ConsoleView {
-  constructor(ctx, panel) {
+  constructor(ctx, panel, morePanel) {
     this.ctx = ctx;
     this.panel = panel;
+    this.more = morePanel;
     const b = (id, onclick, cls = "") => h("button", { type: "button", id, class: cls, onclick });
-    this.title = h("h2", { id: "console-title" });
+    this.title = h("h2", { id: "console-title", class: "offscreen" });
+    this.welcome = h("p", { class: "console-welcome", id: "console-welcome", role: "status" });
     this.start = b("console-start", () => ctx.run("session.start"), "primary");
     this.prev = b("console-prev", () => ctx.run("step.previous"));
-    this.next = b("console-next", () => ctx.run("step.next"), "primary");
-    this.gotoSelect = h("select", { id: "console-goto", "aria-label": "step" });
+    this.next = b("console-next", () => this.goNext(), "primary");
+    this.gotoSelect = h("select", { id: "console-goto" });
     this.goto = b("console-goto-button", () => ctx.run("step.goto", { index: Number(this.gotoSelect.value) }));
     this.pause = b("console-pause", () => ctx.run(this.running ? "timer.pause" : "timer.resume"));
-    this.add1 = b("console-add1", () => ctx.run("timer.add", { minutes: 1 }));
-    this.add5 = b("console-add5", () => ctx.run("timer.add", { minutes: 5 }));
+    this.add1 = b("console-add1", () => ctx.run("timer.add", { minutes: 1 }), "small-button");
+    this.add5 = b("console-add5", () => ctx.run("timer.add", { minutes: 5 }), "small-button");
     this.voteClose = b("console-vote-close", () => ctx.run("vote.close"), "primary");
     this.voteReopen = b("console-vote-reopen", () => ctx.run("vote.reopen"));
+    this.voteInfo = h("span", { class: "small", id: "console-vote-info" });
+    this.warning = h("div", { class: "notice warn hidden", id: "console-warning", role: "alert" });
+    this.end = b("console-end", () => {
+      if (window.confirm(t("console.end.confirm"))) ctx.run("session.end");
+    }, "danger small-button");
+    this.running = false;
+    this.confirmNext = null;
+    this.voteRow = h("div", { class: "row" }, this.voteClose, this.voteReopen, this.voteInfo);
+    this.stepRow = h("div", { class: "row" }, this.prev, this.next, this.pause, this.add1, this.add5);
+    this.gotoRow = h("div", { class: "row goto-row" }, this.gotoSelect, this.goto, this.end);
+    this.startRow = h("div", { class: "row" }, this.start);
+    panel.append(this.title, this.welcome, this.startRow, this.stepRow, this.warning, this.voteRow, this.gotoRow);
+
+    // Below the step: people (with hands in order), the inbrenger, the invite link.
+    this.moreTitle = h("h2");
+    this.hands = h("ol", { class: "hands", id: "console-hands" });
+    this.handsTitle = h("h3", { class: "small" });
     this.inbrengerLabel = h("label", { for: "console-inbrenger" });
     this.inbrengerSelect = h("select", { id: "console-inbrenger" });
     this.inbrengerSet = b("console-inbrenger-set", () => {
@@ -32,41 +54,64 @@ export class ConsoleView {
     this.invite = h("input", { id: "console-invite", readonly: true });
     this.inviteCopy = b("console-invite-copy", (e) => copyText(this.invite.value, e.currentTarget, t("copied")));
     this.inviteNone = h("p", { class: "hint" });
-    this.end = b("console-end", () => {
-      if (window.confirm(t("console.end.confirm"))) ctx.run("session.end");
-    }, "danger");
-    this.running = false;
-    this.voteRow = h("div", { class: "row" }, this.voteClose, this.voteReopen);
-    this.stepRow = h("div", { class: "row" }, this.prev, this.next);
-    this.gotoRow = h("div", { class: "row" }, this.gotoSelect, this.goto);
-    this.timerRow = h("div", { class: "row" }, this.pause, this.add1, this.add5);
-    panel.append(this.title,
-      h("div", { class: "row" }, this.start), this.stepRow, this.gotoRow, this.timerRow, this.voteRow,
-      this.inbrengerLabel, h("div", { class: "row" }, this.inbrengerSelect, this.inbrengerSet),
-      this.people,
-      this.inviteLabel, h("div", { class: "link-box" }, this.invite, this.inviteCopy), this.inviteNone,
-      h("div", { class: "row", style: "margin-top:1em" }, this.end));
+    this.inbrengerRow = h("div", { class: "row nowrap" }, this.inbrengerSelect, this.inbrengerSet);
+    morePanel.append(this.moreTitle, this.handsTitle, this.hands, this.people, this.inbrengerLabel, this.inbrengerRow,
+      this.inviteLabel, h("div", { class: "link-box" }, this.invite, this.inviteCopy), this.inviteNone);
+  }
+
+  /** "Volgende stap", with one warning first when cases are missing in a vote. */
+  goNext() {
+    const s = this.state;
+    if (s && s.step && s.step.has_vote && !s.vote.closed && this.confirmNext !== s.step.index) {
+      const missing = this.missingCases(s);
+      if (missing.length || !s.cases.length) {
+        this.confirmNext = s.step.index;
+        this.warning.textContent = s.cases.length
+          ? t("console.warn.missing", { names: missing.join(", ") })
+          : t("console.warn.nocases");
+        this.warning.classList.remove("hidden");
+        return;
+      }
+    }
+    this.warning.classList.add("hidden");
+    this.ctx.run("step.next");
+  }
+
+  missingCases(s) {
+    const authors = new Set(s.cases.map((c) => c.author_id));
+    return s.participants.filter((p) => p.role !== "facilitator" && !authors.has(p.id)).map((p) => p.name);
   }
 
   render(state) {
+    this.state = state;
     const isFac = state.you.role === "facilitator";
-    this.panel.classList.toggle("hidden", !isFac);
+    this.panel.classList.toggle("hidden", !isFac || state.room.status === "ended");
+    this.more.classList.toggle("hidden", !isFac || state.room.status === "ended");
     if (!isFac) return;
     const status = state.room.status;
     const running = status === "running";
     const steps = state.room.method.steps;
     const index = state.step ? state.step.index : -1;
     this.running = Boolean(state.timer && state.timer.running);
+    if (this.confirmNext !== null && this.confirmNext !== index) {
+      this.confirmNext = null;
+      this.warning.classList.add("hidden");
+    }
 
     this.title.textContent = t("console.title");
+    const members = state.participants.filter((p) => p.role !== "facilitator");
+    const present = members.filter((p) => p.online).length;
+    this.welcome.textContent = t("console.welcome", { n: present, total: state.room.capacity });
+    this.welcome.classList.toggle("hidden", status !== "waiting");
+    this.startRow.classList.toggle("hidden", status !== "waiting");
     this.start.textContent = t("console.start");
-    this.start.classList.toggle("hidden", status !== "waiting");
     this.prev.textContent = t("console.prev");
     this.next.textContent = t("console.next");
     this.prev.disabled = !running || index <= 0;
     this.next.disabled = !running || index >= steps.length - 1;
-    for (const row of [this.stepRow, this.gotoRow, this.timerRow]) row.classList.toggle("hidden", !running);
+    for (const row of [this.stepRow, this.gotoRow]) row.classList.toggle("hidden", !running);
     this.goto.textContent = t("console.go");
+    this.gotoSelect.setAttribute("aria-label", t("console.goto"));
     // A list someone has open is left alone; the next snapshot refreshes it.
     if (document.activeElement !== this.gotoSelect) {
       clear(this.gotoSelect);
@@ -74,8 +119,11 @@ export class ConsoleView {
       this.gotoSelect.value = String(Math.min(steps.length - 1, index + 1 > 0 ? index + 1 : 0));
     }
     this.pause.textContent = this.running ? t("console.pause") : t("console.resume");
+    this.pause.classList.toggle("primary", !this.running);
     this.add1.textContent = t("console.add1");
     this.add5.textContent = t("console.add5");
+    this.add1.setAttribute("aria-label", t("console.add1.label"));
+    this.add5.setAttribute("aria-label", t("console.add5.label"));
 
     const hasVote = running && state.step && state.step.has_vote;
     this.voteRow.classList.toggle("hidden", !hasVote);
@@ -83,28 +131,53 @@ export class ConsoleView {
     this.voteReopen.textContent = t("console.vote.reopen");
     this.voteClose.classList.toggle("hidden", state.vote.closed);
     this.voteReopen.classList.toggle("hidden", !state.vote.closed);
+    const voters = state.participants.length;
+    this.voteInfo.textContent = hasVote ? t("cases.voters.of", { n: state.vote.voters, total: voters }) : "";
+    this.end.textContent = t("console.end");
+
+    this.moreTitle.textContent = t("console.people");
+    const hands = state.participants.filter((p) => p.hand).sort((a, b) => a.hand - b.hand);
+    this.handsTitle.textContent = t("hands.title");
+    this.handsTitle.classList.toggle("hidden", !hands.length);
+    clear(this.hands);
+    for (const p of hands) {
+      this.hands.append(h("li", { dataset: { pid: p.id } }, icon("hand", { size: 14 }), ` ${p.name} `,
+        h("button", { type: "button", class: "small-button hand-lower", onclick: () => this.ctx.run("hand.lower", { participant_id: p.id }), text: t("hands.lower") })));
+    }
 
     this.inbrengerLabel.textContent = t("console.inbrenger");
     this.inbrengerSet.textContent = t("console.inbrenger.set");
-    const members = state.participants.filter((p) => p.role !== "facilitator");
     if (document.activeElement !== this.inbrengerSelect) {
       clear(this.inbrengerSelect).append(h("option", { value: "", text: t("console.inbrenger.none") }));
       for (const p of members) this.inbrengerSelect.append(h("option", { value: p.id, text: p.name }));
       this.inbrengerSelect.value = state.inbrenger ? state.inbrenger.id : "";
     }
 
+    const status_ = state.media_status || {};
     clear(this.people);
     for (const p of members) {
-      const muted = p.mic_muted_by === "facilitator";
-      this.people.append(h("li", { dataset: { pid: p.id } },
-        h("span", { text: p.name }),
-        h("span", { class: "row" },
-          h("button", { type: "button", class: "small mute-button", "aria-pressed": muted ? "true" : "false",
-            onclick: () => this.ctx.run("participant.mute", { participant_id: p.id, muted: !muted }),
-            text: muted ? t("console.unmute") : t("console.mute") }),
-          h("button", { type: "button", class: "small camera-button", "aria-pressed": p.camera_off ? "true" : "false",
-            onclick: () => this.ctx.run("participant.camera", { participant_id: p.id, off: !p.camera_off }),
-            text: p.camera_off ? t("console.camera.on") : t("console.camera.off") }))));
+      const byFac = p.mic_muted_by === "facilitator";
+      const bySelf = p.mic_muted_by === "self";
+      const ms = status_[p.id];
+      const note = !p.online ? t("media.status.offline") : ms && ms.label ? t(`media.status.${ms.label}`) : "";
+      const row = h("li", { dataset: { pid: p.id }, class: note ? "has-problem" : "" },
+        h("span", { class: "person" },
+          h("span", { class: "person-name", text: p.name }),
+          p.role === "inbrenger" ? h("span", { class: "badge role-inbrenger", text: t("role.inbrenger") }) : null,
+          note ? h("span", { class: "media-problem small", text: note }) : null),
+        h("span", { class: "row nowrap" },
+          // Someone who closed their own microphone needs no mute from the facilitator.
+          bySelf
+            ? h("span", { class: "small muted self-muted", title: t("room.muted.self") }, icon("mic-off", { size: 16, label: t("room.muted.self") }))
+            : h("button", { type: "button", class: "small-button mute-button", "aria-pressed": byFac ? "true" : "false",
+              "aria-label": `${byFac ? t("console.unmute") : t("console.mute")}: ${p.name}`,
+              onclick: () => this.ctx.run("participant.mute", { participant_id: p.id, muted: !byFac }) },
+            icon(byFac ? "mic-off" : "mic", { size: 16 }), h("span", { class: "ctl-text", text: byFac ? t("console.unmute") : t("console.mute") })),
+          h("button", { type: "button", class: "small-button camera-button", "aria-pressed": p.camera_off ? "true" : "false",
+            "aria-label": `${p.camera_off ? t("console.camera.on") : t("console.camera.off")}: ${p.name}`,
+            onclick: () => this.ctx.run("participant.camera", { participant_id: p.id, off: !p.camera_off }) },
+          icon(p.camera_off ? "cam-off" : "cam", { size: 16 }))));
+      this.people.append(row);
     }
 
     let invite = null;
@@ -115,7 +188,5 @@ export class ConsoleView {
     this.invite.parentElement.classList.toggle("hidden", !invite);
     this.inviteNone.textContent = t("console.invite.none");
     this.inviteNone.classList.toggle("hidden", Boolean(invite));
-    this.end.textContent = t("console.end");
-    this.end.classList.toggle("hidden", status === "ended");
   }
 }

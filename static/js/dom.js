@@ -69,7 +69,8 @@ export async function api(path, { method = "GET", body } = {}) {
   try { data = await response.json(); } catch { data = null; }
   if (!response.ok) {
     const info = (data && data.error) || {};
-    const err = new Error(info.message || `HTTP ${response.status}`);
+    const english = document.documentElement.lang === "en";
+    const err = new Error((english && info.message_en) || info.message || `HTTP ${response.status}`);
     err.status = info.status || response.status;
     err.code = info.code || "http";
     throw err;

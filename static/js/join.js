@@ -1,11 +1,17 @@
 // Invite page: show the room, preview camera and microphone, join with a name.
 import { $, api, personalLinkKey } from "./dom.js";
 import { initLang, applyStatic, langButton, onLangChange, t, pick } from "./i18n.js";
+import { DevicePicker, openLocalMedia } from "./devices.js";
 
 const invite = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
 let info = null;
 let previewState = "join.preview.ask";
 let previewStream = null;
+// Camera, microphone and speaker chosen here are kept for the room page.
+const picker = new DevicePicker(async (kind) => {
+  if (kind === "audiooutput") return;
+  await startPreview();
+});
 
 function setPreview(key) {
   previewState = key;
@@ -18,10 +24,13 @@ async function startPreview() {
     return;
   }
   setPreview("join.preview.ask");
+  if (previewStream) for (const track of previewStream.getTracks()) track.stop();
   try {
-    previewStream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+    previewStream = await openLocalMedia();
     $("#preview").srcObject = previewStream;
-    setPreview("join.preview.ok");
+    setPreview(previewStream.getVideoTracks().length ? "join.preview.ok" : "join.preview.audio");
+    if (!$("#devices-slot").contains(picker.el)) $("#devices-slot").append(picker.el);
+    picker.refresh(previewStream);
   } catch (err) {
     const name = err && err.name;
     if (name === "NotAllowedError" || name === "SecurityError") setPreview("join.preview.denied");
@@ -79,6 +88,7 @@ async function join(event) {
       body: { name: $("#name").value },
     });
     if (previewStream) for (const track of previewStream.getTracks()) track.stop();
+    picker.meter.detach();
     // The room page shows the personal link once, in this tab, to keep for coming back.
     try { sessionStorage.setItem(personalLinkKey(data.room_id), data.personal_url); } catch { /* private mode */ }
     location.assign(data.room_url);
@@ -95,6 +105,6 @@ async function join(event) {
 initLang("nl");
 applyStatic();
 $("#lang-slot").append(langButton());
-onLangChange(() => { showRoom(); $("#preview-status").textContent = t(previewState); });
+onLangChange(() => { showRoom(); $("#preview-status").textContent = t(previewState); picker.labelTexts(); });
 $("#join-form").addEventListener("submit", join);
 load();

@@ -122,6 +122,20 @@ export class MediaClient extends EventTarget {
     if (track) track.enabled = !!on;
   }
 
+  /** Another camera or microphone in the same stream: swapped on the live connection, or
+   *  the connection is set up again when there was no such track before. */
+  async replaceLocalTrack(track) {
+    const mid = this._upstream && this._upstream[track.kind];
+    const transceiver = this.pc && this.pc.getTransceivers().find((tr) => tr.mid === mid);
+    if (track.kind === "audio") this._meter("self", track);
+    if (!transceiver || !transceiver.sender.track) {
+      this.join();
+      return;
+    }
+    await transceiver.sender.replaceTrack(track);
+    await this._capSender(transceiver.sender);
+  }
+
   // Returns true when the message was a media message (consumed).
   handleMessage(msg) {
     if (!msg || typeof msg.type !== "string" || !msg.type.startsWith("media.")) return false;
@@ -163,6 +177,7 @@ export class MediaClient extends EventTarget {
     this._setSlots(msg.slots || [], true);
     await pc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
     const upstream = msg.upstream || {};
+    this._upstream = upstream;
     for (const transceiver of pc.getTransceivers()) {
       const mid = transceiver.mid;
       if (mid === upstream.audio || mid === upstream.video) {

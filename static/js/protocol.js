@@ -20,6 +20,12 @@ const COMMAND_TIMEOUT_MS = 10000;
 // After a network change: a socket whose ping gets no pong within this is replaced.
 const PROBE_TIMEOUT_MS = 2000;
 
+/** The server's message in the page's language (it sends Dutch and message_en). */
+export function localMessage(info) {
+  const english = document.documentElement.lang === "en";
+  return (english && info.message_en) || info.message || (english ? "Error" : "Fout");
+}
+
 export class CommandError extends Error {
   constructor(message, status, code) {
     super(message);
@@ -198,10 +204,10 @@ export class RoomConnection {
       if (waiter) {
         this.pending.delete(msg.id);
         clearTimeout(waiter.timer);
-        if (type === "error") waiter.reject(new CommandError(msg.message || "Fout", msg.status, msg.code));
+        if (type === "error") waiter.reject(new CommandError(localMessage(msg), msg.status, msg.code));
         else waiter.resolve(msg);
       } else if (type === "error") {
-        this.emit("error", new CommandError(msg.message || "Fout", msg.status, msg.code));
+        this.emit("error", new CommandError(localMessage(msg), msg.status, msg.code));
       }
     } else if (type.startsWith("media.")) {
       this.emit("media", msg);

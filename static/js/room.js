@@ -9,6 +9,8 @@ import { TakeawaysView } from "./takeaways.js";
 import { AdviceView } from "./advice.js";
 import { ConsoleView } from "./console.js";
 import { TilesView, renderPeople } from "./tiles.js";
+import { icon } from "./icons.js";
+import { DevicePicker, LevelMeter, openDevice, openLocalMedia } from "./devices.js";
 
 const roomId = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] || "");
 const conn = new RoomConnection(roomId);
@@ -44,12 +46,27 @@ const cases = new CasesView(ctx, {
 });
 const takeaways = new TakeawaysView(ctx, $("#takeaway-panel"));
 const advice = new AdviceView(ctx, $("#advice-panel"));
-const consoleView = new ConsoleView(ctx, $("#console"));
-const tiles = new TilesView($("#tiles"));
+const consoleView = new ConsoleView(ctx, $("#console"), $("#console-more"));
+const tiles = new TilesView($("#tiles"), $("#stage"));
+tiles.onModeChange = () => renderOwnControls();
 
 // ------------------------------------------------------------ out of sight
 const oosClock = h("div", { class: "oos-timer", id: "oos-timer" });
 timer.els.extra.push(oosClock);
+
+// The inbrenger's own check that sound arrives: the loudest remote voice, from the media client.
+const oosSound = {
+  meter: new LevelMeter(),
+  heardAt: 0,
+  text: h("span", { class: "oos-sound-text" }),
+};
+const oosLang = langButton();
+const oosHelp = h("button", { type: "button", id: "oos-help", class: "oos-help" });
+const oosHelpNote = h("p", { class: "oos-help-note", role: "status" });
+oosHelp.addEventListener("click", () => {
+  const on = !(state && state.you.help);
+  run("help.signal", { on });
+});
 
 function renderOutOfSight() {
   const box = $("#oos");
@@ -61,25 +78,45 @@ function renderOutOfSight() {
     return;
   }
   const question = state.question.reformulated || state.question.original;
+  // Promise that they hear the group only while the server sees group audio reach them.
+  const self = state.media_self;
+  const hearing = !self || !self.label;
+  const lead = !media.active ? t("oos.lead.nomedia") : hearing ? t("oos.lead") : t("oos.lead.nosound");
+  const sound = h("div", { class: "oos-sound", id: "oos-sound" }, icon("sound", { size: 22 }), oosSound.text, oosSound.meter.el);
+  oosHelp.textContent = state.you.help ? t("oos.help.cancel") : t("oos.help");
+  oosHelpNote.textContent = state.you.help ? t("oos.help.sent") : "";
+  const lang = h("div", { class: "oos-lang" }, oosLang);
   const inner = h("div", { class: "oos-inner" },
+    lang,
     h("p", { class: "muted", text: `${stepLabel(state)}` }),
     h("h1", { text: t("oos.title") }),
-    h("p", { class: "oos-lead", text: t("oos.lead") }),
+    h("p", { class: `oos-lead${hearing ? "" : " warn"}`, id: "oos-lead", text: lead }),
+    media.active ? sound : null,
     oosClock,
     h("div", { class: "step-text" }, paragraphs(pick(state.step.text))));
   if (question) inner.append(h("div", { class: "question-box" }, h("div", { class: "small muted", text: t("question.title") }), h("p", { class: "q", text: question })));
+  inner.append(h("div", { class: "oos-help-box" }, oosHelp, oosHelpNote));
   // The screen covers the room: what is being written down for the inbrenger comes along onto it.
   inner.append(...OOS_GUESTS.map(([el]) => el));
   clear(box).append(inner);
+  paintOosSound();
   timer.paint();
 }
 
+function paintOosSound() {
+  const arriving = performance.now() - oosSound.heardAt < 2500;
+  oosSound.text.textContent = arriving ? t("oos.sound.on") : t("oos.sound.quiet");
+  oosSound.text.parentElement && oosSound.text.parentElement.classList.toggle("arriving", arriving);
+}
+setInterval(() => { if (document.body.classList.contains("is-out-of-sight")) paintOosSound(); }, 500);
+
 // Panels that belong on the out-of-sight screen while it is up, with the place they return to.
-const OOS_GUESTS = [[$("#asr-status"), $("#asr-status").nextElementSibling], [$("#advice-panel"), null]];
+const OOS_GUESTS = [[$("#asr-status"), $("#asr-status").nextElementSibling], [$("#advice-panel"), $("#advice-panel").nextElementSibling],
+  [$("#notes-panel"), $("#notes-panel").nextElementSibling]];
 
 function returnOutOfSightGuests() {
   for (const [el, before] of OOS_GUESTS) {
-    if (el.closest("#oos")) $(".room-center").insertBefore(el, before);
+    if (el.closest("#oos")) $("#side-scroll").insertBefore(el, before);
   }
 }
 
@@ -103,8 +140,12 @@ function render() {
   $("#group-name").textContent = state.room.name;
   document.title = `${state.room.name} · companion`;
   $("#step-label").textContent = stepLabel(state);
-  document.body.className = state.step ? `step-kind-${state.step.kind}` : "";
+  for (const cls of [...document.body.classList]) if (cls.startsWith("step-kind-")) document.body.classList.remove(cls);
+  if (state.step) document.body.classList.add(`step-kind-${state.step.kind}`);
+  document.body.classList.toggle("room-ended", state.room.status === "ended");
+  document.body.classList.toggle("role-facilitator", state.you.role === "facilitator");
   renderStepText(state, $("#step-title"), $("#step-text"));
+  renderInbrengerHearing();
   renderStepsList(state, $("#steps-list"));
   renderPeople(state, $("#people"));
   tiles.render(state);
@@ -113,11 +154,14 @@ function render() {
   advice.render(state);
   consoleView.render(state);
   timer.update(state);
-  renderMic();
+  media.apply(state);
+  renderOwnControls();
+  renderAlerts();
+  renderEnd();
+  notes.render(state);
   renderOutOfSight();
   renderTranscription();
   renderOwnLink();
-  media.apply(state);
 }
 
 // For the facilitator and the inbrenger: is the advice being written down, and how far behind.
@@ -126,27 +170,200 @@ function renderTranscription() {
   const tr = state.transcription;
   let text = "";
   const transcribedStep = Boolean(state.step && state.step.media && state.step.media.transcribe);
-  if (tr && !tr.available && transcribedStep) text = t("asr.off");
+  if (tr && !tr.available && transcribedStep) text = tr.error ? t("asr.failed") : t("asr.off");
   else if (tr && tr.active) text = tr.backlog_seconds >= 2 ? t("asr.behind", { seconds: Math.round(tr.backlog_seconds) }) : t("asr.live");
   if (tr && tr.available && tr.restarts > 0 && state.you.role === "facilitator") text += " " + t("asr.restarted", { n: tr.restarts });
   box.textContent = text.trim();
   box.classList.toggle("hidden", !text.trim());
+  box.classList.toggle("warn", Boolean(tr && !tr.available));
 }
 
-function renderMic() {
-  const me = state.participants.find((p) => p.id === state.you.id);
-  const button = $("#mic-self");
-  const muted = Boolean(me && me.mic_muted_by);
-  button.textContent = muted ? t("room.mic.unmute") : t("room.mic.mute");
-  button.setAttribute("aria-pressed", muted ? "true" : "false");
-  button.disabled = Boolean(me && me.mic_muted_by === "facilitator");
-  button.classList.toggle("hidden", !media.active || state.room.status === "ended");
+// ------------------------------------------------------------ own controls
+function me() {
+  return state && state.participants.find((p) => p.id === state.you.id);
+}
+
+/** A toggle button: icon and a state sentence ("Je microfoon staat uit"), the action in its label. */
+function setToggle(button, { iconName, text, action, off }) {
+  clear(button).append(icon(iconName, { size: 18 }), h("span", { class: "ctl-text", text }));
+  button.setAttribute("aria-label", `${text}. ${action}`);
+  button.title = action;
+  button.setAttribute("aria-pressed", off ? "true" : "false");
+  button.classList.add("toggle-off");
+}
+
+function renderOwnControls() {
+  if (!state) return;
+  const p = me();
+  const ended = state.room.status === "ended";
+  const running = state.room.status === "running";
+  const mic = $("#mic-self");
+  const hasMic = Boolean(media.local && media.local.getAudioTracks().length);
+  const muted = Boolean(p && p.mic_muted_by);
+  const stepClosed = Boolean(p && !muted && state.step && state.step.media && state.inbrenger && p.role !== "facilitator" && running
+    && (p.role === "inbrenger" ? state.step.media.inbrenger_heard === false : state.step.media.group_heard === false));
+  setToggle(mic, {
+    iconName: muted || stepClosed ? "mic-off" : "mic",
+    text: p && p.mic_muted_by === "facilitator" ? t("room.mic.state.fac") : stepClosed ? t("room.mic.state.step") : muted ? t("room.mic.state.off") : t("room.mic.state.on"),
+    action: muted ? t("room.mic.unmute") : t("room.mic.mute"),
+    off: muted || stepClosed,
+  });
+  mic.disabled = Boolean(p && p.mic_muted_by === "facilitator") || stepClosed;
+  mic.classList.toggle("hidden", !media.active || !hasMic || ended);
+
+  const cam = $("#cam-self");
+  const hasCam = Boolean(media.local && media.local.getVideoTracks().length);
+  const camOff = Boolean(p && (p.camera_self_off || p.camera_off));
+  setToggle(cam, {
+    iconName: camOff ? "cam-off" : "cam",
+    text: p && p.camera_off ? t("room.cam.state.fac") : camOff ? t("room.cam.state.off") : t("room.cam.state.on"),
+    action: camOff ? t("room.cam.on") : t("room.cam.off"),
+    off: camOff,
+  });
+  cam.disabled = Boolean(p && p.camera_off);
+  cam.classList.toggle("hidden", !media.active || !hasCam || ended);
+
+  const hand = $("#hand-self");
+  const up = Boolean(p && p.hand);
+  clear(hand).append(icon("hand", { size: 18 }), h("span", { class: "ctl-text", text: up ? t("hand.lower.self") : t("hand.raise") }));
+  hand.setAttribute("aria-pressed", up ? "true" : "false");
+  hand.classList.toggle("hand-up", up);
+  hand.classList.toggle("hidden", !running || state.you.role === "facilitator");
+
+  const devices = $("#devices-open");
+  clear(devices).append(icon("gear", { size: 18 }));
+  devices.setAttribute("aria-label", t("devices.title"));
+  devices.title = t("devices.title");
+  devices.classList.toggle("hidden", !media.active || ended);
+
+  const view = $("#view-toggle");
+  const { mode } = tiles.mode();
+  clear(view).append(icon(mode === "gallery" ? "focus" : "grid", { size: 18 }));
+  view.setAttribute("aria-label", mode === "gallery" ? t("view.speaker") : t("view.gallery"));
+  view.title = view.getAttribute("aria-label");
+  view.classList.toggle("hidden", ended);
+
+  const leave = $("#leave");
+  clear(leave).append(icon("leave", { size: 18 }), h("span", { class: "ctl-text", text: t("room.leave") }));
 }
 
 $("#mic-self").addEventListener("click", () => {
-  const me = state && state.participants.find((p) => p.id === state.you.id);
-  if (me) run("mic.self", { muted: !me.mic_muted_by });
+  const p = me();
+  if (p) run("mic.self", { muted: !p.mic_muted_by });
 });
+$("#cam-self").addEventListener("click", () => {
+  const p = me();
+  if (p) run("camera.self", { off: !p.camera_self_off });
+});
+$("#hand-self").addEventListener("click", () => {
+  const p = me();
+  if (p) run("hand.raise", { up: !p.hand });
+});
+$("#view-toggle").addEventListener("click", () => tiles.setMode(tiles.mode().mode === "gallery" ? "speaker" : "gallery"));
+$("#leave").addEventListener("click", () => {
+  media.hangUp();
+  conn.close();
+  $("#room").classList.add("hidden");
+  $("#oos").classList.add("hidden");
+  document.body.classList.remove("in-room");
+  $("#left-screen").classList.remove("hidden");
+});
+$("#rejoin").addEventListener("click", () => location.reload());
+
+// ------------------------------------------------------------ devices
+const picker = new DevicePicker(async (kind, id) => {
+  if (kind === "audiooutput") {
+    media.setSpeaker(id);
+    return;
+  }
+  await media.switchDevice(kind, id);
+  picker.refresh(media.local);
+});
+{
+  const dialog = $("#devices");
+  const title = h("h2", { id: "devices-title" });
+  const close = h("button", { type: "button", class: "primary", id: "devices-close" });
+  close.addEventListener("click", () => dialog.close());
+  dialog.append(title, picker.el, h("div", { class: "row" }, close));
+  dialog.addEventListener("close", () => picker.meter.detach());
+  $("#devices-open").addEventListener("click", () => {
+    title.textContent = t("devices.title");
+    close.textContent = t("devices.close");
+    dialog.showModal();
+    picker.refresh(media.local);
+  });
+}
+
+// ------------------------------------------------------------ the facilitator's alerts
+// Within a second or two of the server knowing: who dropped, who hears nothing, who asks for help.
+function renderAlerts() {
+  const box = $("#alerts");
+  clear(box);
+  if (!state || state.you.role !== "facilitator" || state.room.status !== "running") return;
+  const status = state.media_status || {};
+  const members = state.participants.filter((p) => p.role !== "facilitator");
+  // The inbrenger first: losing them in the roddelfase is what must never go unnoticed.
+  members.sort((a, b) => (b.role === "inbrenger") - (a.role === "inbrenger"));
+  for (const request of state.help || []) {
+    const p = state.participants.find((x) => x.id === request.id);
+    const done = h("button", { type: "button", class: "help-clear", text: t("alert.help.clear") });
+    done.addEventListener("click", () => run("help.clear", { participant_id: request.id }));
+    box.append(h("div", { class: "alert danger alert-help", dataset: { pid: request.id } }, icon("alert", { size: 18 }),
+      h("span", { text: t(p && p.role === "inbrenger" ? "alert.help.inbrenger" : "alert.help", { name: request.name }) }), done));
+  }
+  for (const p of members) {
+    const ms = status[p.id];
+    let key = null;
+    if (!p.online) key = "offline";
+    else if (ms && ms.label) key = ms.label;
+    if (!key) continue;
+    const who = p.role === "inbrenger" ? t("alert.who.inbrenger", { name: p.name }) : p.name;
+    box.append(h("div", { class: `alert ${p.role === "inbrenger" ? "danger" : "warn"} alert-media`, dataset: { pid: p.id, problem: key } },
+      icon("alert", { size: 18 }), h("span", { text: t(`alert.${key}`, { who }) })));
+  }
+}
+
+// The step text may say the inbrenger hears everything; while the server sees otherwise, say so first.
+function renderInbrengerHearing() {
+  if (!state.step || !state.inbrenger || state.you.role !== "facilitator") return;
+  const inb = state.participants.find((p) => p.id === state.inbrenger.id);
+  const ms = (state.media_status || {})[state.inbrenger.id];
+  const problem = inb && (!inb.online ? "offline" : ms && ms.label);
+  if (!problem || state.step.media.inbrenger_sees_group !== false) return;
+  $("#step-text").prepend(h("p", { class: "notice warn", id: "step-hearing", text: t("step.inbrenger.nosound", { name: inb.name }) }));
+}
+
+// ------------------------------------------------------------ the end
+function renderEnd() {
+  const panel = $("#end-panel");
+  const ended = state.room.status === "ended";
+  panel.classList.toggle("hidden", !ended);
+  if (!ended) return;
+  clear(panel).append(h("h2", { text: t("end.title") }), h("p", { text: t(`end.text.${state.you.role}`) }), h("p", { class: "muted", text: t("end.close") }));
+}
+
+// ------------------------------------------------------------ a private notepad (this browser only)
+const notes = {
+  area: h("textarea", { id: "notes-text", rows: 4, maxlength: 8000 }),
+  heading: h("h2"),
+  hint: h("p", { class: "hint" }),
+  // Steps whose texts ask people to note something for themselves.
+  kinds: new Set(["explanation", "questions", "roddelfase", "free", "reaction"]),
+  key() { return `companion.notes.${roomId}`; },
+  init() {
+    try { this.area.value = localStorage.getItem(this.key()) || ""; } catch { /* nothing kept */ }
+    this.area.addEventListener("input", () => { try { localStorage.setItem(this.key(), this.area.value); } catch { /* private mode */ } });
+    $("#notes-panel").append(this.heading, this.hint, this.area);
+  },
+  render(s) {
+    const show = s.room.status === "running" && s.step && this.kinds.has(s.step.kind) && s.you.role !== "facilitator";
+    $("#notes-panel").classList.toggle("hidden", !show);
+    this.heading.textContent = t("notes.title");
+    this.hint.textContent = t("notes.hint");
+    this.area.setAttribute("aria-label", t("notes.title"));
+  },
+};
+notes.init();
 
 // ------------------------------------------------------------ media (optional)
 const media = {
@@ -163,16 +380,14 @@ const media = {
       mod = null;
     }
     if (!mod || !mod.MediaClient || !window.RTCPeerConnection) {
-      this.note(t("video.none"));
+      // The browser, not the server: say so, and tell the facilitator through the server.
+      this.note(t("video.nowebrtc"));
+      conn.command("media.report", { webrtc: false }).catch(() => {});
       return;
     }
     let local = null;
     if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
-      try {
-        local = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
-      } catch {
-        try { local = await navigator.mediaDevices.getUserMedia({ audio: true }); } catch { local = null; }
-      }
+      try { local = await openLocalMedia(); } catch { local = null; }
     }
     if (!local) this.note(t("media.denied"));
     const client = new mod.MediaClient((msg) => conn.send(msg), { probe: () => conn.probe() });
@@ -195,6 +410,7 @@ const media = {
           this.audioBox.append(el);
         }
         el.srcObject = new MediaStream([track]);
+        if (this.speaker && el.setSinkId) el.setSinkId(this.speaker).catch(() => {});
         el.play().catch(() => {});
       }
     });
@@ -208,7 +424,13 @@ const media = {
       }
     });
     client.addEventListener("level", (e) => {
-      for (const [who, level] of e.detail.levels) tiles.setLevel(who === "self" && state ? state.you.id : who, level);
+      let loudest = 0;
+      for (const [who, level] of e.detail.levels) {
+        tiles.setLevel(who === "self" && state ? state.you.id : who, level);
+        if (who !== "self") loudest = Math.max(loudest, level);
+      }
+      oosSound.meter.set(loudest);
+      if (loudest >= 0.04) oosSound.heardAt = performance.now();
     });
     if (local && state) tiles.setStream(state.you.id, local.getVideoTracks().length ? new MediaStream(local.getVideoTracks()) : null);
     this.local = local;
@@ -221,7 +443,7 @@ const media = {
     const me = s.participants.find((p) => p.id === s.you.id);
     if (!me) return;
     this.client.setMicEnabled(!me.mic_muted_by);
-    this.client.setCameraEnabled(!me.camera_off);
+    this.client.setCameraEnabled(!me.camera_off && !me.camera_self_off);
     if (this.local && this.local.getVideoTracks().length && !tiles.streams.has(s.you.id)) {
       tiles.setStream(s.you.id, new MediaStream(this.local.getVideoTracks()));
     }
@@ -229,6 +451,24 @@ const media = {
       this.hangUp();
       tiles.setStream(s.you.id, null);
     }
+  },
+
+  /** Another camera or microphone: the new track replaces the old one on the connection. */
+  async switchDevice(kind, id) {
+    if (!this.local) return;
+    let track;
+    try { track = await openDevice(kind, id); } catch (err) { toast(t("devices.failed")); return; }
+    const old = kind === "videoinput" ? this.local.getVideoTracks()[0] : this.local.getAudioTracks()[0];
+    if (old) { this.local.removeTrack(old); old.stop(); }
+    this.local.addTrack(track);
+    if (this.client && this.client.replaceLocalTrack) await this.client.replaceLocalTrack(track);
+    if (track.kind === "video") tiles.setStream(state.you.id, new MediaStream([track]));
+    if (state) this.apply(state);
+  },
+
+  setSpeaker(id) {
+    this.speaker = id;
+    for (const el of this.audio.values()) if (el.setSinkId) el.setSinkId(id || "").catch(() => {});
   },
 
   // The call is over: the camera and microphone are let go too, not only the connection
@@ -278,6 +518,7 @@ conn.on("state", (snapshot) => {
     langInitialised = true;
   }
   $("#room").classList.remove("hidden");
+  document.body.classList.add("in-room");
   render();
   if (!mediaStarted && state.room.status !== "ended") {
     mediaStarted = true;

@@ -31,7 +31,8 @@ export class TakeawaysView {
   }
 
   render(state) {
-    const show = state.room.status !== "waiting";
+    // Asked for in the evaluation; kept on screen after the end to read and save.
+    const show = state.room.status === "ended" || Boolean(state.step && state.step.kind === "evaluation");
     this.panel.classList.toggle("hidden", !show);
     if (!show) return;
     this.heading.textContent = t("takeaway.title");

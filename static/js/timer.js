@@ -20,8 +20,13 @@ export class StepTimer {
   }
 
   update(state) {
-    this.timer = state.room.status === "running" && state.step ? state.timer : null;
-    this.receivedAt = performance.now();
+    // The same snapshot drawn again (a language switch) keeps counting from when it arrived:
+    // the clock must not jump back to the last server update.
+    if (state !== this.lastState) {
+      this.lastState = state;
+      this.timer = state.room.status === "running" && state.step ? state.timer : null;
+      this.receivedAt = performance.now();
+    }
     this.paint();
   }
 

@@ -1,0 +1,127 @@
+"""English for the server's Dutch error messages, so a page set to English shows English.
+
+The server keeps one wording per refusal, in Dutch (``ClientError.message``); every error
+it sends also carries ``message_en`` from here.  Each entry is a regular expression over
+the whole Dutch message and the English template; ``{1}``, ``{2}`` ... take the groups.
+A message without an entry goes out with ``message_en`` equal to the Dutch text, and
+tests/test_words.py fails for any such message written in the code.
+"""
+
+from __future__ import annotations
+
+import re
+
+_TABLE: list[tuple[str, str]] = [
+    # rooms, joining, links
+    (r"Aantal deelnemers moet tussen (\d+) en (\d+) liggen\.", "The number of participants must be between {1} and {2}."),
+    (r"De kamer is vol \((\d+) deelnemers\)\.", "The room is full ({1} participants)."),
+    (r"Deze kamer bestaat niet\.", "This room does not exist."),
+    (r"Deze link hoort niet bij deze kamer\.", "This link does not belong to this room."),
+    (r"Deze naam is al in gebruik in deze kamer; kies een andere\.", "This name is already taken in this room; choose another."),
+    (r"Deze sessie is al afgelopen\.", "This session has already ended."),
+    (r"Deze uitnodiging is onbekend of verlopen\.", "This invite is unknown or has expired."),
+    (r"Je bent niet \(meer\) aangemeld in deze kamer\. Open je persoonlijke link opnieuw\.",
+     "You are not (or no longer) signed in to this room. Open your personal link again."),
+    (r"Je hoort niet bij deze kamer\.", "You do not belong to this room."),
+    (r"Onbekende methode\.", "Unknown method."),
+    (r"Taal moet nl of en zijn\.", "The language must be nl or en."),
+    (r"Beëindig eerst de sessie; daarna kun je alles verwijderen\.", "End the session first; then you can delete everything."),
+    # session and steps
+    (r"Dat kan niet in deze stap\.", "That is not possible in this step."),
+    (r"De sessie is afgelopen\.", "The session has ended."),
+    (r"De sessie is al begonnen\.", "The session has already started."),
+    (r"De sessie is nog niet begonnen\.", "The session has not started yet."),
+    (r"Dit is de eerste stap\.", "This is the first step."),
+    (r"Dit is de laatste stap\. Beëindig de sessie als jullie klaar zijn\.", "This is the last step. End the session when you are done."),
+    (r"Stap (\d+) bestaat niet in deze methode\.", "Step {1} does not exist in this method."),
+    (r"Er is nog geen inbrenger\. Sluit de stemming of wijs een inbrenger aan\.",
+     "There is no case owner yet. Close the vote or appoint a case owner."),
+    (r"De begeleider bewaakt het proces en kan geen inbrenger zijn\.", "The facilitator guards the process and cannot be the case owner."),
+    (r"Alleen de begeleider kan dit doen\.", "Only the facilitator can do this."),
+    (r"Alleen de inbrenger kan dit doen\.", "Only the case owner can do this."),
+    (r"De begeleider brengt zelf geen casus in\.", "The facilitator does not bring in a case."),
+    (r"Dit mag jouw rol niet\.", "Your role may not do this."),
+    (r"In deze stap staat jouw microfoon dicht\.", "Your microphone is closed in this step."),
+    # cases and the vote
+    (r"De keuze is al gemaakt; casussen liggen vast\.", "The choice has been made; the cases are fixed."),
+    (r"De stemming is al gesloten\.", "The vote is already closed."),
+    (r"De stemming is gesloten\.", "The vote is closed."),
+    (r"Deze casus bestaat niet\.", "This case does not exist."),
+    (r"Er is geen gelijke stand om te beslissen\.", "There is no tie to decide."),
+    (r"Er is nog niet gestemd\.", "No one has voted yet."),
+    (r"Je hebt geen casus ingebracht\.", "You have not brought in a case."),
+    (r"Kies een van de casussen met de meeste stemmen\.", "Choose one of the cases with the most votes."),
+    (r"Onbekende deelnemer\.", "Unknown participant."),
+    (r"Deze deelnemer is niet in deze kamer\.", "This participant is not in this room."),
+    # advice list
+    (r"Dit advies bestaat niet \(meer\)\.", "This item does not exist (any more)."),
+    (r"Dit advies is samengevoegd; splits het andere advies in plaats daarvan\.",
+     "This item was merged; split the other item instead."),
+    (r"Dit advies is verwijderd\.", "This item was deleted."),
+    (r"Dit advies staat al in de lijst\.", "This item is already in the list."),
+    (r"Kies twee verschillende adviezen om samen te voegen\.", "Choose two different items to merge."),
+    (r"Splits binnen de tekst, met woorden aan beide kanten\.", "Split inside the text, with words on both sides."),
+    (r"Geef text en/of participant_id\.", "Give text and/or participant_id."),
+    (r"Een uitspraak is te lang\.", "An utterance is too long."),
+    (r"Een uitspraak zonder id\.", "An utterance without an id."),
+    # field checks (clean_text and friends); the field names come from FIELDS below
+    (r"(.+) is leeg", "{1:field} is empty"),
+    (r"(.+) is te lang \(hoogstens (\d+) tekens\)", "{1:field} is too long (at most {2} characters)"),
+    (r"(.+): tekst verwacht", "{1:field}: text expected"),
+    (r"(\w+) moet true of false zijn", "{1} must be true or false"),
+    (r"args moet een object zijn", "args must be an object"),
+    (r"at moet een tekenpositie zijn", "at must be a character position"),
+    (r"index moet een getal vanaf 0 zijn", "index must be a number from 0"),
+    (r"index moet een stapnummer zijn \(vanaf 0\)", "index must be a step number (from 0)"),
+    (r"item_id ontbreekt", "item_id is missing"),
+    (r"mark moet een van (.+) of null zijn", "mark must be one of {1} or null"),
+    (r"mark ontbreekt \(useful, not_for_me, ask of null\)\.", "mark is missing (useful, not_for_me, ask or null)."),
+    (r"minutes moet een getal tussen -60 en 60 zijn \(niet 0\)", "minutes must be a number between -60 and 60 (not 0)"),
+    (r"participant_id moet tekst of null zijn", "participant_id must be text or null"),
+    # protocol and media
+    (r"Alleen tekstberichten \(JSON\)\.", "Text messages (JSON) only."),
+    (r"Een JSON-object verwacht\.", "A JSON object was expected."),
+    (r"Geen geldige JSON\.", "Not valid JSON."),
+    (r"Het verzoek is te groot\.", "The request is too large."),
+    (r"Te veel berichten; even rustig aan\.", "Too many messages; slow down a little."),
+    (r"Er ging iets mis op de server\.", "Something went wrong on the server."),
+    (r"Onbekend berichttype: (.*)", "Unknown message type: {1}"),
+    (r"Onbekend mediabericht: (.*)", "Unknown media message: {1}"),
+    (r"Onbekende opdracht: (.*)", "Unknown command: {1}"),
+    (r"Antwoord op een oud aanbod\.", "An answer to an old offer."),
+    (r"Geen openstaand aanbod om te beantwoorden\.", "No open offer to answer."),
+    (r"Nog geen mediaverbinding: stuur eerst media\.join\.", "No media connection yet: send media.join first."),
+    (r"De server sluit af\.", "The server is shutting down."),
+    (r"Dit is geen SDP \(hoort te beginnen met v=0\)\.", "This is not SDP (it should start with v=0)."),
+    (r"Onbruikbaar SDP-antwoord: (.*)", "Unusable SDP answer: {1}"),
+    (r"SDP is groter dan 64 KiB\.", "SDP is larger than 64 KiB."),
+    (r"SDP ontbreekt of is geen tekst\.", "SDP is missing or not text."),
+]
+
+# Field names that clean_text and friends put into their messages.
+FIELDS = {
+    "Groepsnaam": "Group name",
+    "Je naam": "Your name",
+    "Naam": "Name",
+    "Titel": "Title",
+    "Vraag": "Question",
+    "Tekst": "Text",
+    "Notitie": "Note",
+    "Advies": "Advice",
+}
+
+_COMPILED = [(re.compile(pattern + r"\Z", re.S), template) for pattern, template in _TABLE]
+_SLOT = re.compile(r"\{(\d+)(:field)?\}")
+
+
+def english(message: str) -> str | None:
+    """The English for a Dutch server message, or None when there is no entry."""
+    for pattern, template in _COMPILED:
+        match = pattern.match(message)
+        if match:
+            return _SLOT.sub(lambda m: _fill(match.group(int(m.group(1))), bool(m.group(2))), template)
+    return None
+
+
+def _fill(value: str, is_field: bool) -> str:
+    return FIELDS.get(value, value) if is_field else value

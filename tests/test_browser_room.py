@@ -1,0 +1,279 @@
+"""The call as six people see it at laptop size (1366x768), in real headless Chromium with
+fake cameras and microphones, against `python -m companion serve`.
+
+One browser, six contexts (six people, each with their own cookie and fake devices).
+Checked from the pages: the gallery gives every tile at least 320x180 px without
+scrolling; the inbrenger fills the stage during the toelichting; a closed microphone
+shows on everyone's tile of that person; the facilitator's banner appears within 5 s
+of the inbrenger's browser closing; "Ik hoor niets / ik moet even weg" reaches the
+facilitator and no one else; the facilitator adds advice with one click per speaker;
+the inbrenger sees a calm, compact list during the round; everyone gets an end screen.
+
+Screenshots of each step for each role: docs/screenshots/ (the README shows them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from served import CHROMIUM, CHROMIUM_ARGS, ROOT, ServedCompanion
+
+playwright_api = pytest.importorskip("playwright.async_api")
+expect = playwright_api.expect
+
+pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="no Chromium")
+
+VIEWPORT = {"width": 1366, "height": 768}
+TIMEOUT_MS = 20000
+DOCS = ROOT / "docs" / "screenshots"
+ARGS = [*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"]
+NAMES = ("Bea", "Anne", "Daan", "Sem", "Noor")
+# Six cameras in one browser on two cores: each asks for 160x90 at 5 fps, whatever the page asks.
+SMALL_CAMERA = """
+(() => {
+  const md = navigator.mediaDevices;
+  if (!md) return;
+  const gum = md.getUserMedia.bind(md);
+  const SMALL = { width: { ideal: 160, max: 160 }, height: { ideal: 90, max: 90 }, frameRate: { ideal: 5, max: 5 } };
+  md.getUserMedia = (c) => gum(c && c.video ? { ...c, video: SMALL } : c);
+  const apply = MediaStreamTrack.prototype.applyConstraints;
+  MediaStreamTrack.prototype.applyConstraints = function (c) { return apply.call(this, this.kind === "video" ? SMALL : c); };
+})();
+"""
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv = ServedCompanion(tmp_path)
+    srv.start()
+    yield srv
+    srv.close()
+
+
+class Person:
+    def __init__(self, name: str, context, page):
+        self.name = name
+        self.context = context
+        self.page = page
+        self.pid = ""
+        self.personal_url = ""
+        self.errors: list[str] = []
+
+
+async def open_person(browser, name: str) -> Person:
+    context = await browser.new_context(viewport=VIEWPORT, locale="nl-NL")
+    await context.add_init_script(SMALL_CAMERA)
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    person = Person(name, context, page)
+    page.on("pageerror", lambda exc: person.errors.append(str(exc)))
+    # The room page logs a failing view instead of throwing (protocol.js): count those too.
+    page.on("console", lambda msg: person.errors.append(msg.text) if msg.type == "error" and "failed" in msg.text else None)
+    return person
+
+
+async def shot(person: Person, name: str) -> None:
+    DOCS.mkdir(parents=True, exist_ok=True)
+    await person.page.screenshot(path=str(DOCS / f"{name}.png"), timeout=60000)
+
+
+async def tile_boxes(page) -> dict[str, dict]:
+    """Each tile's name and box, in CSS pixels of the viewport."""
+    return await page.eval_on_selector_all("#tiles .tile", """(els) => Object.fromEntries(els.map((el) => {
+      const r = el.getBoundingClientRect();
+      return [el.querySelector('.tile-name').textContent, { x: r.x, y: r.y, w: r.width, h: r.height,
+        focus: el.classList.contains('focus'), muted: el.dataset.muted === '1', out: el.classList.contains('out-of-sight') }];
+    }))""")
+
+
+async def next_step(fac: Person, everyone: list[Person], label: str) -> None:
+    await fac.page.get_by_role("button", name="Volgende stap").click()
+    for person in everyone:
+        await expect(person.page.locator("#step-label")).to_contain_text(label)
+
+
+async def test_six_people_in_the_room(server):
+    expect.set_options(timeout=TIMEOUT_MS)
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        seen: dict[str, Person] = {}
+        try:
+            await run_room(browser, server.base, seen)
+        except Exception:
+            for person in seen.values():
+                names = await person.page.eval_on_selector_all("#people li .person-name", "els => els.map((e) => e.textContent)")
+                print(person.name, "sees", names, "page errors:", person.errors)
+            raise
+        finally:
+            await browser.close()
+    for person in seen.values():
+        assert not person.errors, (person.name, person.errors)
+
+
+async def run_room(browser, base: str, seen: dict) -> None:
+    # ------------------------------------------------------------ six people come in
+    fac = await open_person(browser, "Fleur")
+    seen[fac.name] = fac
+    created = await (await fac.context.request.post(base + "/api/rooms", data={
+        "name": "Team West", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur", "capacity": 7})).json()
+    await fac.page.goto(created["facilitator_url"], wait_until="commit")
+    await expect(fac.page.locator("#console-welcome")).to_contain_text("De groep komt binnen: 0 van 7")
+    await expect(fac.page.locator("#step-title")).to_have_text("De groep komt binnen")
+    people = {}
+    for name in NAMES:
+        person = await open_person(browser, name)
+        response = await person.context.request.post(created["invite_url"].replace("/i/", "/api/invites/") + "/join", data={"name": name})
+        assert response.status == 201, await response.text()
+        joined = await response.json()
+        seen[name] = person
+        person.pid, person.personal_url = joined["participant_id"], joined["personal_url"]
+        await person.page.goto(joined["room_url"], wait_until="commit")
+        people[name] = person
+    bea, anne, daan, sem, noor = (people[n] for n in NAMES)
+    everyone = [fac, *people.values()]
+    for person in everyone:
+        await expect(person.page.locator("#people li")).to_have_count(6)
+    await expect(fac.page.locator("#console-welcome")).to_contain_text("5 van 7")
+    await shot(fac, "01-begeleider-start")
+
+    # ------------------------------------------------------------ the gallery: six tiles of at least 320x180, all in view
+    for person in (anne, fac):
+        await expect(person.page.locator("#tiles .tile")).to_have_count(6)
+        boxes = await tile_boxes(person.page)
+        for who, box in boxes.items():
+            assert box["w"] >= 320 and box["h"] >= 180, (person.name, who, box)
+            assert box["y"] >= 0 and box["y"] + box["h"] <= VIEWPORT["height"], (person.name, who, box)
+            assert box["x"] >= 0 and box["x"] + box["w"] <= VIEWPORT["width"], (person.name, who, box)
+    await shot(anne, "02-galerij-deelnemer")
+
+    # ------------------------------------------------------------ a closed microphone shows on everyone's tile of that person
+    await expect(anne.page.locator("#mic-self")).to_contain_text("Je microfoon staat aan")
+    await anne.page.locator("#mic-self").click()
+    await expect(anne.page.locator("#mic-self")).to_contain_text("Je microfoon staat uit")
+    for person in (fac, bea, daan):
+        await expect(person.page.locator(f'#tiles .tile[data-pid="{anne.pid}"] .tile-badge.muted')).to_be_visible()
+    await expect(daan.page.locator(f'#tiles .tile[data-pid="{bea.pid}"] .tile-badge.muted')).to_have_count(0)
+    # The facilitator is not offered to mute someone who already muted themselves.
+    await expect(fac.page.locator(f'#console-people li[data-pid="{anne.pid}"] .mute-button')).to_have_count(0)
+    await expect(fac.page.locator(f'#console-people li[data-pid="{daan.pid}"] .mute-button')).to_have_count(1)
+    await anne.page.locator("#mic-self").click()
+    await expect(anne.page.locator("#mic-self")).to_contain_text("Je microfoon staat aan")
+
+    # ------------------------------------------------------------ case round: a warning before moving on with cases missing
+    await fac.page.get_by_role("button", name="Sessie starten").click()
+    await expect(bea.page.locator("#step-label")).to_contain_text("Stap 1/9")
+    await bea.page.get_by_label("Korte titel").fill("Nee zeggen")
+    await bea.page.get_by_label("Je vraag").fill("Hoe zeg ik op tijd nee tegen extra werk?")
+    await bea.page.get_by_role("button", name="Casus opslaan").click()
+    await expect(fac.page.locator("#case-list li.case")).to_have_count(1)
+    await fac.page.get_by_role("button", name="Volgende stap").click()
+    await expect(fac.page.locator("#console-warning")).to_contain_text("Anne")
+    await expect(fac.page.locator("#step-label")).to_contain_text("Stap 1/9")
+    await shot(fac, "03-casusronde-begeleider")
+    await next_step(fac, everyone, "Stap 2/9")
+    await bea.page.locator("#case-list li.case").get_by_role("button", name="Stem hierop").click()
+    await anne.page.locator("#case-list li.case").get_by_role("button", name="Stem hierop").click()
+    await expect(fac.page.locator("#console-vote-info")).to_have_text("2 van 6 gestemd")
+    await fac.page.get_by_role("button", name="Stemming sluiten").click()
+    await expect(anne.page.locator("#people li", has_text="Bea")).to_contain_text("inbrenger")
+
+    # ------------------------------------------------------------ toelichting: the inbrenger fills the stage
+    await next_step(fac, everyone, "Stap 3/9")
+    for person in (anne, fac):
+        boxes = await tile_boxes(person.page)
+        focus = boxes["Bea"]
+        assert focus["focus"] and focus["w"] >= 640, (person.name, focus)
+        assert all(b["w"] < focus["w"] / 2 for who, b in boxes.items() if who != "Bea"), (person.name, boxes)
+    await shot(anne, "04-toelichting-deelnemer")
+
+    # ------------------------------------------------------------ roddelfase: out of sight, sound arriving, one button to the facilitator
+    await next_step(fac, everyone, "Stap 4/9")
+    oos = bea.page.locator("#oos")
+    await expect(oos).to_be_visible()
+    await expect(oos.locator("#oos-sound")).to_contain_text("Er komt geluid van de groep binnen")
+    await expect(anne.page.locator(f'#tiles .tile[data-pid="{bea.pid}"]')).to_contain_text("uit beeld")
+    await expect(anne.page.locator(f'#tiles .tile[data-pid="{bea.pid}"] video')).to_be_hidden()
+    await shot(bea, "05-roddelfase-inbrenger")
+    await shot(anne, "06-roddelfase-deelnemer")
+    await bea.page.get_by_role("button", name="Ik hoor niets / ik moet even weg").click()
+    await expect(oos).to_contain_text("De begeleider heeft je melding gekregen")
+    await expect(fac.page.locator(".alert-help")).to_contain_text("Bea (inbrenger) meldt: ik hoor niets")
+    await shot(fac, "07-roddelfase-begeleider-melding")
+    for person in (anne, daan, sem, noor):
+        assert "ik hoor niets" not in (await person.page.locator("body").inner_text()).lower(), person.name
+        await expect(person.page.locator(".alert-help")).to_have_count(0)
+    await fac.page.locator(".alert-help").get_by_role("button", name="Gezien").click()
+    await expect(fac.page.locator(".alert-help")).to_have_count(0)
+
+    # The inbrenger's browser closes: the facilitator's banner is up within 5 s.
+    await expect(fac.page.locator(".alert-media")).to_have_count(0)
+    closed = time.monotonic()
+    await bea.context.close()
+    banner = fac.page.locator(f'.alert-media[data-pid="{bea.pid}"]')
+    await expect(banner).to_contain_text("Bea (inbrenger) is weggevallen", timeout=5000)
+    print(f"banner after the inbrenger's browser closed: {time.monotonic() - closed:.1f} s")
+    await shot(fac, "08-inbrenger-weg-begeleider")
+    # Back with her personal link, out of sight again; the banner goes.
+    bea = await open_person(browser, "Bea")
+    seen["Bea"] = bea
+    await bea.page.goto(people["Bea"].personal_url, wait_until="commit")
+    await expect(bea.page.locator("#oos")).to_be_visible()
+    await expect(banner).to_have_count(0)
+    everyone = [fac, bea, anne, daan, sem, noor]
+
+    # ------------------------------------------------------------ advice round: one click per advice, the speaker kept
+    await next_step(fac, everyone, "Stap 5/9")
+    await next_step(fac, everyone, "Stap 6/9")
+    add = fac.page.locator(".advice-add")
+    await expect(add).to_be_in_viewport()
+    await add.get_by_label("Nieuw advies").fill("Zeg eerst: ik kom erop terug.")
+    await add.get_by_role("button", name="Anne", exact=True).click()
+    items = fac.page.locator("#advice-list li.advice-item")
+    await expect(items).to_have_count(1)
+    await expect(items.nth(0)).to_contain_text("Anne")
+    await add.get_by_label("Nieuw advies").fill("Plan een uur per week voor jezelf.")
+    await add.get_by_label("Nieuw advies").press("Enter")
+    await expect(items).to_have_count(2)
+    await expect(items.nth(1)).to_contain_text("Anne")
+    await add.get_by_label("Nieuw advies").fill("Vraag je team om hulp bij het plannen.")
+    await add.get_by_role("button", name="Daan", exact=True).click()
+    await expect(items).to_have_count(3)
+    await expect(items.nth(2)).to_contain_text("Daan")
+    for text in ("Schrijf op wat je al doet.", "Oefen nee zeggen met een collega.", "Kijk wat er gebeurt als je een week niets extra doet."):
+        await add.get_by_label("Nieuw advies").fill(text)
+        await add.get_by_label("Nieuw advies").press("Enter")
+    await expect(items).to_have_count(6)
+    await shot(fac, "09-adviesronde-begeleider")
+
+    # The inbrenger, out of sight, reads a calm compact list: no buttons, the newest in view.
+    b_items = bea.page.locator("#advice-list li.advice-item")
+    await expect(b_items).to_have_count(6)
+    await expect(bea.page.locator("#advice-panel button:visible")).to_have_count(0)
+    await expect(bea.page.locator("#advice-panel textarea:visible")).to_have_count(0)
+    await expect(b_items.nth(5)).to_be_in_viewport()
+    heights = await b_items.evaluate_all("els => els.map((e) => e.getBoundingClientRect().height)")
+    assert max(heights) < 110, heights
+    await shot(bea, "10-adviesronde-inbrenger")
+
+    # ------------------------------------------------------------ the step after: marks and notes appear
+    await next_step(fac, everyone, "Stap 7/9")
+    await expect(b_items.nth(0).get_by_role("button", name="Bruikbaar")).to_be_visible()
+    await shot(bea, "11-reactie-inbrenger")
+
+    # ------------------------------------------------------------ the end, for everyone
+    await expect(fac.page.locator("#console-end")).to_be_in_viewport()
+    fac.page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await fac.page.locator("#console-end").click()
+    for person in everyone:
+        await expect(person.page.locator("#end-panel")).to_contain_text("Je kunt dit venster sluiten.")
+        await expect(person.page.locator("#tiles .tile")).to_have_count(0)
+        await expect(person.page.locator("#mic-self")).to_be_hidden()
+    await expect(fac.page.locator("#console")).to_be_hidden()
+    await expect(bea.page.locator("#advice-download-html")).to_be_visible()
+    await shot(bea, "12-einde-inbrenger")
+    await shot(anne, "13-einde-deelnemer")

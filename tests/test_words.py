@@ -1,0 +1,90 @@
+"""The words on screen: the Dutch and English catalogues hold the same keys, and every
+error message the server can send has English for a page set to English."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from companion.errors import ClientError, bad_request
+from companion.messages_en import english
+
+ROOT = Path(__file__).resolve().parent.parent
+REFUSALS = {"ClientError", "bad_request", "forbidden", "not_found", "conflict"}
+
+
+def catalogue_keys(path: Path) -> dict[str, set[str]]:
+    """Keys of each language table in a STRINGS = { nl: {...}, en: {...} } object."""
+    text = path.read_text(encoding="utf-8")
+    body = text[text.index("const STRINGS = {"):]
+    tables: dict[str, set[str]] = {}
+    for lang in ("nl", "en"):
+        start = body.index(f"\n  {lang}: {{")
+        end = body.index("\n  },", start)
+        tables[lang] = set(re.findall(r'^\s+"([^"]+)":', body[start:end], re.M))
+    return tables
+
+
+def test_dutch_and_english_catalogues_have_the_same_keys():
+    for name in ("i18n.js", "advice.js"):
+        tables = catalogue_keys(ROOT / "static" / "js" / name)
+        assert len(tables["nl"]) > 20, name
+        assert tables["nl"] - tables["en"] == set(), f"{name}: no English for these keys"
+        assert tables["en"] - tables["nl"] == set(), f"{name}: no Dutch for these keys"
+
+
+def _sample(node: ast.AST) -> str | None:
+    """A message as the server would send it: f-string holes filled with a plausible value."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for value in node.values:
+            if isinstance(value, ast.Constant):
+                parts.append(str(value.value))
+            else:
+                parts.append("3")
+        return "".join(parts)
+    return None
+
+
+def server_messages() -> list[tuple[str, str]]:
+    """(where, message) for every refusal written in companion/: the message argument of
+    ClientError(...), bad_request(...), ... and the field names given to clean_text."""
+    found = []
+    for path in sorted((ROOT / "companion").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+            where = f"{path.relative_to(ROOT)}:{node.lineno}"
+            if name in REFUSALS:
+                arg = node.args[2] if name == "ClientError" and len(node.args) > 2 else node.args[0] if node.args else None
+                message = _sample(arg) if arg is not None else None
+                if message is not None:
+                    found.append((where, message))
+            elif name == "clean_text" and len(node.args) > 1:
+                field = _sample(node.args[1])
+                if field is not None:
+                    found.extend((where, template.format(field)) for template in ("{} is leeg", "{} is te lang (hoogstens 3 tekens)"))
+    return found
+
+
+def test_every_server_error_has_english():
+    messages = server_messages()
+    assert len(messages) > 60, "the scan found too few messages: did the refusal helpers move?"
+    missing = [(where, message) for where, message in messages if english(message) is None]
+    assert missing == [], "add these to companion/messages_en.py"
+    # The field names inside a message are translated too.
+    assert english("Groepsnaam is leeg") == "Group name is empty"
+    assert english("Vraag is te lang (hoogstens 1000 tekens)") == "Question is too long (at most 1000 characters)"
+
+
+def test_an_error_carries_both_languages():
+    error = bad_request("Dat kan niet in deze stap.", "wrong_step").to_dict()
+    assert error["message"] == "Dat kan niet in deze stap."
+    assert error["message_en"] == "That is not possible in this step."
+    unknown = ClientError(400, "x", "Iets nieuws.").to_dict()
+    assert unknown["message_en"] == "Iets nieuws."
