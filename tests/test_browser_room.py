@@ -103,7 +103,7 @@ async def test_six_people_in_the_room(server):
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         seen: dict[str, Person] = {}
         try:
-            await run_room(browser, server.base, seen)
+            await run_room(browser, server.base, seen, server.facilitator_headers)
         except Exception:
             for person in seen.values():
                 names = await person.page.eval_on_selector_all("#people li .person-name", "els => els.map((e) => e.textContent)")
@@ -115,12 +115,13 @@ async def test_six_people_in_the_room(server):
         assert not person.errors, (person.name, person.errors)
 
 
-async def run_room(browser, base: str, seen: dict) -> None:
+async def run_room(browser, base: str, seen: dict, headers: dict) -> None:
     # ------------------------------------------------------------ six people come in
     fac = await open_person(browser, "Fleur")
     seen[fac.name] = fac
     created = await (await fac.context.request.post(base + "/api/rooms", data={
-        "name": "Team West", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur", "capacity": 7})).json()
+        "name": "Team West", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur", "capacity": 7},
+        headers=headers)).json()
     await fac.page.goto(created["facilitator_url"], wait_until="commit")
     await expect(fac.page.locator("#console-welcome")).to_contain_text("De groep komt binnen: 0 van 7")
     await expect(fac.page.locator("#step-title")).to_have_text("De groep komt binnen")
