@@ -90,7 +90,11 @@ _TABLE: list[tuple[str, str]] = [
     (r"mark ontbreekt \(useful, not_for_me, ask of null\)\.", "mark is missing (useful, not_for_me, ask or null)."),
     (r"minutes moet een getal tussen -60 en 60 zijn \(niet 0\)", "minutes must be a number between -60 and 60 (not 0)"),
     (r"participant_id moet tekst of null zijn", "participant_id must be text or null"),
+    (r'Bevestig het verwijderen met \{"confirm": true\}\.', 'Confirm the deletion with {"confirm": true}.'),
     # protocol and media
+    (r"Het verzoek kwam te langzaam binnen\.", "The request came in too slowly."),
+    (r"Dit verzoek kwam van een andere website en is geweigerd\.", "This request came from another website and was refused."),
+    (r"Stuur JSON \(Content-Type: application/json\)\.", "Send JSON (Content-Type: application/json)."),
     (r"Alleen tekstberichten \(JSON\)\.", "Text messages (JSON) only."),
     (r"Een JSON-object verwacht\.", "A JSON object was expected."),
     (r"Geen geldige JSON\.", "Not valid JSON."),
