@@ -25,6 +25,7 @@ apart from the list:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
@@ -207,8 +208,13 @@ def _strip_noise(words: str, lang: AdviceLanguage) -> str:
     return lowered
 
 
+@functools.lru_cache(maxsize=256)
+def _longest_first(phrases: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(phrases, key=len, reverse=True))
+
+
 def _starts_with(lowered: str, phrases: Sequence[str]) -> str | None:
-    for phrase in sorted(phrases, key=len, reverse=True):
+    for phrase in _longest_first(tuple(phrases)):
         if lowered == phrase or (lowered.startswith(phrase) and not lowered[len(phrase)].isalnum()
                                  and lowered[len(phrase)] not in "'’-"):
             return phrase
