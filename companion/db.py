@@ -40,6 +40,16 @@ CREATE TABLE IF NOT EXISTS rooms (
     retention_days INTEGER NOT NULL DEFAULT 30,
     rev INTEGER NOT NULL DEFAULT 0
 );
+-- A method's text is stored once, by its SHA-256, however many rooms use it (rooms made before this
+-- table keep their own copy in rooms.method_source; new rooms leave that empty).
+CREATE TABLE IF NOT EXISTS method_sources (
+    hash TEXT PRIMARY KEY,
+    source TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS room_methods (
+    room_id TEXT PRIMARY KEY REFERENCES rooms(id) ON DELETE CASCADE,
+    method_hash TEXT NOT NULL REFERENCES method_sources(hash)
+);
 CREATE TABLE IF NOT EXISTS participants (
     id TEXT PRIMARY KEY,
     room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,

@@ -9,6 +9,7 @@ change state themselves; they send commands and receive snapshots.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import sqlite3
 import time
@@ -126,11 +127,14 @@ class PhaseEngine:
         now = self.clock()
         with Transaction(self.conn) as conn:
             self._check_room_limits(conn, owner_id)
+            source_hash = hashlib.sha256(method.source.encode("utf-8")).hexdigest()
+            conn.execute("INSERT OR IGNORE INTO method_sources (hash, source) VALUES (?, ?)", (source_hash, method.source))
             conn.execute(
                 """INSERT INTO rooms (id, name, method_id, method_source, language, capacity, invite_hash, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                (room_id, group, method.id, method.source, language, capacity, tokens.token_hash(invite), now),
+                   VALUES (?, ?, ?, '', ?, ?, ?, ?)""",
+                (room_id, group, method.id, language, capacity, tokens.token_hash(invite), now),
             )
+            conn.execute("INSERT INTO room_methods (room_id, method_hash) VALUES (?, ?)", (room_id, source_hash))
             conn.execute(
                 "INSERT INTO participants (id, room_id, name, role, token_hash, joined_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (tokens.new_id(), room_id, fac_name, FACILITATOR, tokens.token_hash(fac_token), now),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import defaultdict
 from typing import Any, Callable
@@ -14,12 +15,17 @@ from .room import Room
 log = logging.getLogger(__name__)
 
 SEND_TIMEOUT = 5.0
+# Pages one participant may have open at once (a reload overlapping, a phone beside the laptop).
+# One more and the oldest is closed (code 4409): the newest page wins, as with the media connection.
+MAX_SOCKETS_PER_PARTICIPANT = 3
+REPLACED = 4409
 
 
 class Hub:
     def __init__(self, snapshot: Callable[[Room, str, set[str]], dict[str, Any]]):
         self._snapshot = snapshot
-        self._sockets: dict[str, dict[str, set[web.WebSocketResponse]]] = defaultdict(lambda: defaultdict(set))
+        # Per room and participant, the open sockets oldest first (a dict keeps the order).
+        self._sockets: dict[str, dict[str, dict[web.WebSocketResponse, None]]] = defaultdict(lambda: defaultdict(dict))
 
     def online(self, room_id: str) -> set[str]:
         return {pid for pid, sockets in self._sockets.get(room_id, {}).items() if sockets}
@@ -28,7 +34,11 @@ class Hub:
         """Register a socket; True when the participant was offline before."""
         sockets = self._sockets[room_id][participant_id]
         was_offline = not sockets
-        sockets.add(ws)
+        sockets[ws] = None
+        while len(sockets) > MAX_SOCKETS_PER_PARTICIPANT:
+            oldest = next(iter(sockets))
+            del sockets[oldest]
+            asyncio.ensure_future(oldest.close(code=REPLACED, message=b"opened in a newer page"))
         return was_offline
 
     def remove(self, room_id: str, participant_id: str, ws: web.WebSocketResponse) -> bool:
@@ -36,8 +46,8 @@ class Hub:
         room = self._sockets.get(room_id)
         if room is None:
             return False
-        sockets = room.get(participant_id, set())
-        sockets.discard(ws)
+        sockets = room.get(participant_id, {})
+        sockets.pop(ws, None)
         if not sockets:
             room.pop(participant_id, None)
             if not room:
@@ -49,11 +59,12 @@ class Hub:
         for ws in list(self._sockets.get(room_id, {}).get(participant_id, ())):
             await self._send_one(ws, message)
 
-    async def _send_one(self, ws: web.WebSocketResponse, message: dict[str, Any]) -> None:
+    async def _send_one(self, ws: web.WebSocketResponse, message: dict[str, Any] | str) -> None:
         if ws.closed:
             return
         try:
-            await asyncio.wait_for(ws.send_json(message), SEND_TIMEOUT)
+            text = message if isinstance(message, str) else json.dumps(message)
+            await asyncio.wait_for(ws.send_str(text), SEND_TIMEOUT)
         except (ConnectionError, RuntimeError, asyncio.TimeoutError) as exc:
             # A stuck client must not hold up the room; it resyncs from the next snapshot.
             log.info("dropping a socket that could not take a message: %s", exc)
@@ -68,7 +79,8 @@ class Hub:
             state = self._snapshot(room, pid, online)
             if events:
                 state["events"] = list(events)
-            sends.extend(self._send_one(ws, state) for ws in list(sockets))
+            text = json.dumps(state)  # once per participant, not once per socket
+            sends.extend(self._send_one(ws, text) for ws in list(sockets))
         if sends:
             await asyncio.gather(*sends)
 

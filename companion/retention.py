@@ -31,6 +31,7 @@ def delete_room(conn: sqlite3.Connection, room_id: str) -> None:
         for table in _tables_with_room_id(conn):
             conn.execute(f'DELETE FROM "{table}" WHERE room_id = ?', (room_id,))
         conn.execute("DELETE FROM rooms WHERE id = ?", (room_id,))
+        conn.execute("DELETE FROM method_sources WHERE hash NOT IN (SELECT method_hash FROM room_methods)")
     wipe_deleted(conn)
 
 

@@ -158,10 +158,16 @@ class Room:
         row = conn.execute("SELECT * FROM rooms WHERE id = ?", (room_id,)).fetchone()
         if row is None:
             return None
+        source = row["method_source"]
+        if not source:  # stored once for all rooms using it
+            source = conn.execute(
+                "SELECT m.source FROM room_methods r JOIN method_sources m ON m.hash = r.method_hash WHERE r.room_id = ?",
+                (room_id,),
+            ).fetchone()[0]
         room = cls(
             id=row["id"],
             name=row["name"],
-            method=_method(row["method_source"], f"{row['method_id']}.toml"),
+            method=_method(source, f"{row['method_id']}.toml"),
             language=row["language"],
             capacity=row["capacity"],
             created_at=row["created_at"],

@@ -14,7 +14,27 @@ from .web import ENGINE, create_app
 log = logging.getLogger(__name__)
 
 
+def raise_open_files_limit(want: int = 65536) -> tuple[int, int]:
+    """Each participant holds sockets (WebSocket, UDP for media): a low soft limit (often 1024) made the
+    server stop answering. Raised towards the hard limit, which only root can lift. Returns (before, after)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("could not raise the open-files limit from %d: %s", soft, exc)
+            return soft, soft
+        return soft, target
+    return soft, soft
+
+
 def run(settings: Settings) -> int:
+    before, after = raise_open_files_limit()
+    if after < 4096:
+        log.warning("open-files limit is %d; a busy server may need more (ulimit -n)", after)
     context = None
     if settings.tls_cert and settings.tls_key:
         context = ssl_context(settings.tls_cert, settings.tls_key)

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,11 @@ WS_HANDLERS = web.AppKey("ws_handlers", dict)
 ON_GONE = web.AppKey("on_gone", list)
 RETENTION_TASK = web.AppKey("retention_task", asyncio.Task)
 LIVE = web.AppKey("live", Live)
+# Open WebSockets per client address, and the message bucket per (room, participant).
+WS_PER_IP = web.AppKey("ws_per_ip", dict)
+WS_BUCKETS = web.AppKey("ws_buckets", dict)
+HTTP_LIMITS = web.AppKey("http_limits", object)
+MAX_SOCKETS_PER_IP = 64
 
 
 def legacy_cookie_name(room_id: str) -> str:
@@ -254,6 +260,47 @@ async def cross_site_guard(request: web.Request, handler):
     return await handler(request)
 
 
+class HttpLimits:
+    """Token buckets for HTTP requests, per client address and per credential (token or cookie).
+
+    Per address it is generous (a training room shares one address behind its router); per credential
+    it is what one person's pages need with room to spare. Buckets that filled up again are forgotten."""
+
+    PER_ADDRESS = (50.0, 300.0)  # requests per second, burst
+    PER_CREDENTIAL = (20.0, 150.0)
+    MAX_BUCKETS = 100_000
+
+    def __init__(self) -> None:
+        self.buckets: dict[str, RateLimit] = {}
+        self.swept = time.monotonic()
+
+    def take(self, key: str, rate: float, burst: float) -> bool:
+        now = time.monotonic()
+        if now - self.swept > 60 or len(self.buckets) > self.MAX_BUCKETS:
+            self.swept = now
+            self.buckets = {k: b for k, b in self.buckets.items() if b.tokens + (now - b.stamp) * b.rate < b.burst}
+            if len(self.buckets) > self.MAX_BUCKETS:
+                self.buckets.clear()
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            bucket = self.buckets[key] = RateLimit(rate, burst)
+        return bucket.take()
+
+
+@web.middleware
+async def http_rate_limit(request: web.Request, handler):
+    if request.path.startswith("/static/") or request.path == "/healthz":
+        return await handler(request)
+    limits = request.app[HTTP_LIMITS]
+    refused = not limits.take("a " + (request.remote or "?"), *HttpLimits.PER_ADDRESS)
+    credential = request.headers.get("Authorization") or request.cookies.get(session_cookie(request))
+    if credential and not refused:
+        refused = not limits.take("c " + tokens.token_hash(credential), *HttpLimits.PER_CREDENTIAL)
+    if refused:
+        raise ClientError(429, "too_many", "Te veel verzoeken; even rustig aan.")
+    return await handler(request)
+
+
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """on_response_prepare: on every answer, errors and files included."""
     headers = response.headers
@@ -395,9 +442,14 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     engine, hub = request.app[ENGINE], request.app[HUB]
     # Never a token in the URL (?token=): URLs end up in logs and browser history.
     room, me = authenticate(request)
+    per_ip = request.app[WS_PER_IP]
+    address = request.remote or "?"
+    if per_ip[address] >= MAX_SOCKETS_PER_IP:
+        raise ClientError(429, "too_many_sockets", "Te veel open verbindingen vanaf dit adres.")
     # A page that vanished (wifi gone) is noticed within about 10-20 s.
     ws = web.WebSocketResponse(heartbeat=10, max_msg_size=MAX_WS_MESSAGE)
     await ws.prepare(request)
+    per_ip[address] += 1
     first = hub.add(room_id, me.id, ws)
     try:
         await ws.send_json({"type": "welcome", "protocol": PROTOCOL_VERSION, "you": {"id": me.id, "name": me.name}})
@@ -405,7 +457,8 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             await hub.push_state(engine.get(room_id), ("presence",))
         else:
             await ws.send_json(_snapshot_for(request.app, engine.get(room_id), me.id, hub.online(room_id)))
-        bucket = RateLimit(rate=20.0, burst=60.0)
+        # One bucket per participant, shared by their sockets: more sockets buy no more messages.
+        bucket = request.app[WS_BUCKETS].setdefault((room_id, me.id), RateLimit(rate=20.0, burst=60.0))
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
                 if not bucket.take():
@@ -417,7 +470,11 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             elif msg.type == WSMsgType.ERROR:
                 break
     finally:
+        per_ip[address] -= 1
+        if per_ip[address] <= 0:
+            del per_ip[address]
         if hub.remove(room_id, me.id, ws):
+            request.app[WS_BUCKETS].pop((room_id, me.id), None)
             for gone in request.app[ON_GONE]:
                 try:
                     await gone(room_id, me.id)
@@ -431,7 +488,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
 
 class RateLimit:
-    """Token bucket per socket: a runaway or hostile page cannot flood the room."""
+    """Token bucket: a runaway or hostile page cannot flood the room."""
 
     def __init__(self, rate: float, burst: float):
         self.rate, self.burst = rate, burst
@@ -534,10 +591,13 @@ def _live_services(app: web.Application, settings: Settings, engine: PhaseEngine
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[errors_middleware, cross_site_guard], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[errors_middleware, http_rate_limit, cross_site_guard], client_max_size=MAX_BODY)
     app.on_response_prepare.append(security_headers)
     _quiet_request_errors()
     app[SETTINGS] = settings
+    app[WS_PER_IP] = defaultdict(int)
+    app[WS_BUCKETS] = {}
+    app[HTTP_LIMITS] = HttpLimits()
     app[STATE_EXTRAS] = []
     app[WS_HANDLERS] = {}
     app[ON_GONE] = []

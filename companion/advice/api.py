@@ -85,8 +85,20 @@ def _view_aside(piece: dict[str, Any]) -> dict[str, Any]:
 
 
 def state_extra(app: web.Application) -> Callable[[Room, str, str], dict[str, Any]]:
+    # Built once per change (rev) and role, not once per participant: the list is the largest part
+    # of a state message, and every page of the room gets one after each change.
+    cache: dict[str, tuple[int, dict[str, dict[str, Any]]]] = {}
+
     def extra(room: Room, participant_id: str, role: str) -> dict[str, Any]:
-        return {"advice": advice_view(app[ENGINE].conn, room, participant_id, role)}
+        rev, views = cache.get(room.id, (None, {}))
+        if rev != room.rev:
+            if len(cache) > 256:
+                cache.clear()
+            views = {}
+            cache[room.id] = (room.rev, views)
+        if role not in views:
+            views[role] = advice_view(app[ENGINE].conn, room, participant_id, role)
+        return {"advice": views[role]}
 
     return extra
 

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 from ..db import Transaction
 from ..engine import clean_text
-from ..errors import bad_request, not_found
+from ..errors import ClientError, bad_request, not_found
 from . import aside
 from .splitter import JOIN_PAUSE, NEW_ADVICE_PAUSE, AdviceItem, as_utterance, detect_language, has_cue, is_lead_in, opens_as_proposal, split_round
 
@@ -84,6 +84,9 @@ CREATE TABLE IF NOT EXISTS advice_notes (
 
 MARKS = ("useful", "not_for_me", "ask")
 MAX_ITEM_TEXT = 4000
+# Items made by hand (typed in, split off) in one room: far above a real round (a few dozen), low
+# enough that a page cannot grow every state message of the room to megabytes.
+MAX_HAND_ITEMS = 200
 MAX_NOTE = 4000
 MAX_UTTERANCE_TEXT = 20000
 
@@ -567,6 +570,7 @@ def split_item(
     if not isinstance(at, int) or isinstance(at, bool):
         raise bad_request("at moet een tekenpositie zijn", "invalid")
     with Transaction(conn):
+        _check_item_count(conn, room_id)
         row = _live_row(conn, room_id, item_id)
         text = row["text"]
         head, tail = text[:at].strip(), text[at:].strip()
@@ -622,6 +626,14 @@ def restore_item(conn: sqlite3.Connection, room_id: str, item_id: str, actor_id:
         return _row_dict(_reload(conn, room_id, item_id))
 
 
+def _check_item_count(conn: sqlite3.Connection, room_id: str) -> None:
+    made = conn.execute(
+        "SELECT COUNT(*) FROM advice_items WHERE room_id = ? AND source IN ('hand', 'split')", (room_id,)
+    ).fetchone()[0]
+    if made >= MAX_HAND_ITEMS:
+        raise ClientError(409, "too_many_items", f"Er zijn al {made} adviezen met de hand gemaakt in deze sessie; meer kan niet.")
+
+
 def add_item(
     conn: sqlite3.Connection,
     room_id: str,
@@ -633,6 +645,7 @@ def add_item(
     """An advice typed in by hand (a microphone that failed): at the end, or right after ``after_id``."""
     text = clean_text(text, "Tekst", MAX_ITEM_TEXT, multiline=True)
     with Transaction(conn):
+        _check_item_count(conn, room_id)
         speaker = _check_speaker(conn, room_id, participant_id)
         if after_id is None:
             position = _next_position(conn, room_id)

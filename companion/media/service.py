@@ -42,6 +42,8 @@ MAX_SDP_BYTES = 64 * 1024
 KINDS: tuple[Kind, ...] = ("audio", "video")
 # At most one keyframe request upstream per source in this many seconds.
 PLI_INTERVAL = 0.3
+# An offer the page never answers holds a peer connection and its UDP sockets: closed after this.
+OFFER_TIMEOUT = 30.0
 # Hosts only: the server must not wait on a STUN server it cannot reach.
 ICE_SERVERS: list = []
 
@@ -397,7 +399,15 @@ class MediaService:
                 "slots": _slot_list(peer),
                 "ice_servers": self._page_ice(peer.room_id, peer.pid),
             }
+            self._spawn(self._expire_offer(peer, peer.offers))
         await self._send_safely(peer.room_id, peer.pid, message)
+
+    async def _expire_offer(self, peer: _Peer, seq: int) -> None:
+        await asyncio.sleep(OFFER_TIMEOUT)
+        if not peer.closed and peer.offers == seq and peer.pc.signalingState == "have-local-offer":
+            log.info("media offer not answered within %.0f s: connection closed", OFFER_TIMEOUT)
+            await self._drop(peer.room_id, peer.pid, current=peer)
+            await self._send_safely(peer.room_id, peer.pid, {"type": "media.closed", "reason": "offer_timeout"})
 
     async def _on_answer(self, room_id: str, pid: str, sdp: str, seq: Any) -> None:
         from aiortc import RTCSessionDescription

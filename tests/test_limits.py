@@ -1,0 +1,156 @@
+"""Limits that hold under abuse: what one page (or one client) can take from the server."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+
+import aiohttp
+import pytest
+
+from companion import web as web_module
+from companion.advice import store as advice_store
+from companion.media import service as media_service
+from companion.retention import delete_room
+from companion.room import Room
+from companion.web import ENGINE, LIVE
+
+
+async def test_a_method_is_stored_once_and_old_rooms_keep_their_copy(harness):
+    rooms = [await harness.create_room(name=f"Groep {n}") for n in range(3)]
+    conn = harness.server.app[ENGINE].conn
+    assert conn.execute("SELECT COUNT(*) FROM method_sources").fetchone()[0] == 1
+    assert {r[0] for r in conn.execute("SELECT method_source FROM rooms")} == {""}
+    source = conn.execute("SELECT source FROM method_sources").fetchone()[0]
+    # A room from before the table, with its own copy, still loads.
+    conn.execute(
+        """INSERT INTO rooms (id, name, method_id, method_source, language, capacity, invite_hash, created_at)
+           VALUES ('oud', 'Oude groep', 'roddelmodel', ?, 'nl', 8, 'h', 0)""", (source,))
+    assert Room.load(conn, "oud").method.title == Room.load(conn, rooms[0][0].room_id).method.title
+    for fac, _, _ in rooms:
+        delete_room(conn, fac.room_id)
+    assert conn.execute("SELECT COUNT(*) FROM method_sources").fetchone()[0] == 0  # none left behind
+
+
+async def test_sockets_per_participant_newest_wins_and_per_address(harness, monkeypatch):
+    fac, invite, _ = await harness.create_room()
+    url = harness.url(f"/r/{fac.room_id}/ws")
+    sockets = [await harness.http.ws_connect(url, headers=fac.headers) for _ in range(4)]
+    msg = await sockets[0].receive(timeout=5)
+    while msg.type == aiohttp.WSMsgType.TEXT:  # welcome and state first
+        msg = await sockets[0].receive(timeout=5)
+    assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED) and sockets[0].close_code == 4409
+    assert not sockets[3].closed
+    for ws in sockets:
+        await ws.close()
+
+    monkeypatch.setattr(web_module, "MAX_SOCKETS_PER_IP", 3)
+    anne = await harness.join(invite, "Anne")
+    held = [await harness.http.ws_connect(url, headers=p.headers) for p in (fac, fac, anne)]
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await harness.http.ws_connect(url, headers=anne.headers)
+    assert refused.value.status == 429
+    await held[0].close()
+    await asyncio.sleep(0.1)
+    again = await harness.http.ws_connect(url, headers=anne.headers)  # a freed place can be taken
+    for ws in (*held, again):
+        await ws.close()
+
+
+async def test_more_sockets_buy_no_more_messages(harness):
+    fac, _, _ = await harness.create_room()
+    url = harness.url(f"/r/{fac.room_id}/ws")
+    sockets = [await harness.http.ws_connect(url, headers=fac.headers) for _ in range(3)]
+    for ws in sockets:
+        for n in range(80):
+            await ws.send_json({"type": "ping", "id": n})
+    pongs = 0
+    for ws in sockets:
+        try:
+            while True:
+                msg = await ws.receive(timeout=1)
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    break
+                pongs += msg.json().get("type") == "pong"
+        except asyncio.TimeoutError:
+            pass
+        await ws.close()
+    # One bucket for the person (burst 60, 20 a second): not 3 x 60.
+    assert 60 <= pongs <= 100, pongs
+
+
+async def test_http_rate_limit_per_credential(harness):
+    fac, _, _ = await harness.create_room()
+    url = harness.url(f"/api/rooms/{fac.room_id}/state")
+
+    async def get() -> int:
+        async with harness.http.get(url, headers=fac.headers) as r:
+            return r.status
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    statuses = await asyncio.gather(*(get() for _ in range(300)))
+    elapsed = loop.time() - started
+    rate, burst = web_module.HttpLimits.PER_CREDENTIAL
+    assert statuses.count(200) <= burst + rate * elapsed + 1, (statuses.count(200), elapsed)
+    assert statuses.count(429) >= 300 - burst - rate * elapsed - 1
+    async with harness.http.get(harness.url("/healthz")) as r:  # the health check is never limited
+        assert r.status == 200
+
+
+async def test_advice_items_made_by_hand_are_capped(harness, monkeypatch):
+    monkeypatch.setattr(advice_store, "MAX_HAND_ITEMS", 3)
+    fac, invite, _ = await harness.create_room(method="basismodel")
+    url = harness.url(f"/api/rooms/{fac.room_id}/advice")
+    statuses = []
+    for n in range(4):
+        async with harness.http.post(url, json={"text": f"Advies {n}."}, headers=fac.headers) as r:
+            statuses.append(r.status)
+            body = await r.json()
+    assert statuses == [201, 201, 201, 409] and body["error"]["code"] == "too_many_items"
+
+
+async def test_a_body_sent_too_slowly_is_cut_off(harness, monkeypatch):
+    monkeypatch.setattr(web_module, "BODY_SECONDS", 1.0)
+    fac, invite, _ = await harness.create_room()
+    port = harness.server.port
+
+    def slow() -> bytes:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(f"POST /api/invites/{invite}/join HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      "Content-Length: 200\r\n\r\n{".encode())
+            return s.recv(4096)
+
+    answer = await asyncio.to_thread(slow)
+    assert b" 408 " in answer.split(b"\r\n")[0], answer[:80]
+
+
+async def test_an_unanswered_offer_frees_its_connection(media_server, monkeypatch):
+    monkeypatch.setattr(media_service, "OFFER_TIMEOUT", 1.0)
+    h = media_server
+    fac, _, _ = await h.create_room()
+    await fac.connect()
+    await fac.ws.send_json({"type": "media.join"})
+    media = h.server.app[LIVE].media
+    for _ in range(100):
+        if any(m.get("type") == "media.offer" for m in fac.messages):
+            break
+        await asyncio.sleep(0.05)
+    assert fac.id in media.connected(fac.room_id)
+    await asyncio.sleep(2.0)
+    assert fac.id not in media.connected(fac.room_id)  # never answered: closed, its sockets freed
+
+
+def test_open_files_limit_is_raised_at_start():
+    code = (
+        "import resource\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))\n"
+        "from companion.server import raise_open_files_limit\n"
+        "print(raise_open_files_limit(), hard)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
+    (before, after), hard = eval(out.split(")")[0] + ")"), int(out.split(")")[1])
+    assert before == 256 and after == min(65536, hard) and after > 256
