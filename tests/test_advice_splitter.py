@@ -359,12 +359,18 @@ def test_an_enumeration_gives_one_item_per_number(text, words):
         ("Nou, ik zou het zo aanpakken. Eerst de feiten, dan het gesprek.", ["aanpakken", "feiten"]),
         ("Mijn tip is. Vraag het haar gewoon.", ["tip", "gewoon"]),
         ("Ik wil daar nog iets aan toevoegen. Plan het gesprek op maandag.", ["toevoegen", "maandag"]),
-        ("Ik heb er twee. Neem vrij, en daarnaast zou ik met HR praten.", ["twee", "HR"]),
+        ("Ik heb er twee. Neem een week vrij, en daarnaast zou ik met HR praten.", ["twee", "vrij"]),
+        # These came out as two items before the lead-in rule.
+        ("Ik zou het anders doen. Ik zou meteen een gesprek aanvragen met de directeur.", ["anders", "directeur"]),
+        ("Nou, ik zou het zo aanpakken. Je kunt het beste een mail sturen.", ["aanpakken", "mail"]),
+        ("Ik zou het heel anders aanpakken. Ik zou meteen naar de directeur gaan.", ["anders", "directeur"]),
+        ("Ik zou het totaal anders doen. Ik zou haar gewoon vragen wat ze nodig heeft.", ["anders", "nodig"]),
     ],
 )
 def test_a_lead_in_without_content_joins_what_follows(text, words):
     items = advice_only(_one(text))
     assert words[0] in items[0].text and words[1] in items[0].text, [i.text for i in items]
+    assert len(items) == 1 + text.count("daarnaast"), [i.text for i in items]
 
 
 @pytest.mark.parametrize(
