@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
+from browser_helpers import vote_for
 from served import CHROMIUM, CHROMIUM_ARGS, ROOT, ServedCompanion
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -177,8 +178,8 @@ async def run_room(browser, base: str, seen: dict, headers: dict) -> None:
     await expect(fac.page.locator("#step-label")).to_contain_text("Stap 1/9")
     await shot(fac, "03-casusronde-begeleider")
     await next_step(fac, everyone, "Stap 2/9")
-    await bea.page.locator("#case-list li.case").get_by_role("button", name="Stem hierop").click()
-    await anne.page.locator("#case-list li.case").get_by_role("button", name="Stem hierop").click()
+    await vote_for(bea.page, "Nee zeggen")
+    await vote_for(anne.page, "Nee zeggen")
     await expect(fac.page.locator("#console-vote-info")).to_have_text("2 van 6 gestemd")
     await fac.page.get_by_role("button", name="Stemming sluiten").click()
     await expect(anne.page.locator("#people li", has_text="Bea")).to_contain_text("inbrenger")

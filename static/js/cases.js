@@ -168,7 +168,9 @@ export class CasesView {
 
   renderReformulate(state) {
     const panel = this.panels.reformulate;
-    const show = state.you.role === "inbrenger" && state.step && state.step.kind === "reformulate" && state.room.status === "running";
+    // The server takes a new wording in the explanation and in the reformulate step; the field is there in both.
+    const show = state.you.role === "inbrenger" && state.step && ["reformulate", "explanation"].includes(state.step.kind)
+      && state.room.status === "running";
     panel.classList.toggle("hidden", !show);
     if (!show) return;
     if (!panel.contains(this.reformulate.el)) clear(panel).append(this.reformulate.el);

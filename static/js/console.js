@@ -62,7 +62,8 @@ export class ConsoleView {
   /** "Volgende stap", with one warning first when cases are missing in a vote. */
   goNext() {
     const s = this.state;
-    if (s && s.step && s.step.has_vote && !s.vote.closed && this.confirmNext !== s.step.index) {
+    const choosing = s && s.step && s.step.kind === "case_round" && !s.vote.closed;
+    if (choosing && this.confirmNext !== s.step.index) {
       const missing = this.missingCases(s);
       if (missing.length || !s.cases.length) {
         this.confirmNext = s.step.index;
@@ -105,7 +106,8 @@ export class ConsoleView {
     this.welcome.classList.toggle("hidden", status !== "waiting");
     this.startRow.classList.toggle("hidden", status !== "waiting");
     this.start.textContent = t("console.start");
-    this.prev.textContent = t("console.prev");
+    this.prev.textContent = t("console.prev.short");
+    this.prev.setAttribute("aria-label", t("console.prev"));
     this.next.textContent = t("console.next");
     this.prev.disabled = !running || index <= 0;
     this.next.disabled = !running || index >= steps.length - 1;
@@ -122,8 +124,8 @@ export class ConsoleView {
     this.pause.classList.toggle("primary", !this.running);
     this.add1.textContent = t("console.add1");
     this.add5.textContent = t("console.add5");
-    this.add1.setAttribute("aria-label", t("console.add1.label"));
-    this.add5.setAttribute("aria-label", t("console.add5.label"));
+    this.add1.title = t("console.add1.label");
+    this.add5.title = t("console.add5.label");
 
     const hasVote = running && state.step && state.step.has_vote;
     this.voteRow.classList.toggle("hidden", !hasVote);

@@ -311,15 +311,26 @@ function renderAlerts() {
     box.append(h("div", { class: "alert danger alert-help", dataset: { pid: request.id } }, icon("alert", { size: 18 }),
       h("span", { text: t(p && p.role === "inbrenger" ? "alert.help.inbrenger" : "alert.help", { name: request.name }) }), done));
   }
+  // The inbrenger each on a line of their own; the others grouped by problem, so seven people fit.
+  const grouped = new Map();
   for (const p of members) {
     const ms = status[p.id];
     let key = null;
     if (!p.online) key = "offline";
     else if (ms && ms.label) key = ms.label;
     if (!key) continue;
-    const who = p.role === "inbrenger" ? t("alert.who.inbrenger", { name: p.name }) : p.name;
-    box.append(h("div", { class: `alert ${p.role === "inbrenger" ? "danger" : "warn"} alert-media`, dataset: { pid: p.id, problem: key } },
-      icon("alert", { size: 18 }), h("span", { text: t(`alert.${key}`, { who }) })));
+    if (p.role === "inbrenger") {
+      box.append(h("div", { class: "alert danger alert-media", dataset: { pid: p.id, problem: key } },
+        icon("alert", { size: 18 }), h("span", { text: t(`alert.${key}`, { who: t("alert.who.inbrenger", { name: p.name }) }) })));
+    } else {
+      if (!grouped.has(key)) grouped.set(key, []);
+      grouped.get(key).push(p);
+    }
+  }
+  for (const [key, list] of grouped) {
+    const who = list.map((p) => p.name).join(", ");
+    box.append(h("div", { class: "alert warn alert-media", dataset: { pid: list.map((p) => p.id).join(" "), problem: key } },
+      icon("alert", { size: 18 }), h("span", { text: list.length > 1 ? t(`alert.many.${key}`, { who }) : t(`alert.${key}`, { who }) })));
   }
 }
 
