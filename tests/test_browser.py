@@ -185,10 +185,10 @@ async def run_session(browser, base: str, facilitator_url: str) -> None:
     await expect(oos).to_contain_text("Blijf luisteren")
     await expect(oos).to_contain_text("Hoe zeg ik op tijd nee")
     # Tiles stay as placeholders that say "uit beeld", without any video.
-    await expect(bea.locator("#tiles .tile.out-of-sight", has_text="Ahmed")).to_have_count(1)
+    await expect(bea.locator("#tiles .tile.away", has_text="Ahmed")).to_have_count(1)
     for page in (fac, ahmed):
         await expect(page.locator("#oos")).to_be_hidden()
-        await expect(page.locator("#tiles .tile.out-of-sight", has_text="Bea")).to_contain_text("uit beeld")
+        await expect(page.locator("#tiles .tile.away", has_text="Bea")).to_contain_text("uit beeld")
         await expect(page.locator("#tiles .tile", has_text="Bea").locator("video")).to_be_hidden()
         await expect(page.locator("#tiles .tile", has_text="Ahmed")).to_have_count(1)
     await expect(ahmed.locator("#people li", has_text="Bea")).to_contain_text("niet hoorbaar in deze stap")
@@ -204,7 +204,7 @@ async def run_session(browser, base: str, facilitator_url: str) -> None:
     await ahmed.reload()
     await expect(ahmed.locator("#step-label")).to_contain_text("Stap 4/9")
     await expect(ahmed.locator("#people li", has_text="Ahmed")).to_contain_text("deelnemer")
-    await expect(ahmed.locator("#tiles .tile.out-of-sight", has_text="Bea")).to_have_count(1)
+    await expect(ahmed.locator("#tiles .tile.away", has_text="Bea")).to_have_count(1)
     await shot(bea, "13-roddelfase-inbrenger-after-reload")
 
     # ---------------------------------------------------------------- reformulate

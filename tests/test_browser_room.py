@@ -88,7 +88,7 @@ async def tile_boxes(page) -> dict[str, dict]:
     return await page.eval_on_selector_all("#tiles .tile", """(els) => Object.fromEntries(els.map((el) => {
       const r = el.getBoundingClientRect();
       return [el.querySelector('.tile-name').textContent, { x: r.x, y: r.y, w: r.width, h: r.height,
-        focus: el.classList.contains('focus'), muted: el.dataset.muted === '1', out: el.classList.contains('out-of-sight') }];
+        focus: el.classList.contains('focus'), muted: el.dataset.muted === '1', out: el.classList.contains('away') }];
     }))""")
 
 

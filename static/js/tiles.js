@@ -132,7 +132,7 @@ export class TilesView {
       else if (lost) note = self ? "" : t("tile.lost");
       tile.status.textContent = note;
       tile.status.classList.toggle("hidden", !note);
-      tile.el.classList.toggle("out-of-sight", outOfSight);
+      tile.el.classList.toggle("away", outOfSight);
       tile.el.classList.toggle("lost", Boolean(lost) && !outOfSight);
       tile.el.classList.toggle("offline", !p.online);
       tile.el.dataset.muted = muted ? "1" : "";
