@@ -91,7 +91,11 @@ _TABLE: list[tuple[str, str]] = [
     (r"minutes moet een getal tussen -60 en 60 zijn \(niet 0\)", "minutes must be a number between -60 and 60 (not 0)"),
     (r"participant_id moet tekst of null zijn", "participant_id must be text or null"),
     (r'Bevestig het verwijderen met \{"confirm": true\}\.', 'Confirm the deletion with {"confirm": true}.'),
+    (r"Er zijn al (\d+) adviezen met de hand gemaakt in deze sessie; meer kan niet\.",
+     "{1} items have already been added by hand in this session; no more can be added."),
     # protocol and media
+    (r"Te veel verzoeken; even rustig aan\.", "Too many requests; slow down a little."),
+    (r"Te veel open verbindingen vanaf dit adres\.", "Too many open connections from this address."),
     (r"Het verzoek kwam te langzaam binnen\.", "The request came in too slowly."),
     (r"Dit verzoek kwam van een andere website en is geweigerd\.", "This request came from another website and was refused."),
     (r"Stuur JSON \(Content-Type: application/json\)\.", "Send JSON (Content-Type: application/json)."),
