@@ -554,6 +554,19 @@ def test_talk_around_the_advice_by_its_form_is_set_aside(text):
     assert items and [i.aside for i in items] == ["no_advice"] * len(items), [(i.aside, i.text) for i in items]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Neem tien minuten pauze per uur.", "Plan elke dag vijf minuten om te reflecteren.",
+        "Bedenk wie je kunt bellen als het misgaat.", "Weet je wie je kunt bellen als het misgaat?",
+        "Ik ben het eens met Anna en ik zou daarnaast een coach nemen.",
+    ],
+)
+def test_an_advice_shaped_like_talk_stays_an_advice(text):
+    items = _one(text, names=["Anna"])
+    assert [(i.aside, i.text) for i in items] == [(None, text)]
+
+
 def test_agreeing_then_advising_keeps_the_advice():
     items = _one("Ik zou me aansluiten bij Sanne. En als laatste zou ik zeggen: gun jezelf wat tijd.", names=["Sanne"])
     assert [(i.aside, "tijd" in i.text) for i in items] == [("no_advice", False), (None, True)]
