@@ -30,7 +30,7 @@ expect = playwright_api.expect
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="no Chromium")
 
 VIEWPORT = {"width": 1366, "height": 768}
-TIMEOUT_MS = 20000
+TIMEOUT_MS = 30000
 DOCS = ROOT / "docs" / "screenshots"
 ARGS = [*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"]
 NAMES = ("Bea", "Anne", "Daan", "Sem", "Noor")
@@ -214,8 +214,8 @@ async def run_room(browser, base: str, seen: dict, headers: dict) -> None:
 
     # The inbrenger's browser closes: the facilitator's banner is up within 5 s.
     await expect(fac.page.locator(".alert-media")).to_have_count(0)
-    closed = time.monotonic()
     await bea.context.close()
+    closed = time.monotonic()
     banner = fac.page.locator(f'.alert-media[data-pid="{bea.pid}"]')
     await expect(banner).to_contain_text("Bea (inbrenger) is weggevallen", timeout=5000)
     print(f"banner after the inbrenger's browser closed: {time.monotonic() - closed:.1f} s")

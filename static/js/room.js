@@ -135,8 +135,15 @@ $("#own-link-hide").addEventListener("click", () => {
 });
 
 // ------------------------------------------------------------ render
+let lastStep = null;
 function render() {
   if (!state) return;
+  // A new step starts at the top of the side column: its text first.
+  const stepKey = `${state.room.status}:${state.step ? state.step.index : ""}`;
+  if (stepKey !== lastStep) {
+    lastStep = stepKey;
+    $("#side-scroll").scrollTop = 0;
+  }
   $("#group-name").textContent = state.room.name;
   document.title = `${state.room.name} · companion`;
   $("#step-label").textContent = stepLabel(state);
