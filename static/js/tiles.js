@@ -140,7 +140,9 @@ export class TilesView {
       const showVideo = this.streams.has(p.id) && !cameraOff && !outOfSight;
       tile.video.classList.toggle("hidden", !showVideo);
       tile.initial.classList.toggle("hidden", showVideo || outOfSight);
-      this.container.append(tile.el); // keeps the server's order
+      // The server's order; a video element is moved only when it must (moving one restarts it).
+      const at = this.container.children[wanted.indexOf(p)];
+      if (at !== tile.el) this.container.insertBefore(tile.el, at || null);
     }
     this.layout();
   }
@@ -161,6 +163,9 @@ export class TilesView {
       const [, w] = galleryFit(n, width, height);
       for (const tile of tiles) {
         tile.el.classList.remove("focus");
+        tile.el.style.order = "";
+        tile.el.style.marginLeft = "";
+        tile.el.style.marginRight = "";
         size(tile.el, w);
       }
       return;
@@ -171,10 +176,12 @@ export class TilesView {
     for (const tile of tiles) {
       const isFocus = tile.el.dataset.pid === focus;
       tile.el.classList.toggle("focus", isFocus);
-      if (isFocus) {
-        size(tile.el, focusW);
-        this.container.prepend(tile.el);
-      }
+      tile.el.style.order = isFocus ? "-1" : "";
+      // The focus fills its own line (centred), the strip goes below it.
+      const side = isFocus ? `${Math.max(0, Math.floor((width - Math.floor(focusW)) / 2) - 1)}px` : "";
+      tile.el.style.marginLeft = side;
+      tile.el.style.marginRight = side;
+      if (isFocus) size(tile.el, focusW);
     }
     const stripW = Math.min((strip * 16) / 9, (width - (others.length - 1) * GAP) / Math.max(1, others.length));
     for (const tile of others) size(tile.el, stripW);
@@ -185,7 +192,7 @@ export class TilesView {
     if (stream) this.streams.set(pid, stream);
     else this.streams.delete(pid);
     const tile = this.tiles.get(pid);
-    if (tile) {
+    if (tile && tile.video.srcObject !== (stream || null)) {
       tile.video.srcObject = stream || null;
       if (this.state) this.render(this.state);
     }
@@ -212,9 +219,10 @@ export class TilesView {
 }
 
 function size(el, width) {
-  const w = Math.max(0, Math.floor(width));
-  el.style.width = `${w}px`;
-  el.style.height = `${Math.floor((w * 9) / 16)}px`;
+  const w = `${Math.max(0, Math.floor(width))}px`;
+  const hgt = `${Math.floor((Math.max(0, Math.floor(width)) * 9) / 16)}px`;
+  if (el.style.width !== w) el.style.width = w;
+  if (el.style.height !== hgt) el.style.height = hgt;
 }
 
 /** Does the step itself keep this person's microphone closed (the inbrenger's or the group's)? */
