@@ -50,6 +50,17 @@ CREATE TABLE IF NOT EXISTS room_methods (
     room_id TEXT PRIMARY KEY REFERENCES rooms(id) ON DELETE CASCADE,
     method_hash TEXT NOT NULL REFERENCES method_sources(hash)
 );
+-- The facilitator's control over who is in: a locked room takes no new joins; a removed
+-- participant's links stop working but their words stay in the room under their name.
+CREATE TABLE IF NOT EXISTS room_locks (
+    room_id TEXT PRIMARY KEY REFERENCES rooms(id) ON DELETE CASCADE,
+    locked_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS removed_participants (
+    participant_id TEXT PRIMARY KEY REFERENCES participants(id) ON DELETE CASCADE,
+    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+    removed_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS participants (
     id TEXT PRIMARY KEY,
     room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,

@@ -176,6 +176,8 @@ class PhaseEngine:
         display = clean_text(name, "Naam", MAX_NAME)
         if room.status == ENDED:
             raise conflict("Deze sessie is al afgelopen.", "ended")
+        if room.locked:
+            raise conflict("De begeleider heeft de kamer gesloten: er kan niemand meer bij. Vraag de begeleider.", "locked")
         key = name_key(display)
         if not key:
             raise bad_request("Naam is leeg", "invalid")
@@ -207,7 +209,7 @@ class PhaseEngine:
     async def command(self, room_id: str, actor_id: str, name: Any, args: Any) -> tuple[str, ...]:
         room = self.get(room_id)
         actor = room.participants.get(actor_id)
-        if actor is None:
+        if actor is None or actor.removed:
             raise forbidden("Je hoort niet bij deze kamer.", "bad_token")
         spec = COMMANDS.get(name) if isinstance(name, str) else None
         if spec is None:
@@ -234,6 +236,32 @@ class PhaseEngine:
         self._schedule_overtime(room)
         await self._notify(room, events)
         return events
+
+    def renew_invite(self, room_id: str, actor_id: str) -> str:
+        """A new invite link for the room (facilitator only); the old one stops working. Returns the token."""
+        room = self._facilitator_room(room_id, actor_id)
+        invite = tokens.new_token()
+        with Transaction(self.conn):
+            self.conn.execute("UPDATE rooms SET invite_hash = ? WHERE id = ?", (tokens.token_hash(invite), room.id))
+        return invite
+
+    def renew_link(self, room_id: str, actor_id: str, participant_id: Any) -> tuple[Participant, str]:
+        """A new personal link for someone (facilitator only): the old link and every browser it was
+        opened in lose access. Returns the participant and the new token."""
+        room = self._facilitator_room(room_id, actor_id)
+        participant = self._participant_arg(room, {"participant_id": participant_id})
+        token = tokens.new_token()
+        with Transaction(self.conn):
+            self.conn.execute("UPDATE participants SET token_hash = ? WHERE id = ?", (tokens.token_hash(token), participant.id))
+            self.conn.execute("DELETE FROM browser_rooms WHERE participant_id = ?", (participant.id,))
+        return participant, token
+
+    def _facilitator_room(self, room_id: str, actor_id: str) -> Room:
+        room = self.get(room_id)
+        actor = room.participants.get(actor_id)
+        if actor is None or actor.removed or room.role_of(actor_id) != FACILITATOR:
+            raise forbidden("Alleen de begeleider kan dit doen.", "forbidden")
+        return room
 
     def touch(self, room: Room) -> None:
         """A change that lives outside the room's own rows (advice list, transcription status):
@@ -342,7 +370,7 @@ class PhaseEngine:
     def _participant_arg(self, room: Room, args: dict) -> Participant:
         pid = args.get("participant_id")
         participant = room.participants.get(pid) if isinstance(pid, str) else None
-        if participant is None:
+        if participant is None or participant.removed:
             raise not_found("Onbekende deelnemer.", "unknown_participant")
         return participant
 
@@ -535,6 +563,36 @@ class PhaseEngine:
         room.save_participant(self.conn, participant)
         return ("media",)
 
+    def cmd_lock(self, room: Room, actor: Participant, args: dict, now: float) -> tuple[str, ...]:
+        locked = args.get("locked", True)
+        if not isinstance(locked, bool):
+            raise bad_request("locked moet true of false zijn", "invalid")
+        if locked:
+            self._require_running(room)
+            self.conn.execute("INSERT OR IGNORE INTO room_locks (room_id, locked_at) VALUES (?, ?)", (room.id, now))
+        else:
+            self.conn.execute("DELETE FROM room_locks WHERE room_id = ?", (room.id,))
+        room.locked = locked
+        return ("participants",)
+
+    def cmd_remove(self, room: Room, actor: Participant, args: dict, now: float) -> tuple[str, ...]:
+        participant = self._participant_arg(room, args)
+        if participant.role == FACILITATOR:
+            raise conflict("De begeleider kan niet verwijderd worden.", "facilitator_stays")
+        if participant.id == room.inbrenger_id and room.status == RUNNING:
+            raise conflict("Dit is de inbrenger. Kies eerst een andere inbrenger.", "is_inbrenger")
+        # The old token can never match again; browsers that had it are forgotten.
+        self.conn.execute(
+            "UPDATE participants SET token_hash = ? WHERE id = ?", (tokens.token_hash(tokens.new_token()), participant.id)
+        )
+        self.conn.execute("DELETE FROM browser_rooms WHERE participant_id = ?", (participant.id,))
+        self.conn.execute(
+            "INSERT OR IGNORE INTO removed_participants (participant_id, room_id, removed_at) VALUES (?, ?, ?)",
+            (participant.id, room.id, now),
+        )
+        participant.removed = True
+        return ("participants", "media")
+
     def cmd_self_mic(self, room: Room, actor: Participant, args: dict, now: float) -> tuple[str, ...]:
         muted = args.get("muted")
         if not isinstance(muted, bool):
@@ -611,6 +669,8 @@ COMMANDS: dict[str, Command] = {
     "vote.decide": Command(PhaseEngine.cmd_vote_decide, FAC),
     "participant.mute": Command(PhaseEngine.cmd_mute, FAC),
     "participant.camera": Command(PhaseEngine.cmd_camera, FAC),
+    "participant.remove": Command(PhaseEngine.cmd_remove, FAC),
+    "room.lock": Command(PhaseEngine.cmd_lock, FAC),
     "case.submit": Command(PhaseEngine.cmd_case_submit, MEMBERS),
     "case.withdraw": Command(PhaseEngine.cmd_case_withdraw, MEMBERS),
     "vote.cast": Command(PhaseEngine.cmd_vote_cast, ANY),

@@ -19,6 +19,8 @@ SEND_TIMEOUT = 5.0
 # One more and the oldest is closed (code 4409): the newest page wins, as with the media connection.
 MAX_SOCKETS_PER_PARTICIPANT = 3
 REPLACED = 4409
+REMOVED = 4403  # the facilitator removed this participant
+RENEWED = 4401  # this participant's personal link was renewed: the old one no longer opens the room
 
 
 class Hub:
@@ -74,7 +76,11 @@ class Hub:
         online = self.online(room.id)
         sends = []
         for pid, sockets in list(self._sockets.get(room.id, {}).items()):
-            if pid not in room.participants:
+            participant = room.participants.get(pid)
+            if participant is None:
+                continue
+            if participant.removed:  # the facilitator took them out: their pages close
+                await self.close_participant(room.id, pid, REMOVED, b"removed from the room")
                 continue
             state = self._snapshot(room, pid, online)
             if events:
@@ -83,6 +89,10 @@ class Hub:
             sends.extend(self._send_one(ws, text) for ws in list(sockets))
         if sends:
             await asyncio.gather(*sends)
+
+    async def close_participant(self, room_id: str, participant_id: str, code: int, message: bytes) -> None:
+        for ws in list(self._sockets.get(room_id, {}).get(participant_id, ())):
+            await ws.close(code=code, message=message)
 
     async def close_room(self, room_id: str) -> None:
         """The room is gone (deleted): its pages are told by the socket closing (code 4404)."""

@@ -27,6 +27,8 @@ class Participant:
     joined_at: float
     mic_muted_by: str | None = None  # "facilitator" or "self"
     camera_off: bool = False
+    # Removed by the facilitator: no access, no media, not listed; their words keep their name.
+    removed: bool = False
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "Participant":
@@ -106,7 +108,13 @@ class Room:
     ended_at: float | None = None
     retention_days: int = 30
     rev: int = 0
+    locked: bool = False
     participants: dict[str, Participant] = field(default_factory=dict)
+
+    @property
+    def present(self) -> list[Participant]:
+        """Everyone not removed: who is listed, counted and connected."""
+        return [p for p in self.participants.values() if not p.removed]
 
     @property
     def step(self) -> Step | None:
@@ -117,7 +125,7 @@ class Room:
     @property
     def joined_count(self) -> int:
         """People who came in by the invite; capacity counts these, the facilitator comes on top."""
-        return sum(1 for p in self.participants.values() if p.role != FACILITATOR)
+        return sum(1 for p in self.present if p.role != FACILITATOR)
 
     @property
     def inbrenger(self) -> Participant | None:
@@ -144,7 +152,7 @@ class Room:
         step = self.step
         return MediaView(
             room_id=self.id,
-            participants=tuple(self.participants),
+            participants=tuple(p.id for p in self.present),
             inbrenger_id=self.inbrenger_id,
             policy=step.media if step else MediaView.__dataclass_fields__["policy"].default,
             mic_muted=frozenset(p.id for p in self.participants.values() if p.mic_muted_by),
@@ -190,9 +198,12 @@ class Room:
             retention_days=row["retention_days"],
             rev=row["rev"],
         )
+        removed = {r[0] for r in conn.execute("SELECT participant_id FROM removed_participants WHERE room_id = ?", (room_id,))}
         for prow in conn.execute("SELECT * FROM participants WHERE room_id = ? ORDER BY joined_at", (room_id,)):
             participant = Participant.from_row(prow)
+            participant.removed = participant.id in removed
             room.participants[participant.id] = participant
+        room.locked = conn.execute("SELECT 1 FROM room_locks WHERE room_id = ?", (room_id,)).fetchone() is not None
         return room
 
     def save(self, conn: sqlite3.Connection) -> None:

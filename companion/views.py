@@ -60,6 +60,7 @@ def snapshot(
             "language": room.language,
             "status": room.status,
             "capacity": room.capacity,
+            "locked": room.locked,
             "ended_at": room.ended_at,
             "method": {
                 "id": room.method.id,
@@ -83,7 +84,7 @@ def snapshot(
                 "hidden": (p.id == room.inbrenger_id and hidden_from_group and role != INBRENGER)
                 or (out_of_sight and p.id != me.id),
             }
-            for p in room.participants.values()
+            for p in room.present
         ],
         "step": None,
         "timer": None,

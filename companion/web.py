@@ -19,6 +19,7 @@ from aiohttp import WSMsgType, web
 from yarl import URL
 
 from . import browser_sessions, db, facilitators, tokens
+from . import hub as hub_module
 from .config import Settings
 from .engine import PhaseEngine
 from .errors import ClientError, bad_request
@@ -105,7 +106,7 @@ def authenticate(request: web.Request) -> tuple[Room, Any]:
     pid = browser_sessions.participant(engine.conn, request.cookies.get(session_cookie(request)), room_id)
     if pid is not None:
         room = engine.get(room_id)
-        if pid in room.participants:
+        if pid in room.participants and not room.participants[pid].removed:
             return room, room.participants[pid]
     return engine.authenticate(request.cookies.get(legacy_cookie_name(room_id)), room_id)
 
@@ -437,6 +438,27 @@ async def room_command(request: web.Request) -> web.Response:
     )
 
 
+async def renew_invite(request: web.Request) -> web.Response:
+    """The facilitator's new invite link; the old one stops working (a leaked invite)."""
+    room, me = authenticate(request)
+    await read_json(request)
+    invite = request.app[ENGINE].renew_invite(room.id, me.id)
+    return web.json_response({"invite_url": f"{base_url(request)}/i/{invite}"})
+
+
+async def renew_personal_link(request: web.Request) -> web.Response:
+    """A new personal link for one participant (a leaked link): the old link and the browsers it opened lose
+    access, their open pages close (4401). The facilitator hands the new link over."""
+    room, me = authenticate(request)
+    await read_json(request)
+    participant, token = request.app[ENGINE].renew_link(room.id, me.id, request.match_info["participant_id"])
+    await request.app[HUB].close_participant(room.id, participant.id, hub_module.RENEWED, b"personal link renewed")
+    response = web.json_response({"participant_id": participant.id, "personal_url": f"{base_url(request)}/k/{token}"})
+    if participant.id == me.id:
+        set_room_cookie(request, response, room.id, me.id)  # the facilitator's own browser stays in
+    return response
+
+
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     room_id = request.match_info["room_id"]
     engine, hub = request.app[ENGINE], request.app[HUB]
@@ -664,6 +686,8 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_post("/api/invites/{invite}/join", join_room)
     app.router.add_get("/api/rooms/{room_id}/state", room_state)
     app.router.add_post("/api/rooms/{room_id}/commands", room_command)
+    app.router.add_post("/api/rooms/{room_id}/invite", renew_invite)
+    app.router.add_post("/api/rooms/{room_id}/participants/{participant_id}/link", renew_personal_link)
     app.router.add_get("/r/{room_id}/ws", websocket)
     app.router.add_static("/static/", STATIC, show_index=False)
     return app
