@@ -28,6 +28,10 @@ class Hub:
         self._snapshot = snapshot
         # Per room and participant, the open sockets oldest first (a dict keeps the order).
         self._sockets: dict[str, dict[str, dict[web.WebSocketResponse, None]]] = defaultdict(lambda: defaultdict(dict))
+        # (room, participant) -> (socket, page id) that carries their media signalling: the newest
+        # page that sent media.join. The lock keeps two pages' joins of one person from interleaving.
+        self._media_owner: dict[tuple[str, str], tuple[web.WebSocketResponse, str | None]] = {}
+        self._media_locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     def online(self, room_id: str) -> set[str]:
         return {pid for pid, sockets in self._sockets.get(room_id, {}).items() if sockets}
@@ -45,6 +49,8 @@ class Hub:
 
     def remove(self, room_id: str, participant_id: str, ws: web.WebSocketResponse) -> bool:
         """Unregister a socket; True when that was the participant's last one."""
+        if self.media_owner(room_id, participant_id) is ws:
+            del self._media_owner[(room_id, participant_id)]
         room = self._sockets.get(room_id)
         if room is None:
             return False
@@ -52,6 +58,7 @@ class Hub:
         sockets.pop(ws, None)
         if not sockets:
             room.pop(participant_id, None)
+            self._media_locks.pop((room_id, participant_id), None)
             if not room:
                 self._sockets.pop(room_id, None)
             return True
@@ -60,6 +67,44 @@ class Hub:
     async def send(self, room_id: str, participant_id: str, message: dict[str, Any]) -> None:
         for ws in list(self._sockets.get(room_id, {}).get(participant_id, ())):
             await self._send_one(ws, message)
+
+    # ------------------------------------------------------------ media: one page per person
+    def media_lock(self, room_id: str, participant_id: str) -> asyncio.Lock:
+        return self._media_locks.setdefault((room_id, participant_id), asyncio.Lock())
+
+    def claim_media(
+        self, room_id: str, participant_id: str, ws: web.WebSocketResponse, page: str | None, resume: bool
+    ) -> tuple[bool, web.WebSocketResponse | None]:
+        """Let ``ws`` (of page ``page``) carry the participant's media.
+
+        Returns (granted, the open socket of another page that loses the call). A ``resume`` (a page
+        coming back by itself after a dropped socket or connection) is not granted while another
+        open page has the call: the newest page wins, a returning one does not take it back.
+        """
+        key = (room_id, participant_id)
+        current = self._media_owner.get(key)
+        other = None
+        if current is not None:
+            owner_ws, owner_page = current
+            if owner_ws is not ws and not owner_ws.closed and (page is None or owner_page != page):
+                other = owner_ws
+        if other is not None and resume:
+            return False, None
+        self._media_owner[key] = (ws, page)
+        return True, other
+
+    def media_owner(self, room_id: str, participant_id: str) -> web.WebSocketResponse | None:
+        current = self._media_owner.get((room_id, participant_id))
+        return current[0] if current else None
+
+    async def send_media(self, room_id: str, participant_id: str, message: dict[str, Any]) -> None:
+        """To the page that owns the participant's media connection only; other pages of theirs must not answer."""
+        ws = self.media_owner(room_id, participant_id)
+        if ws is not None:
+            await self._send_one(ws, message)
+
+    async def send_to(self, ws: web.WebSocketResponse, message: dict[str, Any]) -> None:
+        await self._send_one(ws, message)
 
     async def _send_one(self, ws: web.WebSocketResponse, message: dict[str, Any] | str) -> None:
         if ws.closed:
@@ -96,6 +141,8 @@ class Hub:
 
     async def close_room(self, room_id: str) -> None:
         """The room is gone (deleted): its pages are told by the socket closing (code 4404)."""
+        for key in [key for key in self._media_owner if key[0] == room_id]:
+            del self._media_owner[key]
         for sockets in list(self._sockets.pop(room_id, {}).values()):
             for ws in list(sockets):
                 await ws.close(code=4404, message=b"room deleted")

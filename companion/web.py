@@ -22,7 +22,7 @@ from . import browser_sessions, db, facilitators, tokens
 from . import hub as hub_module
 from .config import Settings
 from .engine import PhaseEngine
-from .errors import ClientError, bad_request
+from .errors import ClientError, bad_request, conflict
 from .hub import Hub
 from .live import Live
 from .methods import SHIPPED_METHODS, load_catalog
@@ -495,7 +495,15 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         per_ip[address] -= 1
         if per_ip[address] <= 0:
             del per_ip[address]
-        if hub.remove(room_id, me.id, ws):
+        carried_media = hub.media_owner(room_id, me.id) is ws
+        last = hub.remove(room_id, me.id, ws)
+        if carried_media and not last and "media." in request.app[WS_HANDLERS]:
+            # The page with the call closed; the person's other pages were told it moved away.
+            try:
+                await request.app[WS_HANDLERS]["media."](room_id, me.id, {"type": "media.leave"})
+            except Exception:
+                log.exception("dropping the media of a closed page failed")
+        if last:
             request.app[WS_BUCKETS].pop((room_id, me.id), None)
             for gone in request.app[ON_GONE]:
                 try:
@@ -549,6 +557,8 @@ async def _on_message(app: web.Application, ws: web.WebSocketResponse, room_id: 
             await ws.send_json({"type": "result", "id": msg_id, "ok": True, "events": list(events)})
         elif kind == "ping":
             await ws.send_json({"type": "pong", "id": msg_id})
+        elif isinstance(kind, str) and kind.startswith("media.") and "media." in app[WS_HANDLERS]:
+            await _on_media_message(app, ws, room_id, pid, message)
         elif isinstance(kind, str) and "." in kind and kind.split(".", 1)[0] + "." in app[WS_HANDLERS]:
             await app[WS_HANDLERS][kind.split(".", 1)[0] + "."](room_id, pid, message)
         else:
@@ -560,6 +570,34 @@ async def _on_message(app: web.Application, ws: web.WebSocketResponse, room_id: 
         log.exception("websocket message failed")
         if not ws.closed:
             await ws.send_json(_error(msg_id, ClientError(500, "internal", "Er ging iets mis op de server.")))
+
+
+MEDIA_MOVED = {"type": "media.moved", "reason": "other_page"}
+
+
+async def _on_media_message(app: web.Application, ws: web.WebSocketResponse, room_id: str, pid: str, message: dict) -> None:
+    """One person, one media connection: the page that sent the latest ``media.join`` owns it.
+
+    The page it took over from is told (``media.moved``) and stops; what it still sends is
+    refused, and its hang-up is ignored, so it cannot answer the new page's offers or cut its call.
+    A page that comes back by itself (``resume``) does not take the call from a newer page.
+    """
+    hub, handle = app[HUB], app[WS_HANDLERS]["media."]
+    if message.get("type") == "media.join":
+        page = message.get("page")
+        page = page[:64] if isinstance(page, str) and page else None
+        async with hub.media_lock(room_id, pid):
+            granted, previous = hub.claim_media(room_id, pid, ws, page, message.get("resume") is True)
+            if not granted:
+                await hub.send_to(ws, MEDIA_MOVED)
+                return
+            if previous is not None:
+                await hub.send_to(previous, MEDIA_MOVED)
+            await handle(room_id, pid, message)
+    elif hub.media_owner(room_id, pid) in (None, ws):
+        await handle(room_id, pid, message)
+    elif message.get("type") != "media.leave":
+        raise conflict("Het gesprek loopt in een ander venster; haal het eerst hierheen.", "media_elsewhere")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -602,7 +640,7 @@ def _live_services(app: web.Application, settings: Settings, engine: PhaseEngine
         from .media.service import MediaService
 
         live.media = MediaService(
-            hub.send,
+            hub.send_media,
             audio_sink=live if live.transcription is not None else None,
             turn=settings.turn,
             session_seconds=lambda room_id: engine.get(room_id).method.total_minutes * 60,

@@ -55,10 +55,10 @@ class RoomPage:
         assert self.ws is not None
         await self.ws.send_json(message)
 
-    async def open(self) -> None:
+    async def open(self, join: dict | None = None) -> None:
         self.ws = await self.http.ws_connect(self.ws_url, headers=self.headers, max_msg_size=1 << 20)
         self._reader = asyncio.ensure_future(self._read())
-        await self.peer.start()
+        await self.peer.start(join)
 
     async def _read(self) -> None:
         assert self.ws is not None

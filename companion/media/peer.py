@@ -201,12 +201,24 @@ class MediaPeer:
         self.offers = 0
         self.errors: list[dict] = []
         self.closed_by_server: list[str] = []
+        self.moved: list[str] = []  # reasons of media.moved: the call went to another page of this person
         self._inbox: asyncio.Queue[dict | None] = asyncio.Queue()
         self._runner: asyncio.Task | None = None
         self._drains: list[asyncio.Task] = []
 
-    async def start(self) -> None:
+    async def start(self, join: dict | None = None) -> None:
+        """``join``: the media.join to send (a page id, ``resume``), plain by default."""
         self._runner = asyncio.ensure_future(self._run())
+        await self._send(join or {"type": "media.join"})
+
+    async def rejoin(self, audio: MediaStreamTrack | None = None, video: MediaStreamTrack | None = None) -> None:
+        """Take the call (back) to this page: a fresh connection, with fresh tracks (aiortc stops a
+        track when its connection closes)."""
+        self.audio = audio or self.audio
+        self.video = video or self.video
+        if self.pc is not None:
+            await self.pc.close()
+            self.pc = None
         await self._send({"type": "media.join"})
 
     def deliver(self, message: dict) -> None:
@@ -230,6 +242,12 @@ class MediaPeer:
             self._set_slots(message["slots"])
         elif kind == "media.closed":
             self.closed_by_server.append(message.get("reason", ""))
+        elif kind == "media.moved":
+            # Another page of the same person took the call: stop, as the room page does.
+            self.moved.append(message.get("reason", ""))
+            if self.pc is not None:
+                await self.pc.close()
+                self.pc = None
         elif kind == "error":
             self.errors.append(message)
 

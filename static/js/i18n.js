@@ -235,6 +235,9 @@ const STRINGS = {
     "cases.voters.of": "{n} van {total} gestemd",
     "step.inbrenger.nosound": "Let op: {name} hoort de groep nu niet. Wat hieronder staat over meeluisteren, klopt op dit moment niet; wacht tot de verbinding terug is.",
     "media.denied": "Geen toegang tot camera of microfoon; je doet mee zonder beeld en geluid.",
+    "media.elsewhere": "Je bent in een ander venster verder gegaan. Hier staan camera, microfoon en geluid uit.",
+    "media.takeback": "Haal het gesprek hierheen",
+    "sound.on": "Klik om het geluid aan te zetten",
   },
   en: {
     "app.name": "companion",
@@ -458,6 +461,9 @@ const STRINGS = {
     "cases.voters.of": "{n} of {total} voted",
     "step.inbrenger.nosound": "Note: {name} does not hear the group right now. What the text below says about listening in is not true at the moment; wait until the connection is back.",
     "media.denied": "No access to camera or microphone; you take part without video and sound.",
+    "media.elsewhere": "You carried on in another window. Camera, microphone and sound are off here.",
+    "media.takeback": "Take the call back here",
+    "sound.on": "Click to turn the sound on",
   },
 };
 

@@ -12,13 +12,15 @@
 //   media.addEventListener("trackremoved", (e) => ...);  // e.detail = {participant, kind, mid}: hide the tile,
 //                                                        //   also when a gate closes (roddelfase): no frozen frame
 //   media.addEventListener("state", (e) => ...);         // e.detail = {state}: "idle" | "connecting" |
-//                                                        //   "connected" | "reconnecting" | "closed"
+//                                                        //   "connected" | "reconnecting" | "closed" |
+//                                                        //   "elsewhere" (another page of this person took the call)
 //   media.addEventListener("level", (e) => ...);         // e.detail = {levels: Map(participant|"self" -> 0..1)}, ~10/s
 //   media.addEventListener("restart", (e) => ...);       // e.detail = {reason}: the page asks for a fresh connection
 //                                                        //   (ICE restart) after a failure or a network change
 //   await media.start(localStream);                       // a getUserMedia stream; may lack audio or video
 //   media.setMicEnabled(false); media.setCameraEnabled(false);  // local mute (the server may mute too)
 //   media.slots                                           // Map(mid -> {mid, kind, participant, open})
+//   media.takeBack(localStream);                          // "elsewhere": take the call back to this page
 //   media.stop();                                         // hang up
 //
 // What we send is capped (no simulcast on the server: every subscriber gets
@@ -62,6 +64,12 @@ export class MediaClient extends EventTarget {
     this.restarts = []; // [{at: performance.now(), reason}], newest last
     this._networkTimer = null;
     this._onNetwork = (event) => this._networkChanged(event);
+    // This page among the person's pages (tabs, devices): the server tells a reconnect of the
+    // page with the call from another page.
+    this._pageId = Math.random().toString(36).slice(2) + Date.now().toString(36);
+    // Until the server's first offer, every join of ours is the person's own wish (a new page,
+    // "take the call back here"), also when it is repeated after a dropped socket.
+    this._hadCall = false;
   }
 
   // ------------------------------------------------------------ public
@@ -85,15 +93,39 @@ export class MediaClient extends EventTarget {
     this.join();
   }
 
-  join() {
+  // Where the level meters run; null until the first one. Suspended while autoplay is refused.
+  get audioContext() {
+    return this._audioCtx;
+  }
+
+  // resume: we come back by ourselves (dropped socket or connection); the server refuses it
+  // with media.moved when another page of this person has taken the call meanwhile.
+  join(resume = false) {
+    if (!resume) this._hadCall = false;
     this._closePc();
     this._setState("connecting");
-    this._send({ type: "media.join" });
+    this._send(this._joinMessage());
+  }
+
+  _joinMessage() {
+    return { type: "media.join", page: this._pageId, resume: this._hadCall };
   }
 
   // The room's WebSocket came back: the server dropped our media with it.
   rejoin() {
-    if (this.state === "idle" || this.state === "closed") return;
+    if (this.state === "idle" || this.state === "closed" || this.state === "elsewhere") return;
+    this.join(true);
+  }
+
+  // Only on the person's say-so (a click): two pages taking the call from each other by
+  // themselves would cut the group's picture of them again and again.
+  takeBack(localStream) {
+    if (localStream !== undefined) {
+      this.localStream = localStream || null;
+      this._meter("self", this._localTrack("audio"));
+    }
+    clearTimeout(this._rejoinTimer);
+    this._rejoinAttempt = 0;
     this.join();
   }
 
@@ -149,6 +181,13 @@ export class MediaClient extends EventTarget {
       this._publish();
     } else if (msg.type === "media.closed") {
       this._scheduleRejoin();
+    } else if (msg.type === "media.moved") {
+      // Another page of this person sent media.join: the server talks to that page now.
+      clearTimeout(this._rejoinTimer);
+      clearTimeout(this._networkTimer);
+      this._closePc();
+      this._unmeter("self");
+      this._setState("elsewhere");
     }
     return true;
   }
@@ -168,11 +207,13 @@ export class MediaClient extends EventTarget {
   }
 
   async _onOffer(msg) {
+    if (this.state === "elsewhere" || this.state === "closed") return;
     if (Array.isArray(msg.ice_servers)) this._iceServers = msg.ice_servers;
     // seq 1 is a new connection on the server (after a media.join): it never continues an
     // older one, even when several joins crossed their offers on the way.
     if (this.pc && msg.seq === 1) this._closePc();
     if (!this.pc) this.pc = this._newPc();
+    this._hadCall = true;
     const pc = this.pc;
     this._setSlots(msg.slots || [], true);
     await pc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
@@ -189,6 +230,7 @@ export class MediaClient extends EventTarget {
       if (transceiver.receiver.track && transceiver.receiver.track.kind === "video") this._preferVp8(transceiver);
     }
     await pc.setLocalDescription(await pc.createAnswer());
+    if (pc !== this.pc) return; // the call moved to another page meanwhile
     this._send({ type: "media.answer", seq: msg.seq, sdp: pc.localDescription.sdp });
     for (const transceiver of pc.getTransceivers()) {
       if (transceiver.mid === upstream.audio || transceiver.mid === upstream.video) await this._capSender(transceiver.sender);
@@ -274,7 +316,7 @@ export class MediaClient extends EventTarget {
   // one (rejoin() when it opens).
   async _joinWhenHeard() {
     const alive = this._probe ? await this._probe() : true;
-    if (alive && this.state === "connecting" && !this.pc) this._send({ type: "media.join" });
+    if (alive && this.state === "connecting" && !this.pc) this._send(this._joinMessage());
   }
 
   // The browser is back online (after "offline": the network went and came back, or
@@ -294,7 +336,7 @@ export class MediaClient extends EventTarget {
   }
 
   _scheduleRejoin() {
-    if (this.state === "closed" || this.state === "idle") return;
+    if (this.state === "closed" || this.state === "idle" || this.state === "elsewhere") return;
     this._closePc();
     this._setState("reconnecting");
     clearTimeout(this._rejoinTimer);

@@ -11,6 +11,7 @@ import { ConsoleView } from "./console.js";
 import { TilesView, renderPeople } from "./tiles.js";
 import { icon } from "./icons.js";
 import { DevicePicker, LevelMeter, openDevice, openLocalMedia } from "./devices.js";
+import { SoundGate } from "./sound.js";
 
 const roomId = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] || "");
 const conn = new RoomConnection(roomId);
@@ -403,11 +404,7 @@ const media = {
       conn.command("media.report", { webrtc: false }).catch(() => {});
       return;
     }
-    let local = null;
-    if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
-      try { local = await openLocalMedia(); } catch { local = null; }
-    }
-    if (!local) this.note(t("media.denied"));
+    const local = await this.capture();
     const client = new mod.MediaClient((msg) => conn.send(msg), { probe: () => conn.probe() });
     this.client = client;
     this.active = true;
@@ -429,7 +426,7 @@ const media = {
         }
         el.srcObject = new MediaStream([track]);
         if (this.speaker && el.setSinkId) el.setSinkId(this.speaker).catch(() => {});
-        el.play().catch(() => {});
+        sound.play(el);
       }
     });
     client.addEventListener("trackremoved", (e) => {
@@ -438,9 +435,10 @@ const media = {
       if (kind === "video") tiles.setStream(participant, null);
       else {
         const el = this.audio.get(participant);
-        if (el) { el.srcObject = null; el.remove(); this.audio.delete(participant); }
+        if (el) { el.srcObject = null; el.remove(); this.audio.delete(participant); sound.forget(el); }
       }
     });
+    client.addEventListener("state", (e) => this.onState(e.detail.state));
     client.addEventListener("level", (e) => {
       let loudest = 0;
       for (const [who, level] of e.detail.levels) {
@@ -453,6 +451,34 @@ const media = {
     if (local && state) tiles.setStream(state.you.id, local.getVideoTracks().length ? new MediaStream(local.getVideoTracks()) : null);
     this.local = local;
     await client.start(local);
+    if (state) render();
+  },
+
+  async capture() {
+    let local = null;
+    if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+      try { local = await openLocalMedia(); } catch { local = null; }
+    }
+    if (!local) this.note(t("media.denied"));
+    return local;
+  },
+
+  // Another page of this person took the call: say so, and let go of the camera here.
+  onState(mediaState) {
+    const away = mediaState === "elsewhere";
+    $("#media-elsewhere").classList.toggle("hidden", !away);
+    if (!away || !this.local) return;
+    for (const track of this.local.getTracks()) track.stop();
+    this.local = null;
+    if (state) tiles.setStream(state.you.id, null);
+  },
+
+  async takeBack() {
+    if (!this.client) return;
+    $("#media-elsewhere").classList.add("hidden");
+    this.local = await this.capture();
+    if (this.local && state) tiles.setStream(state.you.id, this.local.getVideoTracks().length ? new MediaStream(this.local.getVideoTracks()) : null);
+    this.client.takeBack(this.local);
     if (state) render();
   },
 
@@ -505,6 +531,9 @@ const media = {
     el.classList.remove("hidden");
   },
 };
+
+const sound = new SoundGate($("#sound-gate"), () => [media.client && media.client.audioContext]);
+$("#media-take-back").addEventListener("click", () => media.takeBack());
 
 // ------------------------------------------------------------ connection
 function showBanner(text) {
