@@ -73,8 +73,8 @@ async def open_person(browser, name: str) -> Person:
     page.set_default_timeout(TIMEOUT_MS)
     person = Person(name, context, page)
     page.on("pageerror", lambda exc: person.errors.append(str(exc)))
-    # The room page logs a failing view instead of throwing (protocol.js): count those too.
-    page.on("console", lambda msg: person.errors.append(msg.text) if msg.type == "error" and "failed" in msg.text else None)
+    # The room page logs a failing view instead of throwing (protocol.js: "listener for state failed"): count those too.
+    page.on("console", lambda msg: person.errors.append(msg.text) if msg.type == "error" and msg.text.startswith("listener for") else None)
     return person
 
 
