@@ -35,6 +35,10 @@ _TABLE: list[tuple[str, str]] = [
     (r"Er is al een begeleider met de naam (.+)\.", "There is already a facilitator named {1}."),
     (r"Alleen begeleiders die de beheerder van deze server kent, kunnen een kamer maken\. Open je persoonlijke begeleiderslink, of vraag de beheerder om er een te maken\.",
      "Only facilitators the operator of this server knows can create a room. Open your personal facilitator link, or ask the operator to make one."),
+    (r"De begeleider heeft de kamer gesloten: er kan niemand meer bij\. Vraag de begeleider\.",
+     "The facilitator has closed the room: no one else can come in. Ask the facilitator."),
+    (r"De begeleider kan niet verwijderd worden\.", "The facilitator cannot be removed."),
+    (r"Dit is de inbrenger\. Kies eerst een andere inbrenger\.", "This is the case owner. Choose another case owner first."),
     # session and steps
     (r"Dat kan niet in deze stap\.", "That is not possible in this step."),
     (r"De sessie is afgelopen\.", "The session has ended."),
