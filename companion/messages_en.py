@@ -98,6 +98,7 @@ _TABLE: list[tuple[str, str]] = [
     (r"Er zijn al (\d+) adviezen met de hand gemaakt in deze sessie; meer kan niet\.",
      "{1} items have already been added by hand in this session; no more can be added."),
     # protocol and media
+    (r"Het gesprek loopt in een ander venster; haal het eerst hierheen\.", "The call is running in another window; bring it here first."),
     (r"Te veel verzoeken; even rustig aan\.", "Too many requests; slow down a little."),
     (r"Te veel open verbindingen vanaf dit adres\.", "Too many open connections from this address."),
     (r"Het verzoek kwam te langzaam binnen\.", "The request came in too slowly."),
