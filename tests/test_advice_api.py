@@ -145,6 +145,18 @@ async def test_only_the_inbrenger_marks_and_writes_notes(room):
     seen_by_anna = await call(h, anna, "GET", "")
     assert "mark" not in seen_by_anna["items"][0] and "note" not in seen_by_anna
 
+    # A new inbrenger starts with no marks and notes and never sees Bram's; Bram's come back with him.
+    await fac.ok("inbrenger.set", participant_id=anna.id)
+    seen_by_anna = await call(h, anna, "GET", "")
+    assert seen_by_anna["items"][0]["mark"] is None and seen_by_anna["items"][0]["note"] == ""
+    assert seen_by_anna["note"] == ""
+    await call(h, anna, "PUT", f"/{a}/mark", {"mark": "not_for_me"})
+    async with h.http.get(h.url(f"/api/rooms/{fac.room_id}/advice/export.md"), headers=anna.headers) as r:
+        assert "Vragen wat baas betekent." not in await r.text()
+    await fac.ok("inbrenger.set", participant_id=bram.id)
+    again = await call(h, bram, "GET", "")
+    assert again["items"][0]["mark"] == "ask" and again["items"][0]["note"] == "Vragen wat baas betekent."
+
 
 async def test_download_markdown_and_html_only_for_inbrenger_and_facilitator(room):
     h, fac, anna, bram, carla = room

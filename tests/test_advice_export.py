@@ -139,7 +139,7 @@ def test_export_from_a_real_store(tmp_path):
     store.edit_text(conn, "r", second["id"], "Zoek een coach via HR.", "f")
     store.set_mark(conn, "r", first["id"], "useful", "b")
     md = export.render_markdown({"group": "Team", "method": "Basismodel", "date": dt.date.today(),
-                                 "items": store.list_items(conn, "r", include_deleted=True)})
+                                 "items": store.list_items(conn, "r", include_deleted=True, inbrenger_id="b")})
     assert "1. **Anna**: Ik zou met je baas praten." in md and "bruikbaar" in md
     assert "2. **Anna**: Zoek een coach via HR." in md
     assert "Zoals gezegd: Daarnaast zou je ook een coach zoeken." in md

@@ -201,7 +201,13 @@ def test_marks_and_notes(conn):
     # A merge keeps the marks and notes of both.
     store.set_item_note(conn, "r1", b["id"], "Coach via HR?", "bram")
     merged = store.merge_items(conn, "r1", a["id"], b["id"], "fleur")
+    merged = next(i for i in store.list_items(conn, "r1", inbrenger_id="bram") if i["id"] == merged["id"])
     assert merged["mark"] == "useful" and merged["note"] == "Volgende week doen.\nMet agenda.\nCoach via HR?"
+    # Marks and notes are the inbrenger's own: someone who becomes inbrenger later sees none of them.
+    assert all(i["mark"] is None and i["note"] == "" for i in store.list_items(conn, "r1", inbrenger_id="anna"))
+    store.set_mark(conn, "r1", a["id"], "ask", "anna")
+    assert store.list_items(conn, "r1", inbrenger_id="bram")[0]["mark"] == "useful"
+    assert store.list_items(conn, "r1", inbrenger_id="anna")[0]["mark"] == "ask"
 
 
 def test_delete_room_data_removes_rows_for_real(conn, tmp_path):

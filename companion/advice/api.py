@@ -57,7 +57,7 @@ def _view_item(item: dict[str, Any], role: str) -> dict[str, Any]:
 
 
 def advice_view(conn, room: Room, participant_id: str, role: str) -> dict[str, Any]:
-    items = [_view_item(i, role) for i in store.list_items(conn, room.id)]
+    items = [_view_item(i, role) for i in store.list_items(conn, room.id, inbrenger_id=room.inbrenger_id)]
     view: dict[str, Any] = {
         "items": items,
         "can_edit": role == FACILITATOR,
@@ -265,7 +265,7 @@ def document_data(conn, room: Room) -> dict[str, Any]:
         "inbrenger": room.inbrenger.name if room.inbrenger else None,
         "question_original": room.question_original,
         "question_reformulated": room.question_reformulated,
-        "items": store.list_items(conn, room.id),
+        "items": store.list_items(conn, room.id, inbrenger_id=room.inbrenger_id),
         "overall_note": store.overall_note(conn, room.id, room.inbrenger_id),
         "takeaways": takeaways,
     }

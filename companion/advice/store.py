@@ -73,6 +73,18 @@ CREATE TABLE IF NOT EXISTS advice_item_languages (
     language TEXT NOT NULL,
     PRIMARY KEY (room_id, item_id)
 );
+-- The inbrenger's marks and notes, per inbrenger: someone who becomes inbrenger later starts
+-- with none and never sees the previous one's. (advice_items.mark/note hold those of rooms
+-- from before this table and are shown only while a room has no row here.)
+CREATE TABLE IF NOT EXISTS advice_marks (
+    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+    item_id TEXT NOT NULL,
+    inbrenger_id TEXT NOT NULL,
+    mark TEXT,
+    note TEXT NOT NULL DEFAULT '',
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (item_id, inbrenger_id)
+);
 CREATE TABLE IF NOT EXISTS advice_notes (
     room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
     participant_id TEXT NOT NULL,
@@ -144,8 +156,15 @@ def get_item(conn: sqlite3.Connection, room_id: str, item_id: str) -> dict[str, 
     return _row_dict(_item_row(conn, room_id, item_id))
 
 
-def list_items(conn: sqlite3.Connection, room_id: str, include_deleted: bool = False) -> list[dict[str, Any]]:
-    """The list in its order; ``number`` counts the visible items from 1."""
+_NO_INBRENGER = object()
+
+
+def list_items(
+    conn: sqlite3.Connection, room_id: str, include_deleted: bool = False, inbrenger_id: Any = _NO_INBRENGER
+) -> list[dict[str, Any]]:
+    """The list in its order; ``number`` counts the visible items from 1.
+
+    With ``inbrenger_id`` (None when there is none yet) ``mark`` and ``note`` are that inbrenger's own."""
     where = "" if include_deleted else " AND i.deleted = 0"
     rows = conn.execute(f"{_SELECT} WHERE i.room_id = ?{where} ORDER BY i.position, i.created_at", (room_id,))
     items = []
@@ -156,7 +175,42 @@ def list_items(conn: sqlite3.Connection, room_id: str, include_deleted: bool = F
             number += 1
             item["number"] = number
         items.append(item)
+    if inbrenger_id is not _NO_INBRENGER:
+        for item in items:
+            _own_marks(conn, room_id, item, inbrenger_id)
     return items
+
+
+def _own_marks(conn: sqlite3.Connection, room_id: str, item: dict[str, Any], inbrenger_id: str | None) -> dict[str, Any]:
+    """Put this inbrenger's mark and note on ``item`` (a room without per-inbrenger rows keeps the old columns)."""
+    if conn.execute("SELECT 1 FROM advice_marks WHERE room_id = ? LIMIT 1", (room_id,)).fetchone() is None and inbrenger_id:
+        return item
+    row = conn.execute(
+        "SELECT mark, note FROM advice_marks WHERE item_id = ? AND inbrenger_id = ?", (item["id"], inbrenger_id or "")
+    ).fetchone()
+    item["mark"], item["note"] = (row["mark"], row["note"]) if row else (None, "")
+    return item
+
+
+def _write_mark(conn: sqlite3.Connection, room_id: str, item_id: str, inbrenger_id: str, **values: Any) -> None:
+    if conn.execute("SELECT 1 FROM advice_marks WHERE room_id = ? LIMIT 1", (room_id,)).fetchone() is None:
+        # The first per-inbrenger row of a room from before: carry its old marks over to this inbrenger.
+        conn.execute(
+            """INSERT OR IGNORE INTO advice_marks (room_id, item_id, inbrenger_id, mark, note, updated_at)
+               SELECT room_id, id, ?, mark, note, updated_at FROM advice_items
+               WHERE room_id = ? AND (mark IS NOT NULL OR note != '')""",
+            (inbrenger_id, room_id),
+        )
+    conn.execute(
+        """INSERT INTO advice_marks (room_id, item_id, inbrenger_id, mark, note, updated_at) VALUES (?, ?, ?, NULL, '', ?)
+           ON CONFLICT (item_id, inbrenger_id) DO NOTHING""",
+        (room_id, item_id, inbrenger_id, _now()),
+    )
+    for column, value in values.items():
+        conn.execute(
+            f"UPDATE advice_marks SET {column} = ?, updated_at = ? WHERE item_id = ? AND inbrenger_id = ?",
+            (value, _now(), item_id, inbrenger_id),
+        )
 
 
 def history(conn: sqlite3.Connection, room_id: str, item_id: str | None = None) -> list[dict[str, Any]]:
@@ -558,6 +612,16 @@ def merge_items(
         conn.execute(
             "UPDATE advice_items SET deleted = 1, merged_into = ?, updated_at = ? WHERE id = ?", (a["id"], now, b["id"])
         )
+        # Each inbrenger's marks and notes of the second item join the first, as above.
+        for m in conn.execute("SELECT * FROM advice_marks WHERE item_id = ?", (b["id"],)).fetchall():
+            conn.execute(
+                """INSERT INTO advice_marks (room_id, item_id, inbrenger_id, mark, note, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (item_id, inbrenger_id) DO UPDATE SET
+                       note = CASE WHEN note = '' THEN excluded.note WHEN excluded.note = '' THEN note
+                                   ELSE note || char(10) || excluded.note END,
+                       mark = COALESCE(mark, excluded.mark), updated_at = excluded.updated_at""",
+                (room_id, a["id"], m["inbrenger_id"], m["mark"], m["note"], now),
+            )
         _log(conn, room_id, a["id"], actor_id, "merge", {"text": a["text"], "merged": b["id"]}, {"text": text})
         _log(conn, room_id, b["id"], actor_id, "merged_into", _snapshot(b), {"merged_into": a["id"]})
         return _row_dict(_reload(conn, room_id, a["id"]))
@@ -685,16 +749,16 @@ def set_mark(conn: sqlite3.Connection, room_id: str, item_id: str, mark: Any, ac
         raise bad_request(f"mark moet een van {', '.join(MARKS)} of null zijn", "invalid")
     with Transaction(conn):
         _live_row(conn, room_id, item_id)
-        conn.execute("UPDATE advice_items SET mark = ?, updated_at = ? WHERE id = ?", (mark, _now(), item_id))
-        return _row_dict(_reload(conn, room_id, item_id))
+        _write_mark(conn, room_id, item_id, actor_id or "", mark=mark)
+        return _own_marks(conn, room_id, _row_dict(_reload(conn, room_id, item_id)), actor_id)
 
 
 def set_item_note(conn: sqlite3.Connection, room_id: str, item_id: str, note: Any, actor_id: str | None) -> dict[str, Any]:
     note = clean_text(note, "Notitie", MAX_NOTE, required=False, multiline=True)
     with Transaction(conn):
         _live_row(conn, room_id, item_id)
-        conn.execute("UPDATE advice_items SET note = ?, updated_at = ? WHERE id = ?", (note, _now(), item_id))
-        return _row_dict(_reload(conn, room_id, item_id))
+        _write_mark(conn, room_id, item_id, actor_id or "", note=note)
+        return _own_marks(conn, room_id, _row_dict(_reload(conn, room_id, item_id)), actor_id)
 
 
 def set_overall_note(conn: sqlite3.Connection, room_id: str, participant_id: str, text: Any) -> str:
@@ -725,7 +789,7 @@ def delete_room_data(conn: sqlite3.Connection, room_id: str) -> int:
     """Remove every advice row of a room (not hide: delete); return how many went."""
     with Transaction(conn):
         count = 0
-        for table in ("advice_edits", "advice_notes", "advice_utterances", "advice_item_languages", "advice_items"):
+        for table in ("advice_edits", "advice_notes", "advice_marks", "advice_utterances", "advice_item_languages", "advice_items"):
             count += conn.execute(f"DELETE FROM {table} WHERE room_id = ?", (room_id,)).rowcount
         count += aside.delete_room_set_aside(conn, room_id)
     return count
