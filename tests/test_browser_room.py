@@ -92,6 +92,11 @@ async def tile_boxes(page) -> dict[str, dict]:
     }))""")
 
 
+async def seconds_left(page) -> int:
+    minutes, seconds = re.match(r"(\d+):(\d+)", await page.locator("#timer").inner_text()).groups()
+    return int(minutes) * 60 + int(seconds)
+
+
 async def next_step(fac: Person, everyone: list[Person], label: str) -> None:
     await fac.page.get_by_role("button", name="Volgende stap").click()
     for person in everyone:
@@ -192,6 +197,14 @@ async def run_room(browser, base: str, seen: dict, headers: dict) -> None:
         assert focus["focus"] and focus["w"] >= 640, (person.name, focus)
         assert all(b["w"] < focus["w"] / 2 for who, b in boxes.items() if who != "Bea"), (person.name, boxes)
     await shot(anne, "04-toelichting-deelnemer")
+    # The language switch redraws the page but the clock keeps running on server time (no jump back).
+    before = await seconds_left(anne.page)
+    await anne.page.get_by_role("button", name="English").click()
+    await expect(anne.page.locator("#step-label")).to_contain_text("Step 3/9")
+    after = await seconds_left(anne.page)
+    assert before - 5 <= after <= before, (before, after)
+    await anne.page.get_by_role("button", name="Nederlands").click()
+    await expect(anne.page.locator("#step-label")).to_contain_text("Stap 3/9")
 
     # ------------------------------------------------------------ roddelfase: out of sight, sound arriving, one button to the facilitator
     await next_step(fac, everyone, "Stap 4/9")

@@ -178,7 +178,9 @@ function renderTranscription() {
   const tr = state.transcription;
   let text = "";
   const transcribedStep = Boolean(state.step && state.step.media && state.step.media.transcribe);
-  if (tr && !tr.available && transcribedStep) text = tr.error ? t("asr.failed") : t("asr.off");
+  // The inbrenger cannot write in the list: they are told who does.
+  const who = state.you.role === "facilitator" ? "" : ".inbrenger";
+  if (tr && !tr.available && transcribedStep) text = tr.error ? t(`asr.failed${who}`) : t(`asr.off${who}`);
   else if (tr && tr.active) text = tr.backlog_seconds >= 2 ? t("asr.behind", { seconds: Math.round(tr.backlog_seconds) }) : t("asr.live");
   if (tr && tr.available && tr.restarts > 0 && state.you.role === "facilitator") text += " " + t("asr.restarted", { n: tr.restarts });
   box.textContent = text.trim();
