@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 from collections import defaultdict
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
@@ -32,14 +32,23 @@ class Hub:
         # page that sent media.join. The lock keeps two pages' joins of one person from interleaving.
         self._media_owner: dict[tuple[str, str], tuple[web.WebSocketResponse, str | None]] = {}
         self._media_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        # Participants whose last socket was lost without a goodbye, still counted present
+        # for a short while: (room, participant) -> the timer that ends it.
+        self._lingering: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        # Called when a lingering participant did not come back: async fn(room_id, participant_id).
+        self.on_gone: Callable[[str, str], Awaitable[None]] | None = None
 
     def online(self, room_id: str) -> set[str]:
-        return {pid for pid, sockets in self._sockets.get(room_id, {}).items() if sockets}
+        present = {pid for pid, sockets in self._sockets.get(room_id, {}).items() if sockets}
+        return present | {pid for rid, pid in self._lingering if rid == room_id}
 
     def add(self, room_id: str, participant_id: str, ws: web.WebSocketResponse) -> bool:
         """Register a socket; True when the participant was offline before."""
+        handle = self._lingering.pop((room_id, participant_id), None)
+        if handle is not None:
+            handle.cancel()  # back in time: for the others nothing happened
         sockets = self._sockets[room_id][participant_id]
-        was_offline = not sockets
+        was_offline = not sockets and handle is None
         sockets[ws] = None
         while len(sockets) > MAX_SOCKETS_PER_PARTICIPANT:
             oldest = next(iter(sockets))
@@ -47,8 +56,11 @@ class Hub:
             asyncio.ensure_future(oldest.close(code=REPLACED, message=b"opened in a newer page"))
         return was_offline
 
-    def remove(self, room_id: str, participant_id: str, ws: web.WebSocketResponse) -> bool:
-        """Unregister a socket; True when that was the participant's last one."""
+    def remove(self, room_id: str, participant_id: str, ws: web.WebSocketResponse, linger: float = 0.0) -> bool:
+        """Unregister a socket; True when that was the participant's last one.
+
+        With ``linger`` (seconds) a last socket does not make the participant gone yet: they stay
+        present that long, and ``on_gone`` is called only if no socket of theirs came back."""
         if self.media_owner(room_id, participant_id) is ws:
             del self._media_owner[(room_id, participant_id)]
         room = self._sockets.get(room_id)
@@ -61,8 +73,22 @@ class Hub:
             self._media_locks.pop((room_id, participant_id), None)
             if not room:
                 self._sockets.pop(room_id, None)
+            if linger > 0 and self.on_gone is not None:
+                key = (room_id, participant_id)
+                self._lingering[key] = asyncio.get_running_loop().call_later(
+                    linger, lambda: asyncio.ensure_future(self._linger_over(key))
+                )
+                return False
             return True
         return False
+
+    async def _linger_over(self, key: tuple[str, str]) -> None:
+        if self._lingering.pop(key, None) is None or self.on_gone is None:
+            return
+        try:
+            await self.on_gone(*key)
+        except Exception:
+            log.exception("presence: ending %s/%s failed", *key)
 
     async def send(self, room_id: str, participant_id: str, message: dict[str, Any]) -> None:
         for ws in list(self._sockets.get(room_id, {}).get(participant_id, ())):
@@ -143,11 +169,16 @@ class Hub:
         """The room is gone (deleted): its pages are told by the socket closing (code 4404)."""
         for key in [key for key in self._media_owner if key[0] == room_id]:
             del self._media_owner[key]
+        for key in [key for key in self._lingering if key[0] == room_id]:
+            self._lingering.pop(key).cancel()
         for sockets in list(self._sockets.pop(room_id, {}).values()):
             for ws in list(sockets):
                 await ws.close(code=4404, message=b"room deleted")
 
     async def close_all(self) -> None:
+        for handle in self._lingering.values():
+            handle.cancel()
+        self._lingering.clear()
         for room in list(self._sockets.values()):
             for sockets in list(room.values()):
                 for ws in list(sockets):

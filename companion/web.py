@@ -15,7 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from yarl import URL
 
 from . import browser_sessions, db, facilitators, tokens
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 MAX_WS_MESSAGE = 256 * 1024
+# Seconds a participant whose socket was lost (not closed) still counts as present.
+PRESENCE_GRACE = 10.0
 MAX_BODY = 256 * 1024
 FACILITATOR_COOKIE_DAYS = 365
 BODY_SECONDS = 10.0
@@ -496,7 +498,10 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         if per_ip[address] <= 0:
             del per_ip[address]
         carried_media = hub.media_owner(room_id, me.id) is ws
-        last = hub.remove(room_id, me.id, ws)
+        # A socket lost without a goodbye (network change, heartbeat) often comes back within
+        # seconds: the person stays present meanwhile, so their presence and role do not blink.
+        linger = PRESENCE_GRACE if ws.close_code in (None, WSCloseCode.ABNORMAL_CLOSURE) else 0.0
+        last = hub.remove(room_id, me.id, ws, linger=linger)
         if carried_media and not last and "media." in request.app[WS_HANDLERS]:
             # The page with the call closed; the person's other pages were told it moved away.
             try:
@@ -504,17 +509,22 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             except Exception:
                 log.exception("dropping the media of a closed page failed")
         if last:
-            request.app[WS_BUCKETS].pop((room_id, me.id), None)
-            for gone in request.app[ON_GONE]:
-                try:
-                    await gone(room_id, me.id)
-                except Exception:
-                    log.exception("on_gone hook failed")
-            try:
-                await hub.push_state(engine.get(room_id), ("presence",))
-            except ClientError:
-                pass  # room deleted meanwhile
+            await _participant_gone(request.app, room_id, me.id)
     return ws
+
+
+async def _participant_gone(app: web.Application, room_id: str, participant_id: str) -> None:
+    """The participant's last socket closed (or did not come back in time)."""
+    app[WS_BUCKETS].pop((room_id, participant_id), None)
+    for gone in app[ON_GONE]:
+        try:
+            await gone(room_id, participant_id)
+        except Exception:
+            log.exception("on_gone hook failed")
+    try:
+        await app[HUB].push_state(app[ENGINE].get(room_id), ("presence",))
+    except ClientError:
+        pass  # room deleted meanwhile
 
 
 class RateLimit:
@@ -676,6 +686,7 @@ def create_app(settings: Settings) -> web.Application:
     hub = Hub(lambda room, pid, online: _snapshot_for(app, room, pid, online))
     app[ENGINE] = engine
     app[HUB] = hub
+    hub.on_gone = lambda room_id, pid: _participant_gone(app, room_id, pid)
     live = _live_services(app, settings, engine, hub)
     from .advice import api as advice_api  # it builds on this module's keys
 

@@ -32,9 +32,9 @@ const MAX_FPS = 24;
 const MAX_VIDEO_BITRATE = 600_000;
 const MAX_AUDIO_BITRATE = 48_000;
 const LEVEL_INTERVAL_MS = 100;
-// A "disconnected" connection often comes back by itself; after this long we rebuild it.
-// Short: a participant on a dropped relay or a new network hears nothing until then.
-const DISCONNECTED_GRACE_MS = 2500;
+// A "disconnected" connection often comes back by itself; after this long we rebuild it
+// (a loaded machine flaps between "disconnected" and "connected": shorter rebuilds too often).
+const DISCONNECTED_GRACE_MS = 5000;
 const REJOIN_BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
 // One restart for a burst of network events ("online" plus a connection change or two).
 const NETWORK_SETTLE_MS = 100;

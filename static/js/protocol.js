@@ -49,7 +49,7 @@ export class RoomConnection {
     this.listeners = new Map();
     this.stopped = false;
     this.retryTimer = null;
-    this._onOnline = () => this.probe();
+    this._onOnline = () => this.probe({ reopen: true });
     this._probing = null;
   }
 
@@ -152,17 +152,21 @@ export class RoomConnection {
   // now. Resolves true on a pong; otherwise opens a new socket at once and resolves
   // false ("status" goes to "open" again when it is up). The new socket arrives before
   // the server notices the old one gone, so the person's presence does not blink.
-  probe() {
-    if (!this._probing) this._probing = this._probe().finally(() => { this._probing = null; });
+  // With reopen (the browser just came back online) a socket that is between retries
+  // is opened now instead of after its backoff.
+  probe({ reopen = false } = {}) {
+    if (!this._probing) this._probing = this._probe(reopen).finally(() => { this._probing = null; });
     return this._probing;
   }
 
-  async _probe() {
+  async _probe(reopen) {
     if (this.stopped) return false;
     const ws = this.ws;
     if (!ws) {
-      clearTimeout(this.retryTimer);
-      this.open();
+      if (reopen) {
+        clearTimeout(this.retryTimer);
+        this.open();
+      }
       return false;
     }
     if (ws.readyState !== WebSocket.OPEN) return false;
