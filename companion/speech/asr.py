@@ -138,6 +138,14 @@ class FasterWhisper:
         self.last_window = window
         return transcript
 
+    def language_probabilities(self, samples: np.ndarray) -> dict[str, float]:
+        """Whisper's probability per language code for this audio (one encoder pass; language.py decides)."""
+        audio = np.ascontiguousarray(samples, dtype=np.float32)
+        if not self.options.fit_window:
+            return dict(self.model.detect_language(audio)[2])
+        with encoder_window(len(samples)):
+            return dict(self.model.detect_language(audio)[2])
+
     def _transcribe(self, samples: np.ndarray, language: str) -> Transcript:
         cap = token_cap(samples)
         segments, _info = self.model.transcribe(
@@ -178,6 +186,13 @@ class OpenAIWhisper:
         elif Path(name).suffix == ".pt" and not Path(name).is_file():
             raise WeightsError(f"openai-whisper checkpoint {name} does not exist")
         self.model = whisper.load_model(name, device="cpu")
+
+    def language_probabilities(self, samples: np.ndarray) -> dict[str, float]:
+        """Whisper's probability per language code for this audio (its encoder always takes 30 s)."""
+        audio = self.whisper.pad_or_trim(np.ascontiguousarray(samples, dtype=np.float32))
+        mel = self.whisper.log_mel_spectrogram(audio, n_mels=self.model.dims.n_mels).to(self.model.device)
+        _tokens, probs = self.model.detect_language(mel)
+        return {code: float(p) for code, p in probs.items()}
 
     def transcribe(self, samples: np.ndarray, language: str) -> Transcript:
         cap = token_cap(samples)

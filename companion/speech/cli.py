@@ -89,14 +89,15 @@ def transcribe_samples(
     progress: Callable[[float, float], None] | None = None,
 ) -> list[FileUtterance]:
     from .asr import load_transcriber
+    from .language import transcribe_heard_language
 
     transcriber = load_transcriber(options)
     total = len(samples) / SAMPLE_RATE
     out = []
     for start, end, audio in cut_utterances(samples):
-        t = transcriber.transcribe(audio, language)
+        t = transcribe_heard_language(transcriber, audio, language)
         if t.text:
-            out.append(FileUtterance(speaker, round(start, 2), round(end, 2), t.text, t.confidence, language))
+            out.append(FileUtterance(speaker, round(start, 2), round(end, 2), t.text, t.confidence, t.language))
         if progress is not None:
             progress(end, total)
     return out

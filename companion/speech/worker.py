@@ -25,6 +25,7 @@ def worker_main(options: AsrOptions, conn: Connection) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", str(options.threads))
     try:
         from .asr import load_transcriber
+        from .language import transcribe_heard_language
 
         transcriber = load_transcriber(options)
     except Exception as exc:  # the parent shows this to the operator
@@ -41,7 +42,7 @@ def worker_main(options: AsrOptions, conn: Connection) -> None:
             continue
         _, job_id, language, audio = message
         try:
-            result = transcriber.transcribe(audio, language)
+            result = transcribe_heard_language(transcriber, audio, language)
             segments = [(s.start, s.end, s.text) for s in result.segments]
             extra = {
                 "set_aside": [(a.start, a.end, a.text, a.reason) for a in result.set_aside],
