@@ -31,6 +31,8 @@ companion: a self-hosted room for online intervisie.
   companion bench session --rooms 1
                                   capacity planning: server CPU and memory for whole
                                   simulated sessions, and the advice-list latency
+  companion bench pauses          a pause inside a speaker's turn: word error rate
+                                  whole, in pieces, and in pieces with the words before
 """
 
 # Subcommands that live with the part they measure or serve: (module, function).
@@ -46,6 +48,7 @@ BENCHES = {
     "asr": "companion.speech.bench",
     "advice": "companion.advice.bench",
     "session": "companion.session_bench",
+    "pauses": "companion.speech.pause_bench",
 }
 
 

@@ -143,6 +143,22 @@ def test_advice_in_another_language_is_split_by_its_own_rules_and_marked(conn):
     assert [i["language"] for i in store.ingest_utterances(conn, "r1", [dutch], "nl")] == [None]
 
 
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("I think you should talk to her before the meeting tomorrow.", "en"),
+        ("Maybe you can ask a colleague for help with the planning.", "en"),
+        ("Plan een meeting met het team over de deadline.", None),  # Dutch with English loanwords
+        ("Ok, thanks.", None),  # too few words to tell
+    ],
+)
+def test_english_that_whisper_wrote_as_english_in_a_dutch_room_is_marked_by_its_words(conn, text, language):
+    made = store.ingest_utterances(conn, "r1", [_utt("u1", "anna", 0.0, 4.0, text, language="nl")], "nl")
+    assert [i["language"] for i in made] == ([language] if made else [])
+    if language is None:
+        assert all(a["language"] in ("nl", None) for a in aside.list_set_aside(conn, "r1"))
+
+
 def test_deleting_the_advice_data_or_the_room_removes_set_aside_rows(conn):
     for room in ("r1", "r2"):
         who = "anna" if room == "r1" else "zoe"
@@ -214,3 +230,66 @@ async def test_facilitator_and_inbrenger_see_it_live_and_only_the_facilitator_re
     assert state["advice"]["items"][0]["speaker"] == "Anna"
     state = await bram.wait_state(lambda s: len(s.get("advice", {}).get("set_aside", [])) == 1)
     assert state["advice"]["set_aside"][0]["reason"] == "phrase_list"
+
+
+# ------------------------------------------------------------------ a turn decoded again as one window
+PIECES = [
+    _utt("p1", "anna", 0.0, 2.0, "Ik zou eerst met je"),
+    _utt("p2", "anna", 3.5, 6.0, "baas prate over de werk druk."),
+]
+TURN = _utt("t1", "anna", 0.0, 6.0, "Ik zou eerst met je baas praten over de werkdruk.", replaces=["p1", "p2"])
+
+
+def _ingest_pieces(conn):
+    store.ingest_utterances(conn, "r1", [_utt("b0", "bram", 10.0, 12.0, "Zoek een maatje in het team.")], "nl")
+    for piece in PIECES:
+        store.ingest_utterances(conn, "r1", [piece], "nl")
+
+
+def test_the_turn_decoded_again_takes_the_place_of_its_pieces(conn):
+    _ingest_pieces(conn)
+    before = [i["text"] for i in store.list_items(conn, "r1")]
+    assert "Ik zou eerst met je baas praten over de werkdruk." not in before
+    store.ingest_utterances(conn, "r1", [TURN], "nl")
+    assert [(i["text"], i["participant_id"]) for i in store.list_items(conn, "r1")] == [
+        ("Ik zou eerst met je baas praten over de werkdruk.", "anna"), ("Zoek een maatje in het team.", "bram")]
+    # A replay of the turn, or of a piece, changes nothing.
+    store.ingest_utterances(conn, "r1", [TURN, PIECES[1]], "nl")
+    assert len(store.list_items(conn, "r1")) == 2
+    assert "redecoded" in {e["action"] for e in store.history(conn, "r1")}
+
+
+def test_the_pieces_stay_when_someone_already_worked_on_their_item(conn):
+    for touch in ("edit", "mark", "delete"):
+        conn.execute("DELETE FROM advice_items")
+        conn.execute("DELETE FROM advice_utterances")
+        _ingest_pieces(conn)
+        item = next(i for i in store.list_items(conn, "r1") if i["participant_id"] == "anna")
+        if touch == "edit":
+            store.edit_text(conn, "r1", item["id"], "Praat met je baas over de werkdruk.", "fac")
+        elif touch == "mark":
+            store.set_mark(conn, "r1", item["id"], "useful", "inb")
+        else:
+            store.delete_item(conn, "r1", item["id"], "fac")
+        texts = [i["text"] for i in store.list_items(conn, "r1", include_deleted=True)]
+        store.ingest_utterances(conn, "r1", [TURN], "nl")
+        assert [i["text"] for i in store.list_items(conn, "r1", include_deleted=True)] == texts, touch
+
+
+def test_a_turn_that_came_back_empty_leaves_the_pieces(conn):
+    _ingest_pieces(conn)
+    texts = [i["text"] for i in store.list_items(conn, "r1")]
+    store.ingest_utterances(conn, "r1", [dict(TURN, text="", set_aside=[{"text": "Eh", "reason": "low_confidence"}])], "nl")
+    assert [i["text"] for i in store.list_items(conn, "r1")] == texts
+    assert all(a["text"] != "Eh" for a in aside.list_set_aside(conn, "r1"))
+
+
+def test_the_pieces_set_aside_words_give_way_to_the_turns(conn):
+    pieces = [_utt("q1", "anna", 0.0, 1.5, "Dank je."), _utt("q2", "anna", 3.0, 5.0, "Zoek een coach die je helpt.")]
+    for piece in pieces:
+        store.ingest_utterances(conn, "r1", [piece], "nl")
+    assert [a["text"] for a in aside.list_set_aside(conn, "r1")] == ["Dank je."]
+    turn = _utt("t2", "anna", 0.0, 5.0, "Dank je. Zoek een coach die je helpt.", replaces=["q1", "q2"])
+    store.ingest_utterances(conn, "r1", [turn], "nl")
+    assert [i["text"] for i in store.list_items(conn, "r1")] == ["Zoek een coach die je helpt."]
+    assert [(a["text"], a["utterance_ids"]) for a in aside.list_set_aside(conn, "r1")] == [("Dank je.", ["t2"])]

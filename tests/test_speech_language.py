@@ -20,8 +20,8 @@ from companion.speech.wer import wer
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "speech" / "nl-real"
 ENGLISH = [
     "I would first talk to your manager about the workload.",
-    "Find a buddy in the team.",
-    "My advice is to plan a fixed moment every week.",
+    "Could you ask your manager to take some of the planning off your hands?",
+    "I think you should talk to her before the meeting tomorrow.",
 ]
 
 
@@ -31,13 +31,17 @@ def transcriber(tmp_path_factory):
 
 
 @pytest.mark.parametrize("sentence", ENGLISH)
-def test_english_in_a_dutch_room_comes_back_in_english_and_marked(transcriber, sentence):
+def test_english_in_a_dutch_room_comes_back_in_english(transcriber, sentence):
     audio = espeak(sentence, "en")
     forced = transcriber.transcribe(audio, "nl")
     result = transcribe_heard_language(transcriber, audio, "nl")
-    assert result.language == "en", (forced.text, result.text)
     assert result.text and wer(sentence, result.text) <= wer(sentence, forced.text)
-    assert wer(sentence, result.text) < 0.35, result.text
+    assert wer(sentence, result.text) < 0.35, (forced.text, result.text)
+    if forced.confidence < 0.6:
+        # Forced into Dutch it came out poor ("Ik wil de eerste first talk ..."): decoded again in English.
+        assert result.language == "en", (forced.text, result.text)
+    # Otherwise Whisper wrote the English as English already; the advice list marks it by its words
+    # (tests/test_advice_aside.py).
 
 
 @pytest.mark.parametrize("name", ["flemishguy_p0121.wav", "flemishguy_short_335.wav", "nathalie_p0067.flac", "nathalie_short_17.flac"])
@@ -50,7 +54,8 @@ def test_real_dutch_voices_stay_dutch(transcriber, name):
 
 
 def test_robotic_dutch_is_not_switched_to_whatever_whisper_guesses(transcriber):
-    for sentence in ("Zoek een maatje in het team.", "Ik zou eerst met je leidinggevende gaan praten."):
+    # Detected as Thai (0.77) and English (0.64) with Dutch at 0.00 and 0.14.
+    for sentence in ("Misschien kun je een collega om hulp vragen.", "Mijn advies is om elke week een vast moment te plannen."):
         assert transcribe_heard_language(transcriber, espeak(sentence, "nl"), "nl").language == "nl"
 
 
@@ -90,5 +95,10 @@ def test_a_confident_decode_costs_no_extra_pass_and_a_worse_second_decode_is_not
     assert transcribe_heard_language(good, audio, "nl").text == "Ik zou het doen." and good.calls == ["nl"]
     worse = Scripted({"nl": _t("Iets.", 0.5), "en": Transcript("Something.", 0.3, "en")}, {"en": 0.9, "nl": 0.0})
     assert transcribe_heard_language(worse, audio, "nl").language == "nl" and worse.calls == ["nl", "probe", "en"]
+    # The detector on robotic Dutch: Thai, a little more confident, is still not taken.
+    thai = Scripted({"nl": _t("Misschien keren je een koeie.", 0.36), "th": Transcript("ไม่สิ่ง", 0.45, "th")}, {"th": 0.77, "nl": 0.0})
+    assert transcribe_heard_language(thai, audio, "nl").language == "nl"
+    clear = Scripted({"nl": _t("Ik wil de eerste first talk.", 0.36), "en": Transcript("I would first talk.", 0.73, "en")}, {"en": 0.74})
+    assert transcribe_heard_language(clear, audio, "nl").text == "I would first talk."
     lost = Scripted({"nl": _t("", 0.0, ["low_confidence"]), "en": Transcript("Ask her.", 0.5, "en")}, {"en": 0.8, "nl": 0.01})
     assert transcribe_heard_language(lost, audio, "nl").text == "Ask her."

@@ -334,9 +334,10 @@ async def ingest(app: web.Application, room_id: str, utterances: Iterable[Any]) 
         step_id = utterance.get("step_id") if isinstance(utterance, dict) else getattr(utterance, "step_id", None)
         return step_id is None or kinds.get(step_id) == "advice"
 
-    before = aside.total(engine.conn, room.id)
+    before = store.signature(engine.conn, room.id)
     changed = store.ingest_utterances(engine.conn, room.id, [u for u in utterances if in_advice_step(u)], room.language)
-    if changed or aside.total(engine.conn, room.id) != before:  # set-aside speech is pushed live like items
+    # Set-aside speech is pushed live like items, and so is a turn decoded again that replaced items.
+    if changed or store.signature(engine.conn, room.id) != before:
         await _changed(app, room.id)
     return changed
 

@@ -160,5 +160,10 @@ def mark_restored(conn: sqlite3.Connection, room_id: str, aside_id: str, item_id
     return cur.rowcount == 1
 
 
+def delete(conn: sqlite3.Connection, room_id: str, aside_id: str) -> None:
+    """Forget one entry (a turn decoded again brings the same speech back as a whole)."""
+    conn.execute("DELETE FROM set_aside WHERE room_id = ? AND id = ?", (room_id, aside_id))
+
+
 def delete_room_set_aside(conn: sqlite3.Connection, room_id: str) -> int:
     return conn.execute("DELETE FROM set_aside WHERE room_id = ?", (room_id,)).rowcount

@@ -101,6 +101,8 @@ MAX_ITEM_TEXT = 4000
 MAX_HAND_ITEMS = 200
 MAX_NOTE = 4000
 MAX_UTTERANCE_TEXT = 20000
+# Fewer words than this say too little about their language to mark an utterance by its words.
+MIN_WORDS_TO_GUESS = 5
 
 
 def _now() -> float:
@@ -369,6 +371,18 @@ def ingest_utterances(
                 continue
             heard = _utterance_language(raw)
             foreign = heard if heard and language and heard != language else None
+            if foreign is None and language and len(re.findall(r"\w+", utt.text)) >= MIN_WORDS_TO_GUESS:
+                # Whisper forced to the room's language often writes clear English as English, confidently
+                # enough that speech/language.py never asks: the words themselves say which language it is.
+                guess = detect_language([utt.text])
+                if guess != language:
+                    foreign = heard = guess
+            replaces = _replaced_pieces(raw)
+            if replaces and (not utt.text.strip() or not _take_turn(conn, room_id, utt, replaces)):
+                # The pieces stay as they were (the turn came back empty, or someone already worked on
+                # their items); its id is remembered so a replay changes nothing.
+                _remember(conn, room_id, utt, "")
+                continue
             for piece in _speech_set_aside(raw):
                 aside.set_aside(
                     conn, room_id, speaker_id=utt.speaker_id, text=str(_piece(piece, "text", "") or ""),
@@ -456,6 +470,64 @@ def ingest_utterances(
     return [_row_dict(_reload(conn, room_id, item_id)) for item_id in changed]
 
 
+def _remember(conn: sqlite3.Connection, room_id: str, utt: Any, text: str) -> None:
+    conn.execute(
+        """INSERT INTO advice_utterances (room_id, utterance_id, participant_id, start_s, end_s, text, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)""",
+        (room_id, utt.id, utt.speaker_id, utt.start, utt.end, text, _now()),
+    )
+
+
+def _replaced_pieces(raw: Any) -> list[str]:
+    value = raw.get("replaces") if isinstance(raw, dict) else getattr(raw, "replaces", None)
+    return [str(v) for v in value or () if v]
+
+
+def _take_turn(conn: sqlite3.Connection, room_id: str, turn: Any, pieces: list[str]) -> bool:
+    """Make room for a turn decoded again as one window: its pieces' items and set-aside words go.
+
+    Only while nobody worked on them: an item the facilitator edited, moved,
+    merged or deleted, or the inbrenger marked or wrote a note on, keeps the
+    pieces as they are (False).  Pieces never seen here change nothing.
+    """
+    marks = ",".join("?" * len(pieces))
+    seen = conn.execute(
+        f"SELECT utterance_id FROM advice_utterances WHERE room_id = ? AND utterance_id IN ({marks})", (room_id, *pieces)
+    ).fetchall()
+    if not seen:
+        return True
+    # The pieces' items: this speaker's spoken items inside the turn (a piece can make several).
+    items = conn.execute(
+        """SELECT * FROM advice_items WHERE room_id = ? AND participant_id IS ? AND start_s IS NOT NULL
+           AND start_s >= ? AND start_s <= ?""",
+        (room_id, turn.speaker_id, turn.start - 0.01, turn.end + 0.01),
+    ).fetchall()
+    if any(i["source"] != "speech" or i["edited"] or i["deleted"] or i["mark"] or i["note"] for i in items):
+        return False
+    grown_into = conn.execute(
+        """SELECT 1 FROM advice_items WHERE room_id = ? AND participant_id IS ? AND start_s < ? AND end_s > ?""",
+        (room_id, turn.speaker_id, turn.start - 0.01, turn.start + 0.01),
+    ).fetchone()
+    if grown_into is not None:
+        return False  # an item from before the turn took in its first words: leave both alone
+    if any(e["participant_id"] is not None for i in items
+           for e in conn.execute("SELECT participant_id FROM advice_edits WHERE room_id = ? AND item_id = ?", (room_id, i["id"]))):
+        return False  # moved by the facilitator
+    for item in items:
+        _log(conn, room_id, item["id"], None, "redecoded", _snapshot(item), {"turn": turn.id})
+        conn.execute("DELETE FROM advice_item_languages WHERE room_id = ? AND item_id = ?", (room_id, item["id"]))
+        conn.execute("DELETE FROM advice_items WHERE room_id = ? AND id = ?", (room_id, item["id"]))
+    # The pieces' own words leave the list's memory: the turn's words take their place.
+    conn.execute(
+        f"UPDATE advice_utterances SET text = '', item_id = NULL WHERE room_id = ? AND utterance_id IN ({marks})",
+        (room_id, *pieces),
+    )
+    for piece in aside.list_set_aside(conn, room_id):
+        if piece["utterance_ids"] and set(piece["utterance_ids"]) <= set(pieces):
+            aside.delete(conn, room_id, piece["id"])
+    return True
+
+
 def _set_language(conn: sqlite3.Connection, room_id: str, item_id: str, language: str) -> None:
     conn.execute(
         "INSERT OR REPLACE INTO advice_item_languages (room_id, item_id, language) VALUES (?, ?, ?)",
@@ -489,6 +561,14 @@ def restore_set_aside(conn: sqlite3.Connection, room_id: str, aside_id: Any, act
         _log(conn, room_id, item_id, actor_id, "restore_aside", {"aside": piece["id"], "reason": piece["reason"]},
              {"text": text, "participant_id": speaker})
         return _row_dict(_reload(conn, room_id, item_id))
+
+
+def signature(conn: sqlite3.Connection, room_id: str) -> tuple[Any, ...]:
+    """Changes whenever the list or what is set aside changes (for the live feed)."""
+    items = conn.execute(
+        "SELECT COUNT(*) AS n, MAX(updated_at) AS t FROM advice_items WHERE room_id = ?", (room_id,)
+    ).fetchone()
+    return (items["n"], items["t"], aside.total(conn, room_id))
 
 
 def _same_text(a: str, b: str) -> bool:

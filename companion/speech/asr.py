@@ -68,7 +68,8 @@ def token_cap(samples: np.ndarray) -> int:
 
 
 class Transcriber(Protocol):
-    def transcribe(self, samples: np.ndarray, language: str) -> Transcript: ...
+    # ``prompt``: text Whisper takes as what was said just before (bench pauses measures it), or None.
+    def transcribe(self, samples: np.ndarray, language: str, prompt: str | None = None) -> Transcript: ...
 
 
 def _assemble(segments: list[Segment], language: str) -> Transcript:
@@ -129,11 +130,11 @@ class FasterWhisper:
             num_workers=1,
         )
 
-    def transcribe(self, samples: np.ndarray, language: str) -> Transcript:
+    def transcribe(self, samples: np.ndarray, language: str, prompt: str | None = None) -> Transcript:
         if not self.options.fit_window:
-            return self._transcribe(samples, language)
+            return self._transcribe(samples, language, prompt)
         with encoder_window(len(samples)) as window:
-            transcript = self._transcribe(samples, language)
+            transcript = self._transcribe(samples, language, prompt)
         # Read by tests/test_speech_window.py: zero padded windows means the hook went dead (slower, not wrong).
         self.last_window = window
         return transcript
@@ -146,7 +147,7 @@ class FasterWhisper:
         with encoder_window(len(samples)):
             return dict(self.model.detect_language(audio)[2])
 
-    def _transcribe(self, samples: np.ndarray, language: str) -> Transcript:
+    def _transcribe(self, samples: np.ndarray, language: str, prompt: str | None = None) -> Transcript:
         cap = token_cap(samples)
         segments, _info = self.model.transcribe(
             np.ascontiguousarray(samples, dtype=np.float32),
@@ -160,6 +161,7 @@ class FasterWhisper:
             vad_filter=False,
             without_timestamps=False,
             max_new_tokens=cap,
+            initial_prompt=prompt or None,
         )
         found = [
             Segment(s.start, s.end, s.text, s.avg_logprob, s.no_speech_prob, _loop_ratio(s.compression_ratio, len(s.tokens), cap))
@@ -194,7 +196,7 @@ class OpenAIWhisper:
         _tokens, probs = self.model.detect_language(mel)
         return {code: float(p) for code, p in probs.items()}
 
-    def transcribe(self, samples: np.ndarray, language: str) -> Transcript:
+    def transcribe(self, samples: np.ndarray, language: str, prompt: str | None = None) -> Transcript:
         cap = token_cap(samples)
         result = self.model.transcribe(
             np.ascontiguousarray(samples, dtype=np.float32),
@@ -205,6 +207,7 @@ class OpenAIWhisper:
             condition_on_previous_text=False,
             verbose=None,
             sample_len=cap,
+            initial_prompt=prompt or None,
         )
         found = [
             Segment(s["start"], s["end"], s["text"], s["avg_logprob"], s["no_speech_prob"], _loop_ratio(s["compression_ratio"], len(s["tokens"]), cap))

@@ -151,7 +151,9 @@ async def live_run(options: AsrOptions, clips: list[tuple[str, np.ndarray]], spe
     live_aside: dict[str, int] = {}
     for u in results:
         _count_set_aside(live_aside, u)
-    results = [u for u in results if u.text]  # an utterance whose words were all set aside has no text
+    # An utterance whose words were all set aside has no text; a turn decoded again replaces its pieces.
+    replaced = {piece for u in results for piece in getattr(u, "replaces", ())}
+    results = sorted((u for u in results if u.text and u.id not in replaced), key=lambda u: u.start)
     order_ok = [u.participant_id for u in results] == [s for s, _ in said][: len(results)]
     return {
         "speakers": speakers,

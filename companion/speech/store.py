@@ -38,10 +38,17 @@ def insert_utterance(conn: sqlite3.Connection, utterance: Any) -> bool:
 
     An utterance whose every word was set aside (empty text) is not stored here:
     its pieces are kept, with their reasons, by the advice list (advice/aside.py).
+    A whole turn decoded again (``replaces``: its pieces' ids) takes the pieces' place.
     """
     values = [_get(utterance, f) for f in FIELDS]
     if not str(values[FIELDS.index("text")] or "").strip():
         return False
+    replaces = (utterance.get("replaces") if isinstance(utterance, dict) else getattr(utterance, "replaces", ())) or ()
+    if replaces:
+        # A turn decoded again as one window: its text takes the place of its pieces'.
+        conn.executemany(
+            "DELETE FROM utterances WHERE room_id = ? AND id = ?", [(values[1], piece) for piece in replaces]
+        )
     try:
         cur = conn.execute(
         """INSERT OR IGNORE INTO utterances

@@ -127,6 +127,11 @@ class UtteranceCutter:
         self._open: _Open | None = None
         self._in_speech = False
 
+    @property
+    def speaking(self) -> bool:
+        """An utterance is open (the speaker is talking, or in a pause shorter than the cut)."""
+        return self._open is not None
+
     # -------------------------------------------------------------- feeding
     def push(self, samples: np.ndarray, start: float) -> list[Cut]:
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
