@@ -55,7 +55,7 @@ async def test_facilitator_sees_set_aside_speech_and_puts_it_back(served):
             fac = await fac_ctx.new_page()
             errors: list[str] = []
             fac.on("pageerror", lambda exc: errors.append(str(exc)))
-            await fac.goto(served.base + "/")
+            await fac.goto(served.facilitator_url)
             await fac.get_by_label("Naam van de groep").fill("Team Zuid")
             await fac.get_by_label("Jouw naam (begeleider)").fill("Fleur")
             await fac.get_by_role("button", name="Kamer maken").click()

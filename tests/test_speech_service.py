@@ -180,10 +180,19 @@ async def test_dutch_word_error_rate_within_the_measured_bound(service):
     service.end_step(room)
     await service.wait_idle(IDLE)
     got = sorted(service.collector.of(room), key=lambda u: u.start)
-    assert len(got) == len(DUTCH), [u.text for u in got]
-    wer = corpus_wer(list(zip(DUTCH, [u.text for u in got])))
-    print(f"nl: WER {wer:.2f}")
-    assert wer < DUTCH_WER_BOUND, [u.text for u in got]
+    pieces = [u for u in got if not u.replaces]
+    assert len(pieces) == len(DUTCH), [u.text for u in pieces]
+    wer = corpus_wer(list(zip(DUTCH, [u.text for u in pieces])))
+    print(f"nl: WER {wer:.2f} in pieces")
+    assert wer < DUTCH_WER_BOUND, [u.text for u in pieces]
+    # One speaker with short pauses is one turn: decoded again as one window (in windows that fit
+    # Whisper's 30 s), taking the place of all its pieces once, in order.
+    turns = [u for u in got if u.replaces]
+    covered = [p for t in turns for p in t.replaces]
+    assert len(covered) >= 2 and covered == [u.id for u in pieces][: len(covered)], [u.text for u in turns]
+    whole = corpus_wer([(" ".join(DUTCH[: len(covered)]), " ".join(u.text for u in turns))])
+    print(f"nl: WER {whole:.2f} as turns")
+    assert whole < DUTCH_WER_BOUND, [u.text for u in turns]
 
 
 async def test_silence_and_noise_give_no_text(service):

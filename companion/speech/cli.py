@@ -33,6 +33,8 @@ class FileUtterance:
     text: str
     confidence: float
     language: str
+    # What the filters kept out of ``text``: {"text", "reason", "start", "end"} (seconds in the file).
+    set_aside: tuple[dict, ...] = ()
 
 
 class Progress:
@@ -96,8 +98,12 @@ def transcribe_samples(
     out = []
     for start, end, audio in cut_utterances(samples):
         t = transcribe_heard_language(transcriber, audio, language)
-        if t.text:
-            out.append(FileUtterance(speaker, round(start, 2), round(end, 2), t.text, t.confidence, t.language))
+        if t.text or t.set_aside:
+            aside = tuple(
+                {"text": a.text, "reason": a.reason, "start": round(start + a.start, 2), "end": round(start + a.end, 2)}
+                for a in t.set_aside
+            )
+            out.append(FileUtterance(speaker, round(start, 2), round(end, 2), t.text, t.confidence, t.language, aside))
         if progress is not None:
             progress(end, total)
     return out
@@ -148,7 +154,10 @@ def transcribe_main(argv: list[str] | None = None) -> int:
         sys.stdout.write("\n")
     else:
         for u in utterances:
-            print(f"[{_clock(u.start)} - {_clock(u.end)}] {u.speaker}: {u.text}")
+            if u.text:
+                print(f"[{_clock(u.start)} - {_clock(u.end)}] {u.speaker}: {u.text}")
+            for a in u.set_aside:  # kept, marked: the reader decides
+                print(f"[{_clock(a['start'])} - {_clock(a['end'])}] ({a['reason']}) {a['text']}")
     return 0
 
 

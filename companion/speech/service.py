@@ -437,8 +437,9 @@ class TranscriptionService:
         speech_end = job.speech_end
 
         def call() -> None:
-            self.latencies.append(time.monotonic() - speech_end)
-            del self.latencies[:-1000]
+            if not job.replaces:  # a turn decoded again comes after its pieces, which were the news
+                self.latencies.append(time.monotonic() - speech_end)
+                del self.latencies[:-1000]
             try:
                 self.on_result(utterance)
             except Exception:
@@ -464,9 +465,13 @@ class TranscriptionService:
             return list(self._pending)
 
     async def wait_idle(self, timeout: float = 120.0) -> None:
-        """Wait until every queued utterance has come back (tests, the file CLI, the bench)."""
+        """Wait until every queued utterance has come back (tests, the file CLI, the bench).
+
+        A turn of two or more pieces still open counts as queued: it is decoded
+        again once its speaker has been silent for TURN_PAUSE (or the step ends).
+        """
         deadline = time.monotonic() + timeout
-        while self._pending:
+        while self._pending or any(len(pieces) > 1 for pieces in list(self._turns.values())):
             if self._failed:
                 raise TranscriptionError(self._failed)
             if time.monotonic() > deadline:

@@ -24,6 +24,13 @@ CREATE TABLE IF NOT EXISTS utterances (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS utterances_by_step ON utterances (room_id, step_id, start_s);
+-- Pieces of a turn whose text gave way to the turn decoded again as one window (service.py).
+CREATE TABLE IF NOT EXISTS utterance_pieces (
+    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+    piece_id TEXT NOT NULL,
+    turn_id TEXT NOT NULL,
+    PRIMARY KEY (room_id, piece_id)
+);
 """
 
 FIELDS = ("id", "room_id", "step_id", "participant_id", "start", "end", "text", "confidence", "language")
@@ -46,9 +53,17 @@ def insert_utterance(conn: sqlite3.Connection, utterance: Any) -> bool:
     replaces = (utterance.get("replaces") if isinstance(utterance, dict) else getattr(utterance, "replaces", ())) or ()
     if replaces:
         # A turn decoded again as one window: its text takes the place of its pieces'.
+        room_id, turn_id = values[1], values[0]
         conn.executemany(
-            "DELETE FROM utterances WHERE room_id = ? AND id = ?", [(values[1], piece) for piece in replaces]
+            "DELETE FROM utterances WHERE room_id = ? AND id = ?", [(room_id, piece) for piece in replaces]
         )
+        try:
+            conn.executemany(
+                "INSERT OR IGNORE INTO utterance_pieces (room_id, piece_id, turn_id) VALUES (?, ?, ?)",
+                [(room_id, piece, turn_id) for piece in replaces],
+            )
+        except sqlite3.IntegrityError:
+            return False  # the room was deleted meanwhile
     try:
         cur = conn.execute(
         """INSERT OR IGNORE INTO utterances
@@ -89,5 +104,11 @@ def list_utterances(conn: sqlite3.Connection, room_id: str, step_id: str | None 
     return out
 
 
+def replaced_pieces(conn: sqlite3.Connection, room_id: str) -> dict[str, str]:
+    """Piece id -> the id of the turn that took its place."""
+    return {r[0]: r[1] for r in conn.execute("SELECT piece_id, turn_id FROM utterance_pieces WHERE room_id = ?", (room_id,))}
+
+
 def delete_room_utterances(conn: sqlite3.Connection, room_id: str) -> int:
+    conn.execute("DELETE FROM utterance_pieces WHERE room_id = ?", (room_id,))
     return conn.execute("DELETE FROM utterances WHERE room_id = ?", (room_id,)).rowcount
