@@ -504,6 +504,12 @@ def _take_turn(conn: sqlite3.Connection, room_id: str, turn: Any, pieces: list[s
     ).fetchall()
     if any(i["source"] != "speech" or i["edited"] or i["deleted"] or i["mark"] or i["note"] for i in items):
         return False
+    for item in items:  # an inbrenger's mark or note on it
+        if conn.execute(
+            "SELECT 1 FROM advice_marks WHERE room_id = ? AND item_id = ? AND (mark IS NOT NULL OR note != '')",
+            (room_id, item["id"]),
+        ).fetchone() is not None:
+            return False
     grown_into = conn.execute(
         """SELECT 1 FROM advice_items WHERE room_id = ? AND participant_id IS ? AND start_s < ? AND end_s > ?""",
         (room_id, turn.speaker_id, turn.start - 0.01, turn.start + 0.01),
