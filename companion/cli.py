@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .config import Settings, default_data_dir
+from .speech.options import WINDOW_HELP, WINDOWS
 
 DESCRIPTION = """\
 companion: a self-hosted room for online intervisie.
@@ -102,6 +103,7 @@ def serve_parser() -> argparse.ArgumentParser:
         "or a local model folder; with openai-whisper a checkpoint name or path",
     )
     p.add_argument("--asr-threads", type=int, default=2, help="CPU threads for the speech model (default 2)")
+    p.add_argument("--asr-window", choices=WINDOWS, default="full", help=WINDOW_HELP)
     p.add_argument("--no-transcription", action="store_true", help="do not transcribe (no speech model is loaded)")
     p.add_argument(
         "--turn-url",
@@ -163,6 +165,7 @@ def serve(argv: list[str]) -> int:
         asr_engine=args.asr_engine,
         whisper_model=args.whisper_model,
         asr_threads=args.asr_threads,
+        asr_window=args.asr_window,
         enable_transcription=not args.no_transcription,
         turn=turn,
     )

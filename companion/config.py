@@ -37,6 +37,8 @@ class Settings:
     asr_engine: str = "faster-whisper"
     whisper_model: str | None = None
     asr_threads: int = 2
+    # "full": Whisper's 30 s encoder window; "fitted" trades words for speed (speech/window.py).
+    asr_window: str = "full"
     enable_media: bool = True
     enable_transcription: bool = True
     # A TURN relay (coturn) for participants behind a firewall; None: direct connections only.

@@ -1,4 +1,4 @@
-"""The encoder window sized to the utterance (speech/window.py): the hook reaches faster-whisper, and the words stay."""
+"""The encoder window sized to the utterance (speech/window.py, opt-in): the hook reaches faster-whisper, and the words stay on espeak."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def test_padding_outside_a_window_block_stays_thirty_seconds():
 
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory):
-    return load_transcriber(AsrOptions(data_dir=tmp_path_factory.mktemp("asr")))
+    return load_transcriber(AsrOptions(data_dir=tmp_path_factory.mktemp("asr"), fit_window=True))
 
 
 def test_a_real_transcription_encodes_the_short_window_with_the_same_words(fitted):

@@ -13,14 +13,17 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TYPE_CHECKING, Callable, TextIO
 
 import numpy as np
 
 from ..audio import SAMPLE_RATE
 from ..config import default_data_dir
-from .options import ENGINES, AsrOptions
+from .options import ENGINES, WINDOW_HELP, WINDOWS, AsrOptions
 from .weights import WeightsError
+
+if TYPE_CHECKING:
+    from .asr import Transcriber
 
 FEED_SECONDS = 1.0
 
@@ -93,7 +96,17 @@ def transcribe_samples(
     from .asr import load_transcriber
     from .language import transcribe_heard_language
 
-    transcriber = load_transcriber(options)
+    return transcribe_with(load_transcriber(options), samples, speaker, language, progress)
+
+
+def transcribe_with(
+    transcriber: "Transcriber",
+    samples: np.ndarray,
+    speaker: str,
+    language: str,
+    progress: Callable[[float, float], None] | None = None,
+) -> list[FileUtterance]:
+    """``transcribe_samples`` with a model already loaded (the benchmark and tests keep one warm)."""
     total = len(samples) / SAMPLE_RATE
     out = []
     for start, end, audio in cut_utterances(samples):
@@ -119,6 +132,7 @@ def _common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--asr-engine", choices=ENGINES, default="faster-whisper")
     p.add_argument("--whisper-model", default=None, help="model name, folder or (openai-whisper) checkpoint; default the bundled base")
     p.add_argument("--asr-threads", type=int, default=2)
+    p.add_argument("--asr-window", choices=WINDOWS, default="full", help=WINDOW_HELP)
 
 
 def transcribe_main(argv: list[str] | None = None) -> int:
@@ -137,7 +151,12 @@ def transcribe_main(argv: list[str] | None = None) -> int:
         return 2
     try:
         options = AsrOptions(
-            engine=args.asr_engine, model=args.whisper_model, threads=args.asr_threads, language=args.language, data_dir=args.data_dir
+            engine=args.asr_engine,
+            model=args.whisper_model,
+            threads=args.asr_threads,
+            fit_window=args.asr_window == "fitted",
+            language=args.language,
+            data_dir=args.data_dir,
         )
         bar = Progress(sys.stderr, "decoding    ", args.progress)
         samples = decode_audio(args.file, bar)

@@ -5,9 +5,12 @@ Whisper pads every input to 30 s of features before the encoder runs, so a
 most of the cost on a CPU (its self-attention grows with the square of the
 window).  CTranslate2 accepts a shorter feature window and slices the
 positional embeddings to match, so we pad each utterance only to its own
-length plus a margin.  Measured on the bench clips (espeak-ng, about 3.5 s):
-the same word error rate, about 2.5x less compute (``companion bench asr``
-prints both).
+length plus a margin: about 2x less compute.
+
+Opt-in only (``--asr-window fitted``): on espeak-ng clips it looked free,
+but on real voices it costs words, most on short utterances (the model was
+trained on 30 s windows).  ``companion bench asr`` measures both on the
+shared real recordings; options.WINDOW_HELP states the cost to operators.
 
 Below ``MIN_SECONDS`` the model is further from what it was trained on and
 the saving is small, so no window is shorter than that.
