@@ -1,21 +1,49 @@
-"""`companion bench asr` runs and reports the figures it promises (engine part only: the live part takes a minute)."""
+"""`companion bench asr` runs and reports the figures it promises (a few clips; the live part takes a minute)."""
 
 from __future__ import annotations
 
 import json
+import os
 
-from companion.speech.bench import main
+import pytest
+
+from companion.speech import realvoices
+from companion.speech.bench import BARE, main
 
 
 def test_bench_reports_rtf_and_wer_per_engine(tmp_path, capsys):
-    assert main(["--json", "--data-dir", str(tmp_path), "--clips", "2", "--skip", "fp32", "--skip", "openai", "--skip", "live"]) == 0
+    args = ["--json", "--data-dir", str(tmp_path), "--clips", "2", "--skip", "real", "--skip", "fp32", "--skip", "openai", "--skip", "live"]
+    assert main(args) == 0
     report = json.loads(capsys.readouterr().out)
     int8 = report["engines"]["faster-whisper-int8"]
     assert report["clips"] == 2 and int8["audio_seconds"] > 4
     assert int8["rtf"] > 0 and 0 <= int8["wer"] < 0.8
-    assert "live" not in report and "openai-whisper" not in report["engines"]
-    # The fixed-window baseline is measured in the same run, so the speed-up has something to stand on.
-    assert report["engines"]["faster-whisper-int8-30s-window"]["rtf"] > 0
+    assert "live" not in report and "openai-whisper" not in report["engines"] and "real" not in report
+    # The fitted-window shortcut is measured in the same run, so its speed-up has something to stand on.
+    assert report["engines"]["faster-whisper-int8-fitted-window"]["rtf"] > 0
     assert report["speedup_fitted_window"] > 0
     # What the filters set aside is counted per reason (clean speech: nothing, but the count is there).
     assert isinstance(int8["set_aside"], dict) and all(isinstance(n, int) for n in int8["set_aside"].values())
+
+
+def test_bench_leads_with_real_voices_against_the_bare_model(tmp_path, capsys):
+    if not (realvoices.DEFAULT_DIR / realvoices.MANIFEST).is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the real-voice test set must be there in CI: {realvoices.DEFAULT_DIR}")
+        pytest.skip("no real recordings here")
+    # Three recordings spread over the set (one of them short); greedy and the fitted window beside the default.
+    args = ["--json", "--data-dir", str(tmp_path), "--real-clips", "3", "--skip", "espeak", "--skip", "fp32", "--skip", "openai"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    table = report["real"]["configs"]
+    assert report["real"]["recordings"] == 3 and report["real"]["short"] == 1 and report["real"]["baseline"] == BARE
+    assert set(table) == {BARE, "faster-whisper-int8", "faster-whisper-int8-greedy", "faster-whisper-int8-fitted-window", "faster-whisper-int8-fitted-window-greedy"}
+    for row in table.values():
+        assert row["rtf"] > 0 and row["cpu_per_audio_second"] > 0 and row["audio_seconds"] > 8
+        assert 0 <= row["real_nl_wer"] < 0.6 and row["real_nl_wer_short"] <= 1
+        assert {"engine", "window", "beam", "batch", "real_nl_wer_short"} <= set(row)
+    assert table["faster-whisper-int8-greedy"]["beam"] == 1 and table["faster-whisper-int8-fitted-window"]["window"] == "fitted"
+    assert report["real_nl_wer"] == table["faster-whisper-int8"]["real_nl_wer"]
+    assert report["real_nl_wer_bare"] == table[BARE]["real_nl_wer"] and report["real_nl_rtf"] > 0
+    assert report["default"]["window"] == "30s"
+    assert "engines" not in report and "live" not in report

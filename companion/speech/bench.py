@@ -1,17 +1,23 @@
-"""``companion bench asr [--json]``: speed and accuracy of the speech engines on the same clips.
+"""``companion bench asr [--json]``: accuracy and speed of the speech pipeline, real voices first.
 
-- real-time factor (seconds of compute per second of audio) and word error
-  rate of faster-whisper int8, faster-whisper fp32 and openai-whisper (when
-  installed, on the same bundled weights converted), one warm model each;
-  faster-whisper encodes a window fitted to each utterance (window.py), and
-  int8 is measured once more with Whisper's fixed 30 s window as the
-  baseline that change is judged against (openai-whisper always pays 30 s:
-  its encoder refuses any other length);
-- end of speech to text in the event loop (p50, p95) with six speakers
-  taking turns in real time through TranscriptionService, as in a room.
+1. Real voices: the shared Dutch recordings (realvoices.py: 36 sentences, two
+   native speakers, 12 of them under 3 s) through the product's path (VAD
+   cutting and the transcriber, as ``companion transcribe`` and the live
+   step) per configuration (engine, encoder window, beam, batching): word
+   error rate over all (``real_nl_wer``) and over the short ones, and the
+   real-time factor on the same audio.  The baseline, measured in the same
+   run, is faster-whisper called bare on the same weights (standard 30 s
+   window, no VAD, no filters).  openai-whisper on the same weights is the
+   anchor for speed.
+2. espeak-ng clips: the same engines on robotic Dutch, a floor for
+   comparisons between engines, not a measure of quality on people, with
+   what the filters set aside per reason.
+3. End of speech to text in the event loop (p50, p95) with six speakers
+   taking turns in real time through TranscriptionService, as in a room.
 
-The clips are espeak-ng Dutch: robotic, so the WER is a floor for
-comparisons between engines, not a measure of quality on people.
+Configurations take turns clip by clip, so whatever else the machine does
+meanwhile falls on all of them alike: the ratios hold when the absolute
+figures do not (the load average is printed with them).
 """
 
 from __future__ import annotations
@@ -107,6 +113,75 @@ def _count_set_aside(counts: dict[str, int], transcript: Any) -> None:
         counts["loop_collapsed"] = counts.get("loop_collapsed", 0) + transcript.collapsed
 
 
+BARE = "bare-faster-whisper"
+
+
+def describe(options: AsrOptions) -> dict[str, Any]:
+    """The configuration's columns in the real-voice table."""
+    return {
+        "engine": options.engine,
+        "compute_type": options.compute_type if options.engine == "faster-whisper" else "float32",
+        "window": "fitted" if options.fit_window and options.engine == "faster-whisper" else "30s",
+        "beam": options.beam_size,
+        "batch": 1,
+    }
+
+
+def real_run(configs: dict[str, AsrOptions], recordings: list[Any], language: str, bare_options: AsrOptions) -> dict[str, dict[str, Any]]:
+    """Every configuration on every real recording through the product's path, plus the bare model.
+
+    Interleaved clip by clip (see ``engines_run``).  Each configuration keeps
+    its own warm model; the first call of each is a warm-up outside the timing.
+    """
+    from faster_whisper import WhisperModel
+
+    from . import realvoices
+    from .asr import load_transcriber
+    from .cli import transcribe_with
+    from .weights import resolve_model
+
+    bare = WhisperModel(
+        resolve_model(bare_options.model, bare_options.data_dir),
+        device=bare_options.device,
+        compute_type=bare_options.compute_type,
+        cpu_threads=bare_options.threads,
+    )
+
+    def run_bare(audio: np.ndarray) -> str:
+        return realvoices.bare_text(bare, audio, language, bare_options.beam_size)
+
+    runners: dict[str, Any] = {BARE: run_bare}
+    for name, options in configs.items():
+        transcriber = load_transcriber(options)
+        runners[name] = lambda audio, t=transcriber: " ".join(u.text for u in transcribe_with(t, audio, "spreker", language))
+    for run in runners.values():
+        run(recordings[0].audio)  # warm: the first call pays lazy set-up
+    texts: dict[str, list[tuple[Any, str]]] = {name: [] for name in runners}
+    compute = dict.fromkeys(runners, 0.0)
+    cpu = dict.fromkeys(runners, 0.0)
+    for recording in recordings:
+        for name, run in runners.items():
+            t, c = time.perf_counter(), time.process_time()
+            texts[name].append((recording, run(recording.audio)))
+            compute[name] += time.perf_counter() - t
+            cpu[name] += time.process_time() - c
+    audio_seconds = sum(r.seconds for r in recordings)
+    out = {}
+    for name in runners:
+        scores = realvoices.score(texts[name])
+        row = describe(bare_options) | {"path": "bare"} if name == BARE else describe(configs[name]) | {"path": "product"}
+        out[name] = row | {
+            "real_nl_wer": scores["wer"],
+            "real_nl_wer_short": scores["wer_short"],
+            "rtf": round(compute[name] / audio_seconds, 3),
+            # CPU seconds (all threads) per second of audio: what load from others does not inflate.
+            "cpu_per_audio_second": round(cpu[name] / audio_seconds, 3),
+            "compute_seconds": round(compute[name], 1),
+            "audio_seconds": round(audio_seconds, 1),
+        }
+    return out
+
+
 async def live_run(options: AsrOptions, clips: list[tuple[str, np.ndarray]], speakers: int, turns: int, language: str) -> dict[str, Any]:
     """Speakers take turns in real time; every speaker's stream is pushed (silence when not talking)."""
     from .service import TranscriptionService
@@ -171,65 +246,140 @@ async def live_run(options: AsrOptions, clips: list[tuple[str, np.ndarray]], spe
     }
 
 
+def real_configs(base: AsrOptions, skip: list[str], data_dir: Path) -> dict[str, AsrOptions]:
+    """The configurations compared on real voices; the first is the product's default."""
+    configs = {"faster-whisper-int8": base}
+    if "greedy" not in skip:
+        configs["faster-whisper-int8-greedy"] = base.with_(beam_size=1)
+    if "fitted" not in skip:
+        configs["faster-whisper-int8-fitted-window"] = base.with_(fit_window=True)
+        if "greedy" not in skip:
+            configs["faster-whisper-int8-fitted-window-greedy"] = base.with_(fit_window=True, beam_size=1)
+    if "fp32" not in skip:
+        configs["faster-whisper-fp32"] = base.with_(compute_type="float32")
+    # The speed anchor runs the bundled weights converted; another model has no converted twin here.
+    if "openai" not in skip and not base.model and importlib.util.find_spec("whisper") is not None:
+        from .convert import bundled_openai_checkpoint
+
+        configs["openai-whisper"] = base.with_(engine="openai-whisper", model=str(bundled_openai_checkpoint(data_dir)))
+    return configs
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="companion bench asr", description=__doc__.split("\n\n")[0])
     p.add_argument("--json", action="store_true")
     p.add_argument("--data-dir", type=Path, default=default_data_dir(), help="where the bundled model is assembled")
     p.add_argument("--language", default="nl")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--repeat", type=int, default=1, help="passes over the clips per engine")
+    p.add_argument("--whisper-model", default=None, help="a CTranslate2 model folder to measure instead of the bundled base")
+    p.add_argument("--beam", type=int, default=AsrOptions().beam_size, help="beam size of the default configuration")
+    p.add_argument("--repeat", type=int, default=1, help="passes over the espeak clips per engine")
     p.add_argument("--speakers", type=int, default=6)
     p.add_argument("--turns", type=int, default=12)
-    p.add_argument("--clips", type=int, default=len(CLIPS), help="how many of the clips to use")
-    p.add_argument("--skip", action="append", default=[], choices=["window30", "fp32", "openai", "live"], help="leave a part out")
+    p.add_argument("--clips", type=int, default=len(CLIPS), help="how many of the espeak clips to use")
+    p.add_argument("--real-dir", type=Path, default=None, help="the real recordings (default ../shared/data/speech/nl-real)")
+    p.add_argument("--real-clips", type=int, default=0, help="use N of the real recordings, spread evenly (default all)")
+    p.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["real", "espeak", "greedy", "fitted", "fp32", "openai", "live"],
+        help="leave a part out",
+    )
     args = p.parse_args(argv)
+    from . import realvoices
     from .audiofile import espeak
 
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
-    clips = [(text, espeak(text, args.language)) for text in CLIPS[: max(1, args.clips)]]
-    base = AsrOptions(threads=args.threads, language=args.language, data_dir=args.data_dir)
+    base = AsrOptions(threads=args.threads, language=args.language, data_dir=args.data_dir, beam_size=args.beam, model=args.whisper_model)
     report: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "loadavg_at_start": [round(x, 1) for x in os.getloadavg()]},
-        "clips": len(clips),
-        "audio": "espeak-ng " + args.language,
-        "engines": {},
+        "machine": {"cpus": os.cpu_count(), "threads": args.threads, "loadavg_at_start": [round(x, 1) for x in os.getloadavg()]},
+        "model": args.whisper_model or "bundled Whisper base",
+        "default": describe(AsrOptions()),
     }
-    engines = {"faster-whisper-int8": base}
-    if "window30" not in args.skip:
-        engines["faster-whisper-int8-30s-window"] = base.with_(fit_window=False)
-    if "fp32" not in args.skip:
-        engines["faster-whisper-fp32"] = base.with_(compute_type="float32")
-    if "openai" not in args.skip and importlib.util.find_spec("whisper") is not None:
-        from .convert import bundled_openai_checkpoint
+    if "real" not in args.skip:
+        try:
+            recordings = realvoices.load(args.real_dir or realvoices.DEFAULT_DIR, args.real_clips or None)
+        except FileNotFoundError as exc:
+            print(f"companion bench asr: {exc} (or --skip real)", file=sys.stderr)
+            return 2
+        configs = real_configs(base, args.skip, args.data_dir)
+        say(f"real voices: {len(recordings)} recordings, {BARE} and {', '.join(configs)}, taking turns ...")
+        table = real_run(configs, recordings, args.language, base.with_(fit_window=False))
+        default = table["faster-whisper-int8"]
+        report["real"] = {
+            "recordings": len(recordings),
+            "short": sum(r.short for r in recordings),
+            "audio": "real Dutch voices (nl-real)",
+            "baseline": BARE,
+            "configs": table,
+        }
+        # The headline figures: the default configuration against the bare model, same run.
+        report["real_nl_wer"] = default["real_nl_wer"]
+        report["real_nl_wer_short"] = default["real_nl_wer_short"]
+        report["real_nl_rtf"] = default["rtf"]
+        report["real_nl_wer_bare"] = table[BARE]["real_nl_wer"]
+        report["real_nl_wer_short_bare"] = table[BARE]["real_nl_wer_short"]
+        report["real_nl_rtf_bare"] = table[BARE]["rtf"]
+    if "espeak" not in args.skip:
+        clips = [(text, espeak(text, args.language)) for text in CLIPS[: max(1, args.clips)]]
+        report["clips"] = len(clips)
+        report["audio"] = "espeak-ng " + args.language
+        engines = {"faster-whisper-int8": base}
+        if "fitted" not in args.skip:
+            engines["faster-whisper-int8-fitted-window"] = base.with_(fit_window=True)
+        if "fp32" not in args.skip:
+            engines["faster-whisper-fp32"] = base.with_(compute_type="float32")
+        if "openai" not in args.skip and not base.model and importlib.util.find_spec("whisper") is not None:
+            from .convert import bundled_openai_checkpoint
 
-        engines["openai-whisper"] = base.with_(engine="openai-whisper", model=str(bundled_openai_checkpoint(args.data_dir)))
-    say(f"{', '.join(engines)}: {len(clips)} clips x {args.repeat}, taking turns ...")
-    report["engines"] = engines_run(engines, clips, args.language, args.repeat)
-    rtf = {name: r["rtf"] for name, r in report["engines"].items()}
-    if "faster-whisper-int8-30s-window" in rtf:
-        report["speedup_fitted_window"] = round(rtf["faster-whisper-int8-30s-window"] / rtf["faster-whisper-int8"], 1)
-    if "openai-whisper" in rtf:
-        report["speedup_int8_over_openai"] = round(rtf["openai-whisper"] / rtf["faster-whisper-int8"], 1)
-    if "live" not in args.skip:
-        say(f"live: {args.speakers} speakers, {args.turns} turns in real time ...")
-        report["live"] = asyncio.run(live_run(base, clips, args.speakers, args.turns, args.language))
+            engines["openai-whisper"] = base.with_(engine="openai-whisper", model=str(bundled_openai_checkpoint(args.data_dir)))
+        say(f"espeak: {', '.join(engines)}: {len(clips)} clips x {args.repeat}, taking turns ...")
+        report["engines"] = engines_run(engines, clips, args.language, args.repeat)
+        rtf = {name: r["rtf"] for name, r in report["engines"].items()}
+        if "faster-whisper-int8-fitted-window" in rtf:
+            report["speedup_fitted_window"] = round(rtf["faster-whisper-int8"] / rtf["faster-whisper-int8-fitted-window"], 1)
+        if "openai-whisper" in rtf:
+            report["speedup_int8_over_openai"] = round(rtf["openai-whisper"] / rtf["faster-whisper-int8"], 1)
+        if "live" not in args.skip:
+            say(f"live: {args.speakers} speakers, {args.turns} turns in real time ...")
+            report["live"] = asyncio.run(live_run(base, clips, args.speakers, args.turns, args.language))
     report["machine"]["loadavg_at_end"] = [round(x, 1) for x in os.getloadavg()]
     if args.json:
         print(json.dumps(report, indent=2))
     else:
+        print_report(report)
+    return 0
+
+
+def print_report(report: dict[str, Any]) -> None:
+    load = report["machine"]
+    print(f"model: {report['model']}")
+    print(f"{load['cpus']} CPUs, {load['threads']} threads; load average {load['loadavg_at_start'][0]} at start, {load['loadavg_at_end'][0]} at end")
+    if "real" in report:
+        real = report["real"]
+        print(f"\nreal voices: {real['recordings']} recordings ({real['short']} under 3 s); baseline {real['baseline']}, same run")
+        print(f"{'configuration':42s} {'engine':15s} {'window':6s} {'beam':>4s} {'batch':>5s} {'WER':>6s} {'short':>6s} {'RTF':>6s} {'CPU/s':>6s}")
+        for name, r in real["configs"].items():
+            print(
+                f"{name:42s} {r['engine']:15s} {r['window']:6s} {r['beam']:4d} {r['batch']:5d} "
+                f"{r['real_nl_wer']:6.3f} {r['real_nl_wer_short']:6.3f} {r['rtf']:6.3f} {r['cpu_per_audio_second']:6.3f}"
+            )
+        print("RTF: wall-clock seconds per second of audio; CPU/s: CPU seconds (all threads) per second of audio")
+    if "engines" in report:
+        print(f"\nespeak-ng clips ({report['clips']}; robotic: a floor for comparing engines, not quality on people)")
         for name, r in report["engines"].items():
-            print(f"{name:22s} RTF {r['rtf']:.3f}  WER {r['wer']:.2f}  ({r['compute_seconds']} s for {r['audio_seconds']} s)"
+            print(f"{name:34s} RTF {r['rtf']:.3f}  WER {r['wer']:.2f}  ({r['compute_seconds']} s for {r['audio_seconds']} s)"
                   f"  set aside: {r['set_aside'] or 'nothing'}")
         if "speedup_fitted_window" in report:
             print(f"the fitted encoder window is {report['speedup_fitted_window']}x faster than Whisper's 30 s window")
         if "speedup_int8_over_openai" in report:
             print(f"int8 is {report['speedup_int8_over_openai']}x faster than openai-whisper")
-        if "live" in report:
-            live = report["live"]
-            print(
-                f"live, {live['speakers']} speakers: end of speech to text p50 {live['latency_p50']} s, "
-                f"p95 {live['latency_p95']} s; WER {live['wer']}; in order: {live['attribution_in_order']}"
-            )
-    return 0
+    if "live" in report:
+        live = report["live"]
+        print(
+            f"\nlive, {live['speakers']} speakers: end of speech to text p50 {live['latency_p50']} s, "
+            f"p95 {live['latency_p95']} s; WER {live['wer']}; in order: {live['attribution_in_order']}"
+        )

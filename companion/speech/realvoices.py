@@ -42,7 +42,7 @@ class Recording:
 
 
 def load(folder: Path = DEFAULT_DIR, limit: int | None = None) -> list[Recording]:
-    """Every recording in the manifest, decoded; FileNotFoundError when the folder or a file is missing."""
+    """The manifest's recordings (all, or ``limit`` spread evenly), decoded; FileNotFoundError when missing."""
     from .audiofile import decode_audio
 
     folder = Path(folder)
@@ -51,8 +51,11 @@ def load(folder: Path = DEFAULT_DIR, limit: int | None = None) -> list[Recording
         raise FileNotFoundError(f"no real recordings: {manifest} does not exist")
     with open(manifest, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
+    if limit and limit < len(rows):
+        # Evenly spread over the manifest, so a subset keeps its share of short recordings and of each speaker.
+        rows = [rows[i * len(rows) // limit] for i in range(limit)]
     out = []
-    for row in rows[:limit] if limit else rows:
+    for row in rows:
         path = folder / row["file"]
         if not path.is_file():
             raise FileNotFoundError(f"{path} is listed in {manifest} but missing")
