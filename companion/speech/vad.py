@@ -43,7 +43,9 @@ class VadOptions:
     min_utterance: float = 1.0
     min_speech: float = 0.25  # less speech than this (a cough, a click) is dropped
     max_utterance: float = 25.0  # cut here even mid-speech, below Whisper's 30 s window
-    pre_roll: float = 0.2  # audio kept before the first speech window (soft onsets)
+    # Audio kept before the first speech window: Silero hears soft onsets late (a Flemish "De muur ..."
+    # began 0.5 s before its first speech window and lost both words with 0.2 s).  Free with Whisper's 30 s window.
+    pre_roll: float = 1.0
     post_roll: float = 0.3
 
 
