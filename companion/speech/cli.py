@@ -94,7 +94,6 @@ def transcribe_samples(
     progress: Callable[[float, float], None] | None = None,
 ) -> list[FileUtterance]:
     from .asr import load_transcriber
-    from .language import transcribe_heard_language
 
     return transcribe_with(load_transcriber(options), samples, speaker, language, progress)
 
@@ -107,6 +106,8 @@ def transcribe_with(
     progress: Callable[[float, float], None] | None = None,
 ) -> list[FileUtterance]:
     """``transcribe_samples`` with a model already loaded (the benchmark and tests keep one warm)."""
+    from .language import transcribe_heard_language
+
     total = len(samples) / SAMPLE_RATE
     out = []
     for start, end, audio in cut_utterances(samples):
