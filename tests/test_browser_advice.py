@@ -108,6 +108,9 @@ async def run_advice(browser, base: str, facilitator_url: str) -> None:
     await bea.get_by_label("Je vraag").fill("Hoe zeg ik op tijd nee tegen extra werk?")
     await bea.get_by_role("button", name="Casus opslaan").click()
     await expect(fac.locator("#case-list li.case")).to_have_count(1)
+    # Ahmed wrote no case: the first click warns, the second moves on.
+    await fac.get_by_role("button", name="Volgende stap").click()
+    await expect(fac.locator("#console-warning")).to_contain_text("Ahmed")
     await fac.get_by_role("button", name="Volgende stap").click()
     for page in everyone:
         await expect(page.locator("#step-label")).to_contain_text("Stap 2/9")

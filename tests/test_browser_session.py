@@ -428,6 +428,9 @@ async def run_session(p, base: str, people: dict[str, Person], tmp_path: Path, f
     await write_case(daan.page, "Overleg loopt uit", "Hoe houd ik het teamoverleg binnen de tijd?")
     await expect(fac.page.locator("#case-list li.case")).to_have_count(2)
     await screenshot(bea.page, FOLDER, "03-case-round-participant")
+    # Anne and Sem wrote no case: the first click only warns the facilitator.
+    await fac.page.get_by_role("button", name="Volgende stap").click()
+    await expect(fac.page.locator("#console-warning")).to_contain_text("Anne")
     await step(fac, everyone, "Stap 2/9")
     for person in (bea, anne, sem):
         await vote_for(person.page, "Nee zeggen")
