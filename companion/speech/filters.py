@@ -228,6 +228,10 @@ def score_reason(seg: SegmentScores) -> str | None:
     """Why the model's own scores say this segment is no speech (a reason code), or None."""
     if seg.no_speech_prob > NO_SPEECH_PROB and seg.avg_logprob < LOW_LOGPROB:
         return SILENCE
+    # A loop where the model itself doubts there was speech is what Whisper writes on hiss
+    # ("Zeg dat je dat je ..." on 3 s of noise): set aside, not collapsed into an item.
+    if seg.no_speech_prob > NO_SPEECH_PROB and seg.compression_ratio > MAX_COMPRESSION_RATIO:
+        return SILENCE
     if seg.avg_logprob < VERY_LOW_LOGPROB:
         return LOW_CONFIDENCE
     return None
