@@ -202,7 +202,8 @@ async def run_room(browser, base: str, seen: dict, headers: dict) -> None:
     await anne.page.get_by_role("button", name="English").click()
     await expect(anne.page.locator("#step-label")).to_contain_text("Step 3/9")
     after = await seconds_left(anne.page)
-    assert before - 5 <= after <= before, (before, after)
+    # No jump back; on a loaded machine the switch and the two reads may take several seconds.
+    assert before - 20 <= after <= before, (before, after)
     await anne.page.get_by_role("button", name="Nederlands").click()
     await expect(anne.page.locator("#step-label")).to_contain_text("Stap 3/9")
 

