@@ -362,11 +362,11 @@ async def not_covered(page, selector: str) -> bool:
     }""")
 
 
-# KNOWN REGRESSION, not a pass: in the full run of 2026-11-30 one page never decoded one other
-# participant's video within 90 s (audio from all four flowed). Today's room, media-ownership and
-# offer-timeout changes landed together on a machine too loaded to run this test; the cause is not
-# found yet. Non-strict so CI still reports it; remove this mark once the cause is fixed.
-@pytest.mark.xfail(strict=False, reason="one participant's video never reaches one page (found 2026-11-30, cause open)")
+# KNOWN FAILURE, not a pass: on 2026-11-30 (Debian's Chromium 156.0.8078.114) video barely flows
+# between five pages at the first check (0-4 frames per window, audio fine), on today's main and
+# equally on da5acc7, the commit that passed CI the session before: the machine or browser changed,
+# not the code. Non-strict so CI still runs it; remove this mark once the cause is found.
+@pytest.mark.xfail(strict=False, reason="video barely flows between five Chromium 156 pages, also on da5acc7 (found 2026-11-30, cause open)")
 async def test_five_browsers_run_a_roddelmodel_session(server, tmp_path):
     playwright_api.expect.set_options(timeout=TIMEOUT_MS)
     voices = tmp_path / "voices"
