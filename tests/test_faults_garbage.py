@@ -20,7 +20,7 @@ from media_page import MediaPage, small_camera
 
 from companion.engine import COMMANDS
 from companion.media.loopback import wait_for
-from companion.web import LIVE
+from companion.web import HTTP_LIMITS, LIVE
 
 BROKEN_SDP = (
     "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
@@ -208,6 +208,8 @@ async def test_wrong_argument_types_get_a_4xx_never_a_500(harness: Harness, capl
     for body in ([], "x", {"command": None}, {"args": {}}):
         await probe(fac, "POST", commands, body)
 
+    # The probing emptied the buckets on purpose; what follows is a fresh page's worth of calls.
+    h.server.app[HTTP_LIMITS].buckets.clear()
     await fac.ok("step.goto", index=ADVICE_STEP)
     base = f"/api/rooms/{fac.room_id}/advice"
     async with h.http.post(h.url(base), json={"text": "Een advies om te corrigeren."}, headers=fac.headers) as r:
