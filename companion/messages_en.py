@@ -52,6 +52,8 @@ _TABLE: list[tuple[str, str]] = [
     (r"De begeleider bewaakt het proces en kan geen inbrenger zijn\.", "The facilitator guards the process and cannot be the case owner."),
     (r"Alleen de begeleider kan dit doen\.", "Only the facilitator can do this."),
     (r"Alleen de inbrenger kan dit doen\.", "Only the case owner can do this."),
+    (r"Tijdens de adviesronde luister je alleen\. Na de ronde geef je bij elk advies aan wat je ermee wilt\.",
+     "During the advice round you only listen. After the round you mark what you want to do with each item."),
     (r"De begeleider brengt zelf geen casus in\.", "The facilitator does not bring in a case."),
     (r"Dit mag jouw rol niet\.", "Your role may not do this."),
     (r"In deze stap staat jouw microfoon dicht\.", "Your microphone is closed in this step."),

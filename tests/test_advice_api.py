@@ -158,6 +158,37 @@ async def test_only_the_inbrenger_marks_and_writes_notes(room):
     assert again["items"][0]["mark"] == "ask" and again["items"][0]["note"] == "Vragen wat baas betekent."
 
 
+async def test_marks_and_notes_wait_until_the_advice_round_is_over(room):
+    """The method: during the advice round the inbrenger listens without reacting; marks and notes come after."""
+    h, fac, anna, bram, carla = room
+    await api.ingest(h.app, fac.room_id, utterances(anna, carla))
+    a = (await call(h, bram, "GET", ""))["items"][0]["id"]
+    steps = [s["kind"] for s in (await fac.state())["room"]["method"]["steps"]]
+    await fac.ok("session.start")
+    await fac.ok("step.goto", index=steps.index("advice"))
+    assert (await call(h, bram, "GET", ""))["marks_open"] is False
+    for path, body in ((f"/{a}/mark", {"mark": "useful"}), (f"/{a}/note", {"note": "x"}), ("/note", {"text": "x"})):
+        refused = (await call(h, bram, "PUT", path, body, expect=409))["error"]
+        assert refused["code"] == "advice_round", refused
+        assert refused["message"].startswith("Tijdens de adviesronde luister je alleen."), refused
+        assert refused["message_en"].startswith("During the advice round you only listen."), refused
+    # Others are still told it is not theirs to do, whatever the step.
+    await call(h, anna, "PUT", f"/{a}/mark", {"mark": "useful"}, expect=403)
+    # Nothing was stored, and the facilitator still corrects the list during the round.
+    seen = await call(h, fac, "GET", "")
+    assert seen["items"][0]["mark"] is None and seen["items"][0]["note"] == "" and seen["note"] == ""
+    await call(h, fac, "PATCH", f"/{a}", {"text": "Praat met je baas."})
+    # The step after the round: marks and notes are taken.
+    await fac.ok("step.goto", index=steps.index("advice") + 1)
+    assert (await call(h, bram, "GET", ""))["marks_open"] is True
+    assert (await call(h, bram, "PUT", f"/{a}/mark", {"mark": "useful"}))["item"]["mark"] == "useful"
+    await call(h, bram, "PUT", f"/{a}/note", {"note": "Morgen doen."})
+    await call(h, bram, "PUT", "/note", {"text": "Veel gehad aan deze ronde."})
+    # After the end as well (the inbrenger finishes the list at home).
+    await fac.ok("session.end")
+    await call(h, bram, "PUT", f"/{a}/mark", {"mark": "ask"})
+
+
 async def test_download_markdown_and_html_only_for_inbrenger_and_facilitator(room):
     h, fac, anna, bram, carla = room
     await api.ingest(h.app, fac.room_id, utterances(anna, carla))

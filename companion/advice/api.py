@@ -4,8 +4,9 @@ Who may do what is decided here, on the server:
 
 - everyone in the room reads the list (text and speaker);
 - only the facilitator corrects it (edit, merge, split, delete, restore, add, move);
-- only the inbrenger marks items and writes notes; marks and notes are shown
-  to the inbrenger and the facilitator only;
+- only the inbrenger marks items and writes notes, and not while the advice round
+  is the current step (the inbrenger listens then; marks come the step after);
+  marks and notes are shown to the inbrenger and the facilitator only;
 - only the inbrenger and the facilitator download the document or delete the data.
 
 ``setup(app)`` registers everything; see the module's end.
@@ -62,6 +63,8 @@ def advice_view(conn, room: Room, participant_id: str, role: str) -> dict[str, A
         "items": items,
         "can_edit": role == FACILITATOR,
         "can_mark": role == INBRENGER,
+        # False while the advice round is on: the page shows the inbrenger a calm list without buttons.
+        "marks_open": marks_open(room),
         "can_download": role in (FACILITATOR, INBRENGER),
     }
     if role in (FACILITATOR, INBRENGER):
@@ -126,6 +129,21 @@ FAC_ONLY = "Alleen de begeleider kan de adviezenlijst aanpassen."
 INB_ONLY = "Alleen de inbrenger beoordeelt de adviezen en schrijft er notities bij."
 DOWNLOAD_ONLY = "Alleen de inbrenger en de begeleider kunnen de adviezen downloaden."
 DELETE_ONLY = "Alleen de inbrenger en de begeleider kunnen de gegevens verwijderen."
+
+
+def marks_open(room: Room) -> bool:
+    """Whether the inbrenger may mark items and write notes now: at any time except while an
+    advice step is the current step of a running session (the method: listen without reacting)."""
+    step = room.step
+    return not (step is not None and step.kind == "advice")
+
+
+def _require_marks_open(room: Room) -> None:
+    if not marks_open(room):
+        raise conflict(
+            "Tijdens de adviesronde luister je alleen. Na de ronde geef je bij elk advies aan wat je ermee wilt.",
+            "advice_round",
+        )
 
 
 def _item_id(request: web.Request) -> str:
@@ -222,6 +240,7 @@ async def move(request: web.Request) -> web.Response:
 async def mark(request: web.Request) -> web.Response:
     room, me, role = _who(request)
     _require(role, (INBRENGER,), INB_ONLY)
+    _require_marks_open(room)
     body = await read_json(request)
     if "mark" not in body:
         raise bad_request("mark ontbreekt (useful, not_for_me, ask of null).", "invalid")
@@ -233,6 +252,7 @@ async def mark(request: web.Request) -> web.Response:
 async def item_note(request: web.Request) -> web.Response:
     room, me, role = _who(request)
     _require(role, (INBRENGER,), INB_ONLY)
+    _require_marks_open(room)
     body = await read_json(request)
     item = store.set_item_note(request.app[ENGINE].conn, room.id, _item_id(request), body.get("note"), me.id)
     await _changed(request.app, room.id)
@@ -242,6 +262,7 @@ async def item_note(request: web.Request) -> web.Response:
 async def overall_note(request: web.Request) -> web.Response:
     room, me, role = _who(request)
     _require(role, (INBRENGER,), INB_ONLY)
+    _require_marks_open(room)
     body = await read_json(request)
     text = store.set_overall_note(request.app[ENGINE].conn, room.id, me.id, body.get("text"))
     await _changed(request.app, room.id)

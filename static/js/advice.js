@@ -7,7 +7,8 @@
 // Who may do what comes from state.advice (the server decides; these are only
 // the buttons): can_edit (facilitator: edit, delete with undo, add by hand),
 // can_mark (inbrenger: useful / not for me / ask about it, a note per item and
-// an overall note), can_download (inbrenger and facilitator: the document).
+// an overall note; marks_open says when: not during the advice round),
+// can_download (inbrenger and facilitator: the document).
 // Everything else is read-only. Rows are kept per item id and updated in place,
 // so a state pushed by someone else never wipes what you are typing.
 
@@ -591,8 +592,9 @@ export class AdviceView {
 
     const role = state.you.role;
     // During the round the inbrenger only listens: a calm list, marks and notes come the step after.
+    // The server decides when (marks_open) and refuses marks and notes during the round.
     const round = kind === "advice" && state.room.status === "running";
-    const compact = round && adv.can_mark;
+    const compact = adv.can_mark && adv.marks_open === false;
     const canMark = adv.can_mark && !compact;
     this.panel.classList.toggle("compact", compact);
     this.heading.textContent = tr("title");
