@@ -212,6 +212,24 @@ def test_texts_name_the_inbrenger_when_there_is_one():
                 assert any("Dewi" in text for text in rendered), (method.id, step.id, lang)
 
 
+def test_an_inbrenger_without_a_question_is_not_told_the_group_works_on_it():
+    """The facilitator may appoint someone who typed no case: the vote and explanation texts
+    then ask for the question instead of promising the group works on "jouw vraag"."""
+    for method in (BASIS, RODDEL):
+        for index, step in enumerate(method.steps):
+            if step.kind not in ("vote", "explanation", "case_round"):
+                continue
+            for lang, works_on, ask in (("nl", "jouw vraag aan de slag", "typ je vraag"),
+                                        ("en", "work on your question", "type your question")):
+                without = render_text(step.texts[lang]["inbrenger"], _context(method, index, "Dewi", "")).lower()
+                assert works_on not in without, (method.id, step.id, lang, without)
+                if step.kind != "case_round":
+                    assert ask in without or "not typed a question" in without or "nog geen vraag" in without, (method.id, step.id, lang, without)
+    vote = next(i for i, s in enumerate(RODDEL.steps) if s.kind == "vote")
+    with_question = render_text(RODDEL.steps[vote].texts["nl"]["inbrenger"], _context(RODDEL, vote, "Dewi"))
+    assert "jouw vraag aan de slag" in with_question and "Hoe zeg ik op tijd nee" in with_question
+
+
 def test_inbrenger_and_deelnemer_get_different_texts_where_a_case_is_on_the_table():
     for method in (BASIS, RODDEL):
         for step in method.steps:

@@ -65,7 +65,9 @@ class ReformulateForm {
   }
 
   render(state) {
-    this.heading.textContent = t("question.reformulate");
+    // Nothing typed yet (appointed without a case): ask for the question, not for a new wording of it.
+    const none = !state.question.original && !state.question.reformulated;
+    this.heading.textContent = t(none ? "question.write" : "question.reformulate");
     this.save.textContent = t("question.reformulate.save");
     if (!this.dirty && document.activeElement !== this.text) {
       this.text.value = state.question.reformulated || state.question.original || "";
@@ -141,17 +143,18 @@ export class CasesView {
   renderQuestion(state) {
     const panel = this.panels.question;
     const q = state.question;
-    const show = Boolean(q.original) && state.step && !(state.step.kind === "case_round" && !state.vote.closed);
+    // An inbrenger appointed without a case may type the question later (reformulate): then that is the question.
+    const show = Boolean(q.original || q.reformulated) && state.step && !(state.step.kind === "case_round" && !state.vote.closed);
     panel.classList.toggle("hidden", !show);
     if (!show) return;
     clear(panel).append(h("h2", { text: t("question.title") }));
     if (state.inbrenger) panel.append(h("p", { class: "muted", text: t("question.inbrenger", { name: state.inbrenger.name }) }));
     const box = h("div", { class: "question-box" });
-    if (q.reformulated) {
+    if (q.reformulated && q.original) {
       box.append(h("div", { class: "small muted", text: t("question.reformulated") }), h("p", { class: "q", id: "question-reformulated", text: q.reformulated }));
       box.append(h("div", { class: "small muted", text: t("question.original") }), h("p", { class: "q muted", text: q.original }));
     } else {
-      box.append(h("p", { class: "q", id: "question-original", text: q.original }));
+      box.append(h("p", { class: "q", id: q.original ? "question-original" : "question-reformulated", text: q.original || q.reformulated }));
     }
     panel.append(box);
   }

@@ -116,6 +116,7 @@ const STRINGS = {
     "question.reformulated": "Opnieuw geformuleerd",
     "question.inbrenger": "Inbrenger: {name}",
     "question.reformulate": "Formuleer je vraag opnieuw",
+    "question.write": "Typ je vraag",
     "question.reformulate.save": "Vraag opslaan",
     "golden.title": "Gouden vragen",
     // takeaways
@@ -347,6 +348,7 @@ const STRINGS = {
     "question.reformulated": "Reformulated",
     "question.inbrenger": "Case owner: {name}",
     "question.reformulate": "Reformulate your question",
+    "question.write": "Type your question",
     "question.reformulate.save": "Save question",
     "golden.title": "Golden questions",
     "takeaway.title": "What do you take away?",
