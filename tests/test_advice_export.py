@@ -106,6 +106,18 @@ def test_empty_document_says_so():
     assert "Er zijn geen adviezen vastgelegd." in export.render_html(doc)
 
 
+def test_a_question_typed_only_later_is_the_question_not_a_reformulation():
+    """An inbrenger appointed without a case types the question in the explanation step: it has no original."""
+    doc = {**DOC, "question_original": None, "question_reformulated": "Hoe vraag ik om hulp?"}
+    md = export.render_markdown(doc)
+    assert "Hoe vraag ik om hulp?" in md and "Vraag na herformulering" not in md and "Oorspronkelijke vraag" not in md
+    assert "\n\n\n" not in md
+    page = export.render_html(doc)
+    assert "Hoe vraag ik om hulp?" in page and "Vraag na herformulering" not in page
+    # With an original, the new wording keeps its label.
+    assert "Vraag na herformulering" in export.render_markdown(DOC)
+
+
 def test_dataclass_input_and_filename():
     doc = export.AdviceDocument(
         group="Team Zuid/Oost", method="Basismodel", date=dt.date(2026, 1, 2),

@@ -88,3 +88,37 @@ def test_an_error_carries_both_languages():
     assert error["message_en"] == "That is not possible in this step."
     unknown = ClientError(400, "x", "Iets nieuws.").to_dict()
     assert unknown["message_en"] == "Iets nieuws."
+
+
+def glossary_avoided_words() -> list[str]:
+    """The Dutch words the glossary's "Not" column rules out on every screen (docs/glossary.md).
+
+    An entry with a parenthesis is narrowed there ("fase (except in roddelfase)"): whole-word
+    matching keeps "roddelfase" and "Basismodel" apart from "fase" and "model"; an entry
+    limited to buttons is left to a reader."""
+    text = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    words = []
+    for row in re.findall(r"^\| \*\*.+\|(.*)\|\s*$", text, re.M):
+        for entry in re.split(r",\s*(?![^()]*\))", row.strip()):
+            entry = entry.strip()
+            if not entry or entry.startswith("(") or "(in buttons)" in entry:
+                continue
+            words.append(re.sub(r"\s*\(.*\)$", "", entry))
+    return words
+
+
+def test_method_texts_use_the_glossary_words():
+    import tomllib
+
+    avoided = glossary_avoided_words()
+    assert {"probleemeigenaar", "werkvorm", "model", "fase", "tip", "later toegevoegd", "10′"} <= set(avoided), avoided
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(w) for w in avoided) + r")(?![\w-])", re.I)
+    found = []
+    for path in sorted((ROOT / "prompts" / "methods").glob("*.toml")):
+        method = tomllib.loads(path.read_text(encoding="utf-8"))
+        texts = [method["description"]["nl"], *(s["title"]["nl"] for s in method["steps"])]
+        texts += [t for s in method["steps"] for t in s["text"]["nl"].values()]
+        for text in texts:
+            said = re.sub(r"“[^”]*”", "", text)  # example questions in quotes are what people say, not our words
+            found += [(path.name, m.group(0), said[max(0, m.start() - 40):m.end() + 20]) for m in pattern.finditer(said)]
+    assert found == [], "words the glossary rules out (docs/glossary.md)"
