@@ -146,6 +146,10 @@ class Live:
         if self.media is not None:
             await self.media.close_room(room_id)
 
+    def transcription_available(self) -> bool:
+        """Whether what is said in a transcribed step is written out now (the step texts say so only then)."""
+        return self.transcription is not None and not getattr(self.transcription, "error", None)
+
     def transcription_status(self, room: Room, participant_id: str, role: str) -> dict[str, Any]:
         if role not in (FACILITATOR, INBRENGER):
             return {}

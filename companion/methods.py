@@ -39,7 +39,8 @@ STEP_KEYS = frozenset({"id", "kind", "minutes", "title", "text", "media", "votin
 METHOD_KEYS = frozenset({"id", "title", "description", "steps"})
 # What a step text may refer to (see room.text_context); anything else is a typo.
 TEXT_VARIABLES = frozenset(
-    {"inbrenger", "question", "original_question", "group", "minutes", "minutes_left", "step_number", "step_count"}
+    {"inbrenger", "question", "original_question", "group", "minutes", "minutes_left", "step_number", "step_count",
+     "transcribing"}
 )
 METHOD_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 MAX_METHOD_BYTES = 256 * 1024

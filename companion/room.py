@@ -240,8 +240,9 @@ class Room:
         )
 
 
-def text_context(room: Room, now: float | None = None) -> dict[str, Any]:
-    """What a method's step texts may refer to."""
+def text_context(room: Room, now: float | None = None, transcribing: bool = True) -> dict[str, Any]:
+    """What a method's step texts may refer to. ``transcribing``: whether this server writes out
+    what is said in a transcribed step right now (speech recognition on and not given up)."""
     step = room.step
     inbrenger = room.inbrenger
     return {
@@ -253,4 +254,5 @@ def text_context(room: Room, now: float | None = None) -> dict[str, Any]:
         "minutes_left": max(0, round(room.seconds_left(now) / 60)) if step else 0,
         "step_number": (room.step_index or 0) + 1,
         "step_count": len(room.method.steps),
+        "transcribing": transcribing,
     }

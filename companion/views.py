@@ -38,6 +38,7 @@ def snapshot(
     online: set[str],
     extras: list[Callable[[Room, str, str], dict[str, Any]]] = (),
     now: float | None = None,
+    transcribing: bool = True,
 ) -> dict[str, Any]:
     now = time.time() if now is None else now
     role = room.role_of(participant_id)
@@ -94,7 +95,7 @@ def snapshot(
         "question": {"original": room.question_original, "reformulated": room.question_reformulated},
     }
     if step is not None:
-        context = text_context(room, now)
+        context = text_context(room, now, transcribing)
         text_role = role
         state["step"] = {
             "index": room.step_index,

@@ -422,7 +422,9 @@ async def facilitator_me(request: web.Request) -> web.Response:
 
 
 def _snapshot_for(app: web.Application, room: Room, participant_id: str, online: set[str]) -> dict[str, Any]:
-    return snapshot(app[ENGINE].conn, room, participant_id, online, app[STATE_EXTRAS])
+    live = app.get(LIVE)
+    return snapshot(app[ENGINE].conn, room, participant_id, online, app[STATE_EXTRAS],
+                    transcribing=bool(live and live.transcription_available()))
 
 
 async def room_state(request: web.Request) -> web.Response:

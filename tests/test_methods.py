@@ -44,10 +44,12 @@ CONTEXT_NAMES = {
     "minutes_left",
     "step_number",
     "step_count",
+    "transcribing",
 }
 
 
-def _context(method, index: int, inbrenger: str, question: str = "Hoe zeg ik op tijd nee tegen extra taken?") -> dict:
+def _context(method, index: int, inbrenger: str, question: str = "Hoe zeg ik op tijd nee tegen extra taken?",
+             transcribing: bool = True) -> dict:
     return {
         "inbrenger": inbrenger,
         "question": question,
@@ -57,6 +59,7 @@ def _context(method, index: int, inbrenger: str, question: str = "Hoe zeg ik op 
         "minutes_left": 3,
         "step_number": index + 1,
         "step_count": len(method.steps),
+        "transcribing": transcribing,
     }
 
 
@@ -182,9 +185,9 @@ def test_texts_use_only_the_variables_the_room_provides():
 @pytest.mark.parametrize("inbrenger", ["Dewi", ""])
 def test_every_text_renders_cleanly_for_every_role_and_language(inbrenger):
     for method, index, step, lang, role in _every_text():
-        for question in ("Hoe zeg ik op tijd nee tegen extra taken?", ""):
-            where = (method.id, step.id, lang, role, inbrenger, question)
-            text = render_text(step.texts[lang][role], _context(method, index, inbrenger, question))
+        for question, transcribing in (("Hoe zeg ik op tijd nee tegen extra taken?", True), ("", False)):
+            where = (method.id, step.id, lang, role, inbrenger, question, transcribing)
+            text = render_text(step.texts[lang][role], _context(method, index, inbrenger, question, transcribing))
             assert text, where
             assert "{{" not in text and "{%" not in text and "}}" not in text, where
             assert "sjabloonfout" not in text and "None" not in text, where
@@ -228,6 +231,16 @@ def test_an_inbrenger_without_a_question_is_not_told_the_group_works_on_it():
     vote = next(i for i, s in enumerate(RODDEL.steps) if s.kind == "vote")
     with_question = render_text(RODDEL.steps[vote].texts["nl"]["inbrenger"], _context(RODDEL, vote, "Dewi"))
     assert "jouw vraag aan de slag" in with_question and "Hoe zeg ik op tijd nee" in with_question
+
+
+def test_advice_texts_follow_whether_the_server_transcribes():
+    for method in (BASIS, RODDEL):
+        index = next(i for i, s in enumerate(method.steps) if s.kind == "advice")
+        for lang, promise in (("nl", "uitgeschreven"), ("en", "transcribed")):
+            for role in ROLES:
+                on = render_text(method.steps[index].texts[lang][role], _context(method, index, "Dewi"))
+                off = render_text(method.steps[index].texts[lang][role], _context(method, index, "Dewi", transcribing=False))
+                assert promise in on and promise not in off, (method.id, lang, role, off)
 
 
 def test_inbrenger_and_deelnemer_get_different_texts_where_a_case_is_on_the_table():

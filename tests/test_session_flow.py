@@ -276,3 +276,19 @@ async def test_transcription_status_is_for_facilitator_and_inbrenger_only(harnes
     assert (await facilitator.state())["transcription"] == {"available": False, "error": None}
     assert (await people[0].state())["transcription"]["available"] is False
     assert "transcription" not in await people[1].state()
+
+
+@pytest.mark.parametrize("method", ["roddelmodel", "basismodel"])
+async def test_advice_round_texts_promise_no_transcription_on_a_server_without_it(harness, method):
+    facilitator, people = await _group(harness, method=method)
+    await facilitator.ok("inbrenger.set", participant_id=people[0].id)
+    await facilitator.ok("session.start")
+    kinds = [s["kind"] for s in (await facilitator.state())["room"]["method"]["steps"]]
+    await facilitator.ok("step.goto", index=kinds.index("advice"))
+    texts = {p.id: (await p.state())["step"]["text"] for p in (facilitator, people[0], people[1])}
+    for pid, text in texts.items():
+        assert "uitgeschreven" not in text["nl"] and "transcribed" not in text["en"], (pid, text)
+    assert "typ elk advies bovenaan de lijst" in texts[facilitator.id]["nl"]
+    assert "type each piece of advice at the top of the list" in texts[facilitator.id]["en"]
+    assert "de begeleider zet de adviezen" in texts[people[0].id]["nl"]
+    assert "De begeleider zet elk advies met jouw naam in de lijst." in texts[people[1].id]["nl"]
