@@ -39,7 +39,7 @@ class Firefox:
         self._reader: asyncio.Task | None = None
         self._tmp = tempfile.TemporaryDirectory(prefix="companion-firefox-")
 
-    async def start(self, timeout: float = 120.0) -> None:
+    async def start(self, timeout: float = 240.0) -> None:
         args = []
         for n, source in enumerate(self.init_scripts):
             path = Path(self._tmp.name) / f"init{n}.js"

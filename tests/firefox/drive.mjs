@@ -26,7 +26,8 @@ const browser = await puppeteer.launch({
   browser: "firefox",
   executablePath: FIREFOX,
   headless: true,
-  protocolTimeout: 60000,
+  // Generous: on a loaded CI machine Firefox takes long to start.
+  protocolTimeout: 180000,
   extraPrefsFirefox: {
     // A fake camera and microphone, no permission prompt.
     "media.navigator.streams.fake": true,
