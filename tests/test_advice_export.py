@@ -69,6 +69,9 @@ def test_markdown_holds_everything_in_order():
     # User text cannot smuggle HTML, links or headings into the document.
     assert "<script>" not in md and "\\<script\\>" in md and "\\[klik\\]" in md
     assert "<b>" not in md
+    # The page's words (docs/glossary.md): only the item typed in is marked, as added by hand.
+    assert md.count("met de hand toegevoegd") == 1 and "later toegevoegd" not in md
+    assert "Methode" in md and "Werkvorm" not in md
 
 
 def test_html_escapes_user_text_and_has_a_print_stylesheet():
@@ -87,6 +90,8 @@ def test_html_escapes_user_text_and_has_a_print_stylesheet():
     assert text.index("Praat eerst") < text.index("Zoek een coach") < text.index("Neem vakantie")
     assert "@page" in page and "size: A4" in page and "@media print" in page
     assert 'lang="nl"' in page
+    assert ">Afdrukken of opslaan als PDF</button>" in page
+    assert "".join(parser.text).count("met de hand toegevoegd") == 1
 
 
 def test_english_labels_and_date():
