@@ -369,7 +369,10 @@ async def invite_info(request: web.Request) -> web.Response:
     room = request.app[ENGINE].room_for_invite(request.match_info["invite"])
     return web.json_response(
         {
-            "room": {"name": room.name, "language": room.language, "method": room.method.title, "status": room.status},
+            "room": {
+                "name": room.name, "language": room.language, "method": room.method.title, "status": room.status,
+                "locked": room.locked,
+            },
             "full": room.joined_count >= room.capacity,
         }
     )

@@ -67,6 +67,8 @@ async def test_lock_the_room_once_started(harness):
     assert status == 403
     state = await fac.ok("room.lock", locked=True)
     assert state["room"]["locked"] is True
+    async with harness.http.get(harness.url(f"/api/invites/{invite}")) as r:
+        assert (await r.json())["room"]["locked"] is True  # the invite page says so before anyone types a name
     async with harness.http.post(harness.url(f"/api/invites/{invite}/join"), json={"name": "Laat"}) as r:
         body = await r.json()
         assert r.status == 409 and body["error"]["code"] == "locked" and "gesloten" in body["error"]["message"]

@@ -1,7 +1,7 @@
 // The facilitator's controls. Built once; every snapshot only updates labels and states.
 // Two parts: the session controls stay at the top of the side column (never scrolled
 // away), the people and the less frequent settings live in a panel below the step.
-import { clear, copyText, h } from "./dom.js";
+import { api, clear, copyText, h } from "./dom.js";
 import { icon } from "./icons.js";
 import { pick, t } from "./i18n.js";
 
@@ -55,8 +55,98 @@ export class ConsoleView {
     this.inviteCopy = b("console-invite-copy", (e) => copyText(this.invite.value, e.currentTarget, t("copied")));
     this.inviteNone = h("p", { class: "hint" });
     this.inbrengerRow = h("div", { class: "row nowrap" }, this.inbrengerSelect, this.inbrengerSet);
-    morePanel.append(this.moreTitle, this.handsTitle, this.hands, this.people, this.inbrengerLabel, this.inbrengerRow,
-      this.inviteLabel, h("div", { class: "link-box" }, this.invite, this.inviteCopy), this.inviteNone);
+    // Who is in: a renewed personal link to hand over, the lock, a new invite link.
+    this.openMore = null; // the person whose menu is open, kept across snapshots
+    this.renewed = null; // {pid, name, url}: the last personal link made here, until closed
+    this.linkBox = h("div", { class: "notice link-renewed hidden", id: "console-link-renewed", role: "status" });
+    this.lockText = h("p", { class: "small", id: "console-lock-text" });
+    this.lock = b("console-lock", () => ctx.run("room.lock", { locked: !this.locked }), "small-button");
+    this.inviteRenew = b("console-invite-renew", () => this.renewInvite(), "small-button");
+    this.lockRow = h("div", { class: "lock-row" }, this.lockText, this.lock);
+    morePanel.append(this.moreTitle, this.handsTitle, this.hands, this.people, this.linkBox, this.lockRow,
+      this.inbrengerLabel, this.inbrengerRow,
+      this.inviteLabel, h("div", { class: "link-box" }, this.invite, this.inviteCopy), this.inviteNone,
+      h("div", { class: "row" }, this.inviteRenew));
+  }
+
+  /** A new invite link: the one in circulation stops working (it leaked, or the group is complete). */
+  async renewInvite() {
+    if (!this.state || !window.confirm(t("console.invite.renew.confirm"))) return;
+    try {
+      const data = await api(`/api/rooms/${encodeURIComponent(this.state.room.id)}/invite`, { method: "POST" });
+      try { localStorage.setItem(inviteKey(this.state.room.id), data.invite_url); } catch { /* shown below anyway */ }
+      this.freshInvite = data.invite_url;
+      this.ctx.toast(t("console.invite.renewed"));
+      this.render(this.state);
+    } catch (err) {
+      this.ctx.toast(err.message);
+    }
+  }
+
+  /** A new personal link for one person: their old link and open pages stop; the facilitator hands the new one over. */
+  async renewLink(p) {
+    if (!window.confirm(t("console.link.confirm", { name: p.name }))) return;
+    try {
+      const data = await api(`/api/rooms/${encodeURIComponent(this.state.room.id)}/participants/${encodeURIComponent(p.id)}/link`, { method: "POST" });
+      this.renewed = { pid: p.id, name: p.name, url: data.personal_url };
+      this.openMore = null;
+      this.render(this.state);
+    } catch (err) {
+      this.ctx.toast(err.message);
+    }
+  }
+
+  remove(p) {
+    if (!window.confirm(t("console.remove.confirm", { name: p.name }))) return;
+    this.openMore = null;
+    this.ctx.run("participant.remove", { participant_id: p.id });
+  }
+
+  /** Per person, the rare and weighty actions, folded away behind one button: [the button, the actions or null]. */
+  personMenu(p, running) {
+    const open = this.openMore === p.id;
+    const actionsId = `console-actions-${p.id}`;
+    const toggle = h("button", { type: "button", class: "small-button more-toggle", "aria-expanded": open ? "true" : "false",
+      "aria-controls": actionsId, "aria-label": t("console.more", { name: p.name }), title: t("console.more", { name: p.name }),
+      onclick: () => { this.openMore = open ? null : p.id; this.render(this.state); } },
+    h("span", { "aria-hidden": "true", text: "⋯" }));
+    if (!open) return [toggle, null];
+    // The inbrenger stays while the session runs: the server refuses, so the button says why first.
+    const isInbrenger = running && p.role === "inbrenger";
+    const actions = h("div", { class: "person-actions", id: actionsId },
+      h("button", { type: "button", class: "small-button link-renew", text: t("console.link.renew"),
+        "aria-label": `${t("console.link.renew")}: ${p.name}`, onclick: () => this.renewLink(p) }),
+      h("button", { type: "button", class: "small-button danger person-remove", text: t("console.remove"),
+        "aria-label": `${t("console.remove")}: ${p.name}`, disabled: isInbrenger,
+        title: isInbrenger ? t("console.remove.inbrenger") : "", onclick: () => this.remove(p) }));
+    return [toggle, actions];
+  }
+
+  renderWhoIsIn(state, members) {
+    const running = state.room.status === "running";
+    this.locked = Boolean(state.room.locked);
+    // Locking is for a session under way; unlocking is always possible.
+    this.lockRow.classList.toggle("hidden", !running && !this.locked);
+    this.lockRow.classList.toggle("is-locked", this.locked);
+    this.lockText.textContent = this.locked ? t("console.locked") : t("console.unlocked");
+    this.lock.textContent = this.locked ? t("console.unlock") : t("console.lock");
+    this.lock.setAttribute("aria-pressed", this.locked ? "true" : "false");
+    this.inviteRenew.textContent = t("console.invite.renew");
+
+    const r = this.renewed;
+    clear(this.linkBox).classList.toggle("hidden", !r);
+    if (!r) return;
+    const who = members.find((p) => p.id === r.pid);
+    const name = who ? who.name : r.name;
+    const input = h("input", { id: "console-link-url", readonly: true, "aria-label": t("console.link.new", { name }) });
+    input.value = r.url;
+    this.linkBox.append(
+      h("p", { class: "small", text: t("console.link.new", { name }) }),
+      h("div", { class: "link-box" }, input,
+        h("button", { type: "button", text: t("copy"), onclick: (e) => copyText(r.url, e.currentTarget, t("copied")) })),
+      h("p", { class: "hint", text: t("console.link.hint", { name }) }),
+      h("button", { type: "button", class: "small-button", id: "console-link-done", text: t("console.link.done"),
+        onclick: () => { this.renewed = null; this.render(this.state); } }));
   }
 
   /** "Volgende stap", with one warning first when cases are missing in a vote. */
@@ -156,12 +246,18 @@ export class ConsoleView {
     }
 
     const status_ = state.media_status || {};
+    // The list is drawn anew with every snapshot: a keyboard user keeps their place in it.
+    const focused = document.activeElement;
+    const focusRow = focused && this.people.contains(focused) ? focused.closest("li") : null;
+    const focusKey = focusRow && ["mute-button", "camera-button", "more-toggle", "link-renew", "person-remove"].find((c) => focused.classList.contains(c));
+    const focusPid = focusRow && focusRow.dataset.pid;
     clear(this.people);
     for (const p of members) {
       const byFac = p.mic_muted_by === "facilitator";
       const bySelf = p.mic_muted_by === "self";
       const ms = status_[p.id];
       const note = !p.online ? t("media.status.offline") : ms && ms.label ? t(`media.status.${ms.label}`) : "";
+      const menu = this.personMenu(p, running);
       const row = h("li", { dataset: { pid: p.id }, class: note ? "has-problem" : "" },
         h("span", { class: "person" },
           h("span", { class: "person-name", text: p.name }),
@@ -178,12 +274,19 @@ export class ConsoleView {
           h("button", { type: "button", class: "small-button camera-button", "aria-pressed": p.camera_off ? "true" : "false",
             "aria-label": `${p.camera_off ? t("console.camera.on") : t("console.camera.off")}: ${p.name}`,
             onclick: () => this.ctx.run("participant.camera", { participant_id: p.id, off: !p.camera_off }) },
-          icon(p.camera_off ? "cam-off" : "cam", { size: 16 }))));
+          icon(p.camera_off ? "cam-off" : "cam", { size: 16 })),
+          menu[0]), menu[1]);
       this.people.append(row);
+      if (focusKey && focusPid === p.id) {
+        const again = row.querySelector(`.${focusKey}`);
+        if (again) again.focus();
+      }
     }
+    this.renderWhoIsIn(state, members);
 
     let invite = null;
     try { invite = localStorage.getItem(inviteKey(state.room.id)); } catch { invite = null; }
+    invite = invite || this.freshInvite || null;
     this.inviteLabel.textContent = t("console.invite");
     this.inviteCopy.textContent = t("copy");
     this.invite.value = invite || "";

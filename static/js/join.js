@@ -69,6 +69,11 @@ async function load() {
     $("#join-button").disabled = true;
     return;
   }
+  if (info.room.locked) {
+    showJoinError(t("join.locked"));
+    $("#join-button").disabled = true;
+    return;
+  }
   if (info.full) {
     showJoinError(t("join.full"));
     $("#join-button").disabled = true;
@@ -97,6 +102,7 @@ async function join(event) {
     if (err.code === "name_taken") message = t("join.taken");
     else if (err.code === "room_full") message = t("join.full");
     else if (err.code === "ended") message = t("join.ended");
+    else if (err.code === "locked") message = t("join.locked");
     showJoinError(message);
     button.disabled = false;
   }

@@ -2,7 +2,8 @@
 //
 //   const conn = new RoomConnection(roomId);
 //   conn.on("state", (state) => ...);          // full snapshot; replace, never merge
-//   conn.on("status", (s) => ...);             // "connecting" | "open" | "reconnecting" | "noaccess" | "gone"
+//   conn.on("status", (s) => ...);             // "connecting" | "open" | "reconnecting", or for good:
+//                                              // "noaccess" | "gone" | "removed" | "renewed" | "replaced"
 //   conn.on("media", (msg) => ...);            // every media.* message (also emitted under its own type)
 //   conn.on("error", (err) => ...);            // errors that answer no command of ours
 //   await conn.command("step.next", {});       // resolves with the result, rejects with an Error {status, code}
@@ -12,13 +13,22 @@
 //
 // The cookie set by /k/<token> or the join/create API authenticates the socket.
 // A dropped connection comes back by itself with backoff; a refused one (the
-// cookie is missing or belongs to another room) ends in "noaccess".
+// cookie is missing or belongs to another room) ends in "noaccess". The server's
+// own close codes (docs/protocol.md) end it too, never in a reconnect loop:
+// 4404 "gone", 4403 "removed" (the facilitator took this person out), 4409
+// "replaced" (a newer page of the same person took this one's place: reconnecting
+// would push that page out in turn), 4401 "renewed" (the personal link was
+// renewed; unless this browser holds the new cookie, as a facilitator who renewed
+// their own link does, then it reconnects).
 
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
 const MAX_BACKOFF_MS = 10000;
 const COMMAND_TIMEOUT_MS = 10000;
 // After a network change: a socket whose ping gets no pong within this is replaced.
 const PROBE_TIMEOUT_MS = 2000;
+// Close codes after which the page must not come back by itself.
+const FINAL_CLOSE = { 4404: "gone", 4403: "removed", 4409: "replaced" };
+const LINK_RENEWED = 4401;
 
 /** The server's message in the page's language (it sends Dutch and message_en). */
 export function localMessage(info) {
@@ -51,6 +61,7 @@ export class RoomConnection {
     this.retryTimer = null;
     this._onOnline = () => this.probe({ reopen: true });
     this._probing = null;
+    this.renewed = false; // closed with 4401: a later refusal means the link was renewed
   }
 
   on(type, fn) {
@@ -104,6 +115,7 @@ export class RoomConnection {
       if (msg.type === "welcome") {
         welcomed = true;
         this.attempt = 0;
+        this.renewed = false;
         this.you = msg.you;
         this.setStatus("open");
         this.emit("welcome", msg);
@@ -115,17 +127,16 @@ export class RoomConnection {
       this.ws = null;
       this.failPending();
       if (this.stopped) return;
-      if (event.code === 4404) {
-        this.stopped = true;
-        this.setStatus("gone");
+      if (FINAL_CLOSE[event.code]) {
+        this.finish(FINAL_CLOSE[event.code]);
         return;
       }
-      if (!welcomed) {
+      if (event.code === LINK_RENEWED) this.renewed = true;
+      if (!welcomed || event.code === LINK_RENEWED) {
         // The handshake tells a page nothing about why it failed: ask the API.
         this.checkAccess().then((access) => {
           if (access === "noaccess" || access === "gone") {
-            this.stopped = true;
-            this.setStatus(access);
+            this.finish(access === "noaccess" && this.renewed ? "renewed" : access);
           } else {
             this.scheduleRetry();
           }
@@ -134,6 +145,14 @@ export class RoomConnection {
       }
       this.scheduleRetry();
     });
+  }
+
+  /** The server ended this page's part in the room: no more reconnecting. */
+  finish(status) {
+    this.stopped = true;
+    window.removeEventListener("online", this._onOnline);
+    clearTimeout(this.retryTimer);
+    this.setStatus(status);
   }
 
   async checkAccess() {

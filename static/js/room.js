@@ -39,7 +39,7 @@ async function run(command, args = {}) {
   }
 }
 
-const ctx = { conn, run };
+const ctx = { conn, run, toast };
 const timer = new StepTimer({ timer: $("#timer"), message: $("#overtime-msg"), extra: [] },
   () => Boolean(state && state.you.role === "facilitator"));
 const cases = new CasesView(ctx, {
@@ -548,15 +548,40 @@ conn.on("status", (status) => {
   if (status === "open") showBanner("");
   else if (status === "connecting") showBanner(t("room.connecting"));
   else if (status === "reconnecting") showBanner(t("room.reconnecting"));
-  else if (status === "noaccess" || status === "gone") {
-    showBanner("");
-    media.hangUp();
-    $("#room").classList.add("hidden");
-    $("#oos").classList.add("hidden");
-    $("#noaccess").classList.remove("hidden");
-    $("#noaccess-text").textContent = status === "gone" ? t("room.deleted") : t("room.noaccess.text");
-  }
+  else if (ENDED_SCREENS[status]) showEndedScreen(status);
 });
+
+// The server ended this page's part in the room (protocol.js): say why, in words that follow the language switch.
+const ENDED_SCREENS = {
+  noaccess: ["room.noaccess.title", "room.noaccess.text"],
+  gone: ["room.noaccess.title", "room.deleted"],
+  removed: ["room.removed.title", "room.removed.text"],
+  renewed: ["room.renewed.title", "room.renewed.text"],
+  replaced: ["room.replaced.title", "room.replaced.text"],
+};
+
+function showEndedScreen(status) {
+  showBanner("");
+  media.hangUp();
+  $("#room").classList.add("hidden");
+  $("#oos").classList.add("hidden");
+  document.body.classList.remove("in-room");
+  const box = $("#noaccess");
+  box.classList.remove("hidden");
+  box.dataset.reason = status;
+  if (!$(".lang-switch", box)) box.prepend(h("div", { class: "noaccess-lang" }, langButton()));
+  const [title, text] = ENDED_SCREENS[status];
+  const heading = $("h1", box);
+  heading.dataset.i18n = title;
+  heading.textContent = t(title);
+  $("#noaccess-text").dataset.i18n = text;
+  $("#noaccess-text").textContent = t(text);
+  // Only this page stepped aside; coming back here pushes the newer page out instead.
+  if (status === "replaced" && !$("#noaccess-back")) {
+    box.append(h("button", { type: "button", class: "primary", id: "noaccess-back", "data-i18n": "room.replaced.back",
+      text: t("room.replaced.back"), onclick: () => location.reload() }));
+  }
+}
 
 let mediaStarted = false;
 conn.on("state", (snapshot) => {
