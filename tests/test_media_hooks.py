@@ -87,3 +87,25 @@ def test_ice_consent_limit_is_still_the_name_the_consent_loop_reads():
     assert aioice.ice.CONSENT_FAILURES == hooks.ICE_CONSENT_FAILURES
     # The consent loop must still compare against the module-level name, or the raise does nothing.
     assert "failures >= CONSENT_FAILURES" in inspect.getsource(aioice.ice.Connection.query_consent)
+
+
+async def test_receive_buffers_are_widened_on_the_sockets_an_offer_gathers():
+    """The server's media sockets are found where aioice keeps them, and get a receive queue far
+    beyond aioice's own 256 KiB (as far as net.core.rmem_max allows)."""
+    import socket
+    from pathlib import Path
+
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+    try:
+        for kind in ("audio", "video"):
+            pc.addTransceiver(kind, direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        assert hooks.widen_receive_buffers(pc) >= 1
+        gatherer = pc.getTransceivers()[0].receiver.transport.transport.iceGatherer
+        sizes = [p.transport.get_extra_info("socket").getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+                 for p in gatherer._connection._protocols]
+        # Linux doubles the request for its bookkeeping, capped at rmem_max first.
+        cap = int(Path("/proc/sys/net/core/rmem_max").read_text())
+        assert sizes and all(size >= 2 * min(hooks.RECEIVE_BUFFER, cap) for size in sizes), (sizes, cap)
+    finally:
+        await pc.close()

@@ -11,6 +11,7 @@ checks every one of them.
 from __future__ import annotations
 
 import queue
+import socket
 from typing import Any, Callable
 
 import aioice
@@ -71,6 +72,45 @@ def relax_ice_consent() -> None:
     if aioice.__version__ != PINNED_AIOICE or not isinstance(getattr(aioice.ice, "CONSENT_FAILURES", None), int):
         raise RuntimeError(f"companion.media needs aioice=={PINNED_AIOICE} with ice.CONSENT_FAILURES, found {aioice.__version__}")
     aioice.ice.CONSENT_FAILURES = max(aioice.ice.CONSENT_FAILURES, ICE_CONSENT_FAILURES)
+
+
+# One event loop reads every participant's packets. While it is held up (a re-offer when
+# someone joins, a state push, a machine that is busy for a moment) the kernel queues them;
+# aioice asks for 256 KiB per socket, about a hundred packets, and what does not fit is
+# dropped. Each lost video packet then freezes that stream in aiortc's jitter buffer until
+# a keyframe (tests/test_browser_session.py saw 80 % of packets dropped this way). Four MiB
+# rides out seconds; the kernel caps the request at net.core.rmem_max (README: deploy).
+RECEIVE_BUFFER = 4 * 1024 * 1024
+
+
+def widen_receive_buffers(pc: Any, size: int = RECEIVE_BUFFER) -> int:
+    """Ask SO_RCVBUF=``size`` bytes on every UDP socket of ``pc``'s ICE connections.
+
+    Call it after setLocalDescription (the sockets exist from then on). Returns the number
+    of sockets widened; raises RuntimeError when aioice no longer keeps them where expected.
+    """
+    widened = 0
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport
+        gatherer = getattr(getattr(dtls, "transport", None), "iceGatherer", None)
+        if gatherer is None:
+            continue
+        connection = getattr(gatherer, "_connection", None)
+        protocols = getattr(connection, "_protocols", None)
+        if not isinstance(protocols, list):
+            raise RuntimeError(f"aioice {aioice.__version__}: RTCIceGatherer._connection._protocols is gone")
+        for protocol in protocols:
+            transport = getattr(protocol, "transport", None)
+            sock = transport.get_extra_info("socket") if transport is not None else None
+            if sock is None or sock.type != socket.SOCK_DGRAM:
+                continue
+            try:
+                if sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) < size:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+                widened += 1
+            except OSError:
+                pass
+    return widened
 
 
 def install_frame_tap(receiver: RTCRtpReceiver, on_frame: FrameHandler, also_decode: bool = False) -> FrameTap:

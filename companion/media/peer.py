@@ -13,7 +13,6 @@ import asyncio
 import fractions
 import logging
 import math
-import socket
 import time
 from collections import Counter, deque
 from typing import Any, Awaitable, Callable
@@ -154,26 +153,6 @@ class PatternTrack(MediaStreamTrack):
         return frame
 
 
-# Simulated pages share one process: while the machine is busy a page's UDP socket fills
-# before the event loop gets to it, and with the media the server's ICE consent checks
-# are lost, so the server drops the call after 30 s.  A wider buffer (the kernel caps it
-# at net.core.rmem_max) rides out such a stall; a browser has a process of its own.
-RECEIVE_BUFFER = 4 * 1024 * 1024
-
-
-def widen_receive_buffers(pc: RTCPeerConnection) -> None:
-    for transceiver in pc.getTransceivers():
-        dtls = transceiver.receiver.transport
-        gatherer = getattr(getattr(dtls, "transport", None), "iceGatherer", None)
-        for protocol in getattr(getattr(gatherer, "_connection", None), "_protocols", []):
-            sock = protocol.transport.get_extra_info("socket") if getattr(protocol, "transport", None) else None
-            if sock is not None:
-                try:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-                except OSError:
-                    pass
-
-
 class MediaPeer:
     """One simulated participant. Feed it the server's messages with ``deliver``."""
 
@@ -274,7 +253,8 @@ class MediaPeer:
                     transceiver.sender.replaceTrack(track)
                     transceiver.direction = "sendonly"
         await pc.setLocalDescription(await pc.createAnswer())
-        widen_receive_buffers(pc)
+        # Simulated pages share one process: a busy event loop must not lose their packets either.
+        hooks.widen_receive_buffers(pc)
         self.offers += 1
         await self._send({"type": "media.answer", "seq": message.get("seq"), "sdp": pc.localDescription.sdp})
 

@@ -390,6 +390,10 @@ class MediaService:
                 return
             peer.dirty = False
             await peer.pc.setLocalDescription(await peer.pc.createOffer())
+            if peer.offers == 0:
+                from . import hooks
+
+                hooks.widen_receive_buffers(peer.pc)
             peer.offers += 1
             message = {
                 "type": "media.offer",
