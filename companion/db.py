@@ -99,8 +99,8 @@ CREATE TABLE IF NOT EXISTS takeaways (
 """
 
 
-def _module_schemas() -> list[str]:
-    schemas = []
+def _modules() -> list:
+    modules = []
     for name in ("companion.speech.store", "companion.advice.store", "companion.advice.aside", "companion.facilitators", "companion.browser_sessions", "companion.signals"):
         try:
             module = __import__(name, fromlist=["SCHEMA"])
@@ -108,8 +108,8 @@ def _module_schemas() -> list[str]:
             if exc.name != name:
                 raise
             continue
-        schemas.append(module.SCHEMA)
-    return schemas
+        modules.append(module)
+    return modules
 
 
 def prepare_folder(folder: Path) -> None:
@@ -140,8 +140,14 @@ def connect(path: Path | str) -> sqlite3.Connection:
     conn.execute("PRAGMA secure_delete=ON")
     conn.execute("PRAGMA busy_timeout=5000")
     conn.executescript(CORE_SCHEMA)
-    for schema in _module_schemas():
-        conn.executescript(schema)
+    modules = _modules()
+    for module in modules:
+        conn.executescript(module.SCHEMA)
+    # A module's upgrade(conn) moves rows of a database from before one of its new tables; idempotent.
+    for module in modules:
+        upgrade = getattr(module, "upgrade", None)
+        if upgrade is not None:
+            upgrade(conn)
     return conn
 
 

@@ -210,6 +210,38 @@ def test_marks_and_notes(conn):
     assert store.list_items(conn, "r1", inbrenger_id="anna")[0]["mark"] == "ask"
 
 
+def test_marks_from_before_per_inbrenger_rows_stay_with_their_inbrenger(tmp_path):
+    """A database written before advice_marks: marks and notes sat on the items themselves."""
+    path = tmp_path / "old.sqlite3"
+    old = db.connect(path)
+    _room(old, "r1", {"anna": "Anna", "bram": "Bram", "fleur": "Fleur"})
+    store.ingest_utterances(old, "r1", ROUND, "nl")
+    a, b, c = (i["id"] for i in store.list_items(old, "r1"))
+    # As the code of then wrote them, for Bram, the inbrenger of then.
+    old.execute("UPDATE rooms SET inbrenger_id = 'bram' WHERE id = 'r1'")
+    old.execute("UPDATE advice_items SET mark = 'useful', note = 'Bellen voor vrijdag.' WHERE id = ?", (a,))
+    old.execute("UPDATE advice_items SET mark = 'not_for_me' WHERE id = ?", (b,))
+    old.execute("DELETE FROM advice_marks")
+    old.close()
+
+    for _ in range(2):  # opened twice: the upgrade runs once in effect
+        conn = db.connect(path)
+        mine = {i["id"]: (i["mark"], i["note"]) for i in store.list_items(conn, "r1", inbrenger_id="bram")}
+        assert mine == {a: ("useful", "Bellen voor vrijdag."), b: ("not_for_me", ""), c: (None, "")}
+        # Anna, made inbrenger later, sees none of Bram's; her first mark takes none of his over.
+        assert all(i["mark"] is None and i["note"] == "" for i in store.list_items(conn, "r1", inbrenger_id="anna"))
+        assert all(i["mark"] is None for i in store.list_items(conn, "r1", inbrenger_id=None))
+        conn.close()
+    conn = db.connect(path)
+    store.set_mark(conn, "r1", c, "ask", "anna")
+    assert [i["mark"] for i in store.list_items(conn, "r1", inbrenger_id="anna")] == [None, None, "ask"]
+    assert [i["mark"] for i in store.list_items(conn, "r1", inbrenger_id="bram")] == ["useful", "not_for_me", None]
+    # The old columns hold nothing any more, so no later code path can show them to anyone.
+    assert conn.execute("SELECT COUNT(*) FROM advice_items WHERE mark IS NOT NULL OR note != ''").fetchone()[0] == 0
+    assert conn.execute("SELECT COUNT(*) FROM advice_marks WHERE inbrenger_id = 'bram'").fetchone()[0] == 2
+    conn.close()
+
+
 def test_delete_room_data_removes_rows_for_real(conn, tmp_path):
     store.ingest_utterances(conn, "r1", ROUND, "nl")
     store.ingest_utterances(conn, "r2", [Utterance("x1", "zoe", 0, 3, "Probeer het gewoon.")], "nl")

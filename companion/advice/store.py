@@ -74,8 +74,8 @@ CREATE TABLE IF NOT EXISTS advice_item_languages (
     PRIMARY KEY (room_id, item_id)
 );
 -- The inbrenger's marks and notes, per inbrenger: someone who becomes inbrenger later starts
--- with none and never sees the previous one's. (advice_items.mark/note hold those of rooms
--- from before this table and are shown only while a room has no row here.)
+-- with none and never sees the previous one's. (advice_items.mark/note held them before this
+-- table; upgrade() moves those here when a database is opened and leaves the columns empty.)
 CREATE TABLE IF NOT EXISTS advice_marks (
     room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
     item_id TEXT NOT NULL,
@@ -184,9 +184,7 @@ def list_items(
 
 
 def _own_marks(conn: sqlite3.Connection, room_id: str, item: dict[str, Any], inbrenger_id: str | None) -> dict[str, Any]:
-    """Put this inbrenger's mark and note on ``item`` (a room without per-inbrenger rows keeps the old columns)."""
-    if conn.execute("SELECT 1 FROM advice_marks WHERE room_id = ? LIMIT 1", (room_id,)).fetchone() is None and inbrenger_id:
-        return item
+    """Put this inbrenger's mark and note on ``item`` (None: there is no inbrenger, so none)."""
     row = conn.execute(
         "SELECT mark, note FROM advice_marks WHERE item_id = ? AND inbrenger_id = ?", (item["id"], inbrenger_id or "")
     ).fetchone()
@@ -194,15 +192,36 @@ def _own_marks(conn: sqlite3.Connection, room_id: str, item: dict[str, Any], inb
     return item
 
 
-def _write_mark(conn: sqlite3.Connection, room_id: str, item_id: str, inbrenger_id: str, **values: Any) -> None:
-    if conn.execute("SELECT 1 FROM advice_marks WHERE room_id = ? LIMIT 1", (room_id,)).fetchone() is None:
-        # The first per-inbrenger row of a room from before: carry its old marks over to this inbrenger.
-        conn.execute(
+def upgrade(conn: sqlite3.Connection) -> int:
+    """Give the marks and notes of a database from before ``advice_marks`` to their inbrenger.
+
+    The old code kept them on the item itself (``advice_items.mark``/``note``) without saying
+    whose they were, and showed them to whoever was inbrenger: after a change of inbrenger the
+    new one saw (and, on a first mark, took over) the previous one's. Only an inbrenger could
+    write them, and the room's inbrenger when the database is opened with this code is the one
+    they were last shown to, so they become that person's; the old columns are then emptied
+    (``secure_delete`` overwrites them) so no later inbrenger ever sees them. A room that already
+    has per-inbrenger rows had them copied there at its first new mark: its old columns are only
+    emptied. A room without an inbrenger cannot have them (the old code let no one else mark) and
+    is left alone. Run at every open (``db.connect``); returns how many items were handed over.
+    """
+    with Transaction(conn):
+        moved = conn.execute(
             """INSERT OR IGNORE INTO advice_marks (room_id, item_id, inbrenger_id, mark, note, updated_at)
-               SELECT room_id, id, ?, mark, note, updated_at FROM advice_items
-               WHERE room_id = ? AND (mark IS NOT NULL OR note != '')""",
-            (inbrenger_id, room_id),
+               SELECT i.room_id, i.id, r.inbrenger_id, i.mark, i.note, i.updated_at
+               FROM advice_items i JOIN rooms r ON r.id = i.room_id
+               WHERE (i.mark IS NOT NULL OR i.note != '') AND r.inbrenger_id IS NOT NULL
+                 AND NOT EXISTS (SELECT 1 FROM advice_marks m WHERE m.room_id = i.room_id)"""
+        ).rowcount
+        conn.execute(
+            """UPDATE advice_items SET mark = NULL, note = ''
+               WHERE (mark IS NOT NULL OR note != '')
+                 AND EXISTS (SELECT 1 FROM advice_marks m WHERE m.room_id = advice_items.room_id)"""
         )
+    return moved
+
+
+def _write_mark(conn: sqlite3.Connection, room_id: str, item_id: str, inbrenger_id: str, **values: Any) -> None:
     conn.execute(
         """INSERT INTO advice_marks (room_id, item_id, inbrenger_id, mark, note, updated_at) VALUES (?, ?, ?, NULL, '', ?)
            ON CONFLICT (item_id, inbrenger_id) DO NOTHING""",
