@@ -377,7 +377,9 @@ const notes = {
     $("#notes-panel").append(this.heading, this.hint, this.area);
   },
   render(s) {
-    const show = s.room.status === "running" && s.step && this.kinds.has(s.step.kind) && s.you.role !== "facilitator";
+    // In the advice round only the inbrenger's text asks them to note what touches them.
+    const asked = s.step && (this.kinds.has(s.step.kind) || (s.step.kind === "advice" && s.you.role === "inbrenger"));
+    const show = s.room.status === "running" && asked && s.you.role !== "facilitator";
     $("#notes-panel").classList.toggle("hidden", !show);
     this.heading.textContent = t("notes.title");
     this.hint.textContent = t("notes.hint");
