@@ -46,8 +46,20 @@ async def test_no_token_in_the_log_of_a_session_with_garbage(tmp_path):
             fac = {"Authorization": f"Bearer {room['token']}"}
 
             # A session's worth of ordinary traffic.
+            async with http.get(f"{base}/f/{served.facilitator_token}", allow_redirects=False) as r:
+                assert r.status == 303
             async with http.get(f"{base}/k/{people['Anne']['token']}", allow_redirects=False) as r:
                 assert r.status == 303
+            # The facilitator's control over who is in hands out new secrets: none of them in the log either.
+            async with http.post(f"{base}/api/rooms/{room_id}/invite", json={}, headers={"Authorization": f"Bearer {room['token']}"}) as r:
+                secrets["renewed invite"] = (await r.json())["invite_url"].rsplit("/", 1)[1]
+            async with http.post(f"{base}/api/rooms/{room_id}/participants/{people['Bas']['participant_id']}/link", json={},
+                                 headers={"Authorization": f"Bearer {room['token']}"}) as r:
+                secrets["renewed Bas"] = (await r.json())["personal_url"].rsplit("/", 1)[1]
+            async with http.get(f"{base}/k/{secrets['renewed Bas']}", allow_redirects=False) as r:
+                assert r.status == 303
+            async with http.get(f"{base}/i/{secrets['renewed invite']}") as r:
+                assert r.status == 200
             async with http.get(f"{base}/i/{invite}") as r:
                 assert r.status == 200
             ws = await http.ws_connect(f"{base}/r/{room_id}/ws", headers=fac)
