@@ -103,3 +103,32 @@ async def test_renew_the_invite_and_a_personal_link(harness):
     async with harness.http.get(harness.url(f"/api/rooms/{fac.room_id}/state"),
                                 headers={"Authorization": f"Bearer {new_token}"}) as r:
         assert r.status == 200 and (await r.json())["you"]["name"] == "Bas"
+
+
+async def test_a_removed_participant_s_call_is_closed_and_the_others_slots_freed(media_server):
+    from media_page import MediaPage, small_camera
+
+    from companion.media.loopback import wait_for
+    from companion.web import LIVE
+
+    h = media_server
+    fac, invite, _ = await h.create_room()
+    anne, bas = await h.join(invite, "Anne"), await h.join(invite, "Bas")
+    pages = {p.id: MediaPage(h, p, video=small_camera()) for p in (fac, anne, bas)}
+    media = h.server.app[LIVE].media
+    room = fac.room_id
+    try:
+        for page in pages.values():
+            await page.open()
+        await wait_for(lambda: media.connected(room) == {fac.id, anne.id, bas.id}, 60)
+        await wait_for(lambda: any(s["participant"] == anne.id for s in pages[bas.id].peer.slots.values()), 30)
+        await fac.ok("participant.remove", participant_id=anne.id)
+        # Her connection is gone from the server, her page's socket is closed (4403), and no slot carries her.
+        await wait_for(lambda: media.connected(room) == {fac.id, bas.id}, 20)
+        await wait_for(lambda: pages[anne.id].ws.closed, 10)
+        assert pages[anne.id].ws.close_code == 4403
+        for pid in (fac.id, bas.id):
+            await wait_for(lambda: all(s["participant"] != anne.id for s in pages[pid].peer.slots.values()), 20)
+    finally:
+        for page in pages.values():
+            await page.close()

@@ -154,3 +154,30 @@ def test_open_files_limit_is_raised_at_start():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
     (before, after), hard = eval(out.split(")")[0] + ")"), int(out.split(")")[1])
     assert before == 256 and after == min(65536, hard) and after > 256
+
+
+async def test_a_change_builds_the_state_once_per_person_not_once_per_page(harness, monkeypatch):
+    """The finding: 100 pages with one token each got their own copy of an 823 KB state. Now pages
+    are capped (3 a person) and a change builds each person's state once, for all their pages (the
+    state is personal: role, own vote, own take-away, own call; so per person is as shared as it gets)."""
+    fac, invite, _ = await harness.create_room()
+    anne = await harness.join(invite, "Anne")
+    url = harness.url(f"/r/{fac.room_id}/ws")
+    pages = [await harness.http.ws_connect(url, headers=p.headers) for p in (fac, fac, fac, anne, anne, anne)]
+    await asyncio.sleep(0.5)
+    for ws in pages:  # welcome and the first states
+        while True:
+            try:
+                await ws.receive(timeout=0.2)
+            except asyncio.TimeoutError:
+                break
+    built = []
+    real = web_module._snapshot_for
+    monkeypatch.setattr(web_module, "_snapshot_for", lambda *a: built.append(a[2]) or real(*a))
+    await fac.ok("session.start")  # over HTTP: its answer carries one more state, for the caller
+    for ws in pages:
+        msg = await ws.receive(timeout=5)
+        assert msg.type == aiohttp.WSMsgType.TEXT and '"type": "state"' in msg.data
+    assert sorted(built) == sorted([fac.id, fac.id, anne.id]), built
+    for ws in pages:
+        await ws.close()
