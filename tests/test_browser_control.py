@@ -1,5 +1,6 @@
 """The facilitator's control over who is in, clicked in real headless Chromium against
-`python -m companion serve`: a new personal link for one person, removing someone, locking
+`python -m companion serve` (and, first, the landing page for someone without a facilitator
+link): a new personal link for one person, removing someone, locking
 the room, a new invite link; and what the pages on the other side then show.
 
 Checked from the pages: each weighty action asks for a confirmation first; a person whose
@@ -122,6 +123,14 @@ async def test_facilitator_removes_locks_and_renews_links(server):
             return b
 
         try:
+            # Without a facilitator link the landing page says how to get one, and offers no form.
+            stranger_b = await person()
+            stranger = await stranger_b.page(base + "/")
+            await expect(stranger.get_by_text("Een kamer maken kan alleen met een begeleiderslink")).to_be_visible()
+            await expect(stranger.get_by_text("vraag de beheerder van deze server")).to_be_visible()
+            await expect(stranger.locator("#create-button")).to_be_hidden()
+            await stranger_b.context.close()
+
             fac_b = await person()
             created = await fac_b.post(base, "/api/rooms", {
                 "name": "Team Oost", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur", "capacity": 5},

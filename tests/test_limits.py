@@ -100,6 +100,25 @@ async def test_http_rate_limit_per_credential(harness):
         assert r.status == 200
 
 
+async def test_http_rate_limit_per_address_without_any_credential(harness, monkeypatch):
+    """A client without a token (or with a fresh made-up one per request) is held by its address."""
+    monkeypatch.setattr(web_module.HttpLimits, "PER_ADDRESS", (5.0, 40.0))
+    url = harness.url("/api/invites/" + "x" * 32)
+
+    async def get(i: int) -> int:
+        async with harness.http.get(url, headers={"Authorization": f"Bearer made-up-{i:06d}"}) as r:
+            return r.status
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    statuses = await asyncio.gather(*(get(i) for i in range(120)))
+    elapsed = loop.time() - started
+    rate, burst = web_module.HttpLimits.PER_ADDRESS
+    assert statuses.count(404) <= burst + rate * elapsed + 1, (statuses.count(404), elapsed)
+    assert statuses.count(429) >= 120 - burst - rate * elapsed - 1
+    assert set(statuses) <= {404, 429}
+
+
 async def test_advice_items_made_by_hand_are_capped(harness, monkeypatch):
     monkeypatch.setattr(advice_store, "MAX_HAND_ITEMS", 3)
     fac, invite, _ = await harness.create_room(method="basismodel")
