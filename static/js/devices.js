@@ -116,7 +116,11 @@ export class DevicePicker {
       this.selects.set(kind, select);
       this.labels.set(kind, label);
       const row = h("div", { class: `device-row device-${kind}` }, label, select);
-      if (kind === "audioinput") row.append(h("div", { class: "level-row" }, h("span", { class: "small muted level-label" }), this.meter.el));
+      if (kind === "audioinput") {
+        // The words beside the bar name it for a screen reader too.
+        this.meter.el.setAttribute("aria-labelledby", "device-level-label");
+        row.append(h("div", { class: "level-row" }, h("span", { class: "small muted level-label", id: "device-level-label" }), this.meter.el));
+      }
       this.el.append(row);
     }
     this.labelTexts();

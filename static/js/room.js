@@ -107,6 +107,7 @@ function renderOutOfSight() {
 function paintOosSound() {
   const arriving = performance.now() - oosSound.heardAt < 2500;
   oosSound.text.textContent = arriving ? t("oos.sound.on") : t("oos.sound.quiet");
+  oosSound.meter.el.setAttribute("aria-label", t("oos.sound.meter"));
   oosSound.text.parentElement && oosSound.text.parentElement.classList.toggle("arriving", arriving);
 }
 setInterval(() => { if (document.body.classList.contains("is-out-of-sight")) paintOosSound(); }, 500);
