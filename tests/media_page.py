@@ -14,9 +14,11 @@ def small_camera(fps: float = 5.0) -> PatternTrack:
 
 
 class MediaPage(RoomPage):
-    def __init__(self, harness, person, audio: MediaStreamTrack | None = None, video: MediaStreamTrack | None = None):
+    def __init__(
+        self, harness, person, audio: MediaStreamTrack | None = None, video: MediaStreamTrack | None = None, camera: bool = True
+    ):
         self.h = harness
         self.person = person
         super().__init__(
-            harness.http, harness.url(f"/r/{person.room_id}/ws"), person.headers, person.id, audio=audio, video=video
+            harness.http, harness.url(f"/r/{person.room_id}/ws"), person.headers, person.id, audio=audio, video=video, camera=camera
         )
