@@ -196,3 +196,15 @@ async def speech_server(tmp_path):
     await h.start()
     yield h
     await h.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    """`companion serve` in a subprocess on a fresh data folder, without speech recognition
+    (tests/served.py); a test module may define its own ``server`` to start it otherwise."""
+    from served import ServedCompanion
+
+    served = ServedCompanion(tmp_path)
+    served.start()
+    yield served
+    served.close()

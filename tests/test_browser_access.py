@@ -18,7 +18,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from served import CHROMIUM, CHROMIUM_ARGS, ServedCompanion
+from served import CHROMIUM, CHROMIUM_ARGS
 
 playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
@@ -45,14 +45,6 @@ async () => {
     .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
 }
 """
-
-
-@pytest.fixture
-def server(tmp_path):
-    served = ServedCompanion(tmp_path)
-    served.start()
-    yield served
-    served.close()
 
 
 def axe_missing() -> str | None:

@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from served import CHROMIUM, CHROMIUM_ARGS, SHOTS, ServedCompanion
+from served import CHROMIUM, CHROMIUM_ARGS, SHOTS
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
@@ -27,14 +27,6 @@ ADVICE_STEP = 5  # 0-based index of "Adviesronde" in the roddelmodel
 REACTION_STEP = 6
 
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="no Chromium")
-
-
-@pytest.fixture
-def server(tmp_path):
-    served = ServedCompanion(tmp_path)
-    served.start()
-    yield served
-    served.close()
 
 
 def expect(locator):

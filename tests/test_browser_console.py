@@ -14,7 +14,7 @@ import shutil
 
 import aiohttp
 import pytest
-from served import CHROMIUM, CHROMIUM_ARGS, ServedCompanion
+from served import CHROMIUM, CHROMIUM_ARGS
 
 playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
@@ -23,14 +23,6 @@ pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="no Chromium"
 
 VIEWPORT = {"width": 1366, "height": 768}
 NAMES = ("Bea", "Anne", "Daan", "Sem", "Noor", "Jesse", "Fatima")
-
-
-@pytest.fixture
-def server(tmp_path):
-    srv = ServedCompanion(tmp_path)
-    srv.start()
-    yield srv
-    srv.close()
 
 
 async def drain(ws) -> None:

@@ -20,7 +20,7 @@ import asyncio
 import shutil
 
 import pytest
-from served import CHROMIUM, CHROMIUM_ARGS, SHOTS, ServedCompanion
+from served import CHROMIUM, CHROMIUM_ARGS, SHOTS
 
 playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
@@ -41,14 +41,6 @@ NO_CALLS = """
   Object.setPrototypeOf(window.WebSocket, OriginalWS);
 })();
 """
-
-
-@pytest.fixture
-def server(tmp_path):
-    srv = ServedCompanion(tmp_path)
-    srv.start()
-    yield srv
-    srv.close()
 
 
 class Browser:

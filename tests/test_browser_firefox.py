@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from browser_helpers import SLOT_MAP
 from firefox_page import Firefox, missing
-from served import CHROMIUM, CHROMIUM_ARGS, TRACK_PCS, ServedCompanion
+from served import CHROMIUM, CHROMIUM_ARGS, TRACK_PCS
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
@@ -51,14 +51,6 @@ async () => {
   return out;
 }
 """
-
-
-@pytest.fixture
-def server(tmp_path):
-    served = ServedCompanion(tmp_path)
-    served.start()
-    yield served
-    served.close()
 
 
 def count(stats: dict, who: str, kind: str) -> int:

@@ -16,7 +16,7 @@ import re
 import shutil
 
 import pytest
-from served import CHROMIUM, CHROMIUM_ARGS, ROOT, ServedCompanion
+from served import CHROMIUM, CHROMIUM_ARGS, ROOT
 
 playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
@@ -90,14 +90,6 @@ READABLE = """
   return problems;
 }
 """
-
-
-@pytest.fixture
-def server(tmp_path):
-    served = ServedCompanion(tmp_path)
-    served.start()
-    yield served
-    served.close()
 
 
 async def device(browser, size: str):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 from browser_helpers import vote_for
-from served import CHROMIUM, CHROMIUM_ARGS, ROOT, SHOTS, ServedCompanion
+from served import CHROMIUM, CHROMIUM_ARGS, ROOT, SHOTS
 
 playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
@@ -51,14 +51,6 @@ SMALL_CAMERA = """
   MediaStreamTrack.prototype.applyConstraints = function (c) { return apply.call(this, this.kind === "video" ? SMALL : c); };
 })();
 """
-
-
-@pytest.fixture
-def server(tmp_path):
-    srv = ServedCompanion(tmp_path)
-    srv.start()
-    yield srv
-    srv.close()
 
 
 class Person:

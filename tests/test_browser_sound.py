@@ -12,7 +12,7 @@ import time
 
 import aiohttp
 import pytest
-from served import CHROMIUM, TRACK_PCS, ServedCompanion
+from served import CHROMIUM, TRACK_PCS
 
 from companion.media.page import RoomPage
 from companion.media.peer import PatternTrack, ToneTrack
@@ -44,14 +44,6 @@ REPORTER = """
   }, 250);
 })();
 """
-
-
-@pytest.fixture
-def server(tmp_path):
-    served = ServedCompanion(tmp_path)
-    served.start()
-    yield served
-    served.close()
 
 
 class Reports:

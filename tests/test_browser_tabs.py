@@ -11,7 +11,7 @@ import time
 import aiohttp
 import pytest
 from browser_helpers import SLOT_MAP
-from served import CHROMIUM, CHROMIUM_ARGS, TRACK_PCS, ServedCompanion
+from served import CHROMIUM, CHROMIUM_ARGS, TRACK_PCS
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
@@ -36,14 +36,6 @@ async (who) => {
   return { pcs: window.__pcs.length, decoded, state: pc.connectionState };
 }
 """
-
-
-@pytest.fixture
-def server(tmp_path):
-    served = ServedCompanion(tmp_path)
-    served.start()
-    yield served
-    served.close()
 
 
 def stalls(samples: list[tuple[float, int]]) -> list[tuple[float, float]]:

@@ -9,7 +9,7 @@ import shutil
 
 import aiohttp
 import pytest
-from served import CHROMIUM, CHROMIUM_ARGS, INBOUND, TRACK_PCS, ServedCompanion
+from served import CHROMIUM, CHROMIUM_ARGS, INBOUND, TRACK_PCS
 from served import poll_stats as poll
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -19,16 +19,6 @@ ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="no Chromium")
-
-@pytest.fixture
-def server(tmp_path):
-    served = ServedCompanion(tmp_path)
-    served.start()
-    yield served
-    served.close()
-
-
-
 
 def decoded(stats: dict) -> int:
     return sum(v["decoded"] for v in stats["video"])
