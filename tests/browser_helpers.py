@@ -8,6 +8,32 @@ from typing import Any
 
 from served import poll_stats
 
+ROOM = {"name": "Team Noord", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur"}
+
+
+class RoomApi:
+    """The HTTP calls a browser test makes around its pages, as the operator's facilitator and
+    the people they invite (an aiohttp session and a served.ServedCompanion)."""
+
+    def __init__(self, http, served):
+        self.http = http
+        self.served = served
+
+    async def post(self, path: str, body: dict, token: str | None = None) -> dict:
+        """POST JSON; the answer's body, after asserting a 200 or 201."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with self.http.post(self.served.base + path, json=body, headers=headers) as r:
+            data = await r.json()
+            assert r.status in (200, 201), data
+            return data
+
+    async def create_room(self, **room: Any) -> dict:
+        """A room made with the operator's facilitator link (``ROOM`` unless overridden)."""
+        return await self.post("/api/rooms", {**ROOM, **room}, self.served.facilitator_token)
+
+    async def join(self, room: dict, name: str) -> dict:
+        return await self.post(f"/api/invites/{room['invite_url'].rsplit('/', 1)[1]}/join", {"name": name})
+
 # The server's mid -> participant map as it arrives on the room WebSocket (media.offer,
 # media.slots), so a page's inbound streams can be named; with served.TRACK_PCS.
 SLOT_MAP = """

@@ -11,7 +11,7 @@ import time
 
 import aiohttp
 import pytest
-from browser_helpers import SLOT_MAP
+from browser_helpers import SLOT_MAP, RoomApi
 from firefox_page import Firefox, missing
 from served import CHROMIUM, CHROMIUM_ARGS, TRACK_PCS
 
@@ -76,15 +76,9 @@ async def test_firefox_and_chromium_hear_and_see_each_other_and_the_gates_hold_f
         (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)(reason)
     served, server = server, server.base
     async with aiohttp.ClientSession() as http:
-        async def post(path, body, token=None):
-            headers = {"Authorization": f"Bearer {token}"} if token else {}
-            async with http.post(server + path, json=body, headers=headers) as r:
-                data = await r.json()
-                assert r.status in (200, 201), data
-                return data
-
-        room = await post("/api/rooms", {"name": "Team Noord", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur"},
-                          served.facilitator_token)
+        api = RoomApi(http, served)
+        post = api.post
+        room = await api.create_room()
         room_id, fac = room["room_id"], room["token"]
         invite = room["invite_url"].rsplit("/", 1)[1]
         anne, bas = [await post(f"/api/invites/{invite}/join", {"name": n}) for n in ("Anne", "Bas")]

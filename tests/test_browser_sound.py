@@ -12,6 +12,7 @@ import time
 
 import aiohttp
 import pytest
+from browser_helpers import RoomApi
 from served import CHROMIUM, TRACK_PCS
 
 from companion.media.page import RoomPage
@@ -67,16 +68,9 @@ class Reports:
 async def test_refused_autoplay_shows_one_button_and_one_click_starts_the_sound(server):
     served, server = server, server.base
     async with aiohttp.ClientSession() as http:
-        async def post(path, body, token=None):
-            headers = {"Authorization": f"Bearer {token}"} if token else {}
-            async with http.post(server + path, json=body, headers=headers) as r:
-                data = await r.json()
-                assert r.status == 201, data
-                return data
-
-        room = await post("/api/rooms", {"name": "Team Noord", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur"},
-                          served.facilitator_token)
-        anne = await post(f"/api/invites/{room['invite_url'].rsplit('/', 1)[1]}/join", {"name": "Anne"})
+        api = RoomApi(http, served)
+        room = await api.create_room()
+        anne = await api.join(room, "Anne")
         # The group: Fleur speaks (a steady tone) from a page without a browser.
         ws_url = server.replace("http", "ws", 1) + f"/r/{room['room_id']}/ws"
         fleur = RoomPage(http, ws_url, {"Authorization": f"Bearer {room['token']}"}, "fleur",

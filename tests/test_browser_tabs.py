@@ -10,7 +10,7 @@ import time
 
 import aiohttp
 import pytest
-from browser_helpers import SLOT_MAP
+from browser_helpers import SLOT_MAP, RoomApi
 from served import CHROMIUM, CHROMIUM_ARGS, TRACK_PCS
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -69,16 +69,9 @@ def handover_gap(samples: list[tuple[float, int]], since: float) -> float:
 async def test_a_second_tab_takes_the_call_over_once_and_the_old_tab_says_so(server):
     served, server = server, server.base
     async with aiohttp.ClientSession() as http:
-        async def post(path, body, token=None):
-            headers = {"Authorization": f"Bearer {token}"} if token else {}
-            async with http.post(server + path, json=body, headers=headers) as r:
-                data = await r.json()
-                assert r.status == 201, data
-                return data
-
-        room = await post("/api/rooms", {"name": "Team Noord", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur"},
-                          served.facilitator_token)
-        anne = await post(f"/api/invites/{room['invite_url'].rsplit('/', 1)[1]}/join", {"name": "Anne"})
+        api = RoomApi(http, served)
+        room = await api.create_room()
+        anne = await api.join(room, "Anne")
 
     async with playwright_api.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -9,6 +9,7 @@ import shutil
 
 import aiohttp
 import pytest
+from browser_helpers import RoomApi
 from served import CHROMIUM, CHROMIUM_ARGS, INBOUND, TRACK_PCS
 from served import poll_stats as poll
 
@@ -27,15 +28,9 @@ def decoded(stats: dict) -> int:
 async def test_browsers_see_each_other_and_the_roddelfase_hides_the_inbrenger(server):
     served, server = server, server.base
     async with aiohttp.ClientSession() as http:
-        async def post(path, body, token=None):
-            headers = {"Authorization": f"Bearer {token}"} if token else {}
-            async with http.post(server + path, json=body, headers=headers) as r:
-                data = await r.json()
-                assert r.status in (200, 201), data
-                return data
-
-        room = await post("/api/rooms", {"name": "Team Noord", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur"},
-                          served.facilitator_token)
+        api = RoomApi(http, served)
+        post = api.post
+        room = await api.create_room()
         room_id, fac_token = room["room_id"], room["token"]
         invite = room["invite_url"].rsplit("/", 1)[1]
         people = [await post(f"/api/invites/{invite}/join", {"name": n}) for n in ("Anne", "Bas")]
