@@ -18,6 +18,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from browser_helpers import RoomApi
 from served import CHROMIUM, CHROMIUM_ARGS
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -78,12 +79,7 @@ async def test_no_serious_accessibility_violations_on_any_page(server):
     expect.set_options(timeout=TIMEOUT_MS)
     found: list[str] = []
     async with aiohttp.ClientSession() as http, playwright_api.async_playwright() as p:
-        async def post(path, body, token=None):
-            headers = {"Authorization": f"Bearer {token}"} if token else {}
-            async with http.post(server.base + path, json=body, headers=headers) as r:
-                data = await r.json()
-                assert r.status in (200, 201), data
-                return data
+        post = RoomApi(http, server).post
 
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
@@ -153,12 +149,7 @@ async def tab_to(page, selector: str, limit: int = 80) -> None:
 async def test_facilitator_runs_a_session_by_keyboard_only(server):
     expect.set_options(timeout=TIMEOUT_MS)
     async with aiohttp.ClientSession() as http, playwright_api.async_playwright() as p:
-        async def post(path, body, token=None):
-            headers = {"Authorization": f"Bearer {token}"} if token else {}
-            async with http.post(server.base + path, json=body, headers=headers) as r:
-                data = await r.json()
-                assert r.status in (200, 201), data
-                return data
+        post = RoomApi(http, server).post
 
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
