@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 from yarl import URL
 
-from . import browser_sessions, db, facilitators, tokens
+from . import browser_sessions, db, facilitators, tokens, web_advice
 from . import hub as hub_module
 from .config import Settings
 from .engine import PhaseEngine
@@ -29,6 +29,22 @@ from .methods import SHIPPED_METHODS, load_catalog
 from .retention import purge_expired
 from .room import FACILITATOR, Room
 from .views import PROTOCOL_VERSION, snapshot
+from .web_common import (  # noqa: F401  (names other modules and tests take from here)
+    ENGINE,
+    HUB,
+    LIVE,
+    MAX_BODY,
+    ON_GONE,
+    SETTINGS,
+    STATE_EXTRAS,
+    WS_HANDLERS,
+    _https,
+    authenticate,
+    base_url,
+    legacy_cookie_name,
+    read_json,
+    session_cookie,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,40 +52,14 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 MAX_WS_MESSAGE = 256 * 1024
 # Seconds a participant whose socket was lost (not closed) still counts as present.
 PRESENCE_GRACE = 10.0
-MAX_BODY = 256 * 1024
 FACILITATOR_COOKIE_DAYS = 365
-BODY_SECONDS = 10.0
 
-ENGINE = web.AppKey("engine", PhaseEngine)
-HUB = web.AppKey("hub", Hub)
-SETTINGS = web.AppKey("settings", Settings)
-# Extra parts of the state message (advice list, transcription status...), per room and participant.
-STATE_EXTRAS = web.AppKey("state_extras", list)
-# Handlers for WebSocket message types other than commands, keyed by prefix ("media.").
-WS_HANDLERS = web.AppKey("ws_handlers", dict)
-# Called when a participant's last socket closes: async fn(room_id, participant_id).
-ON_GONE = web.AppKey("on_gone", list)
 RETENTION_TASK = web.AppKey("retention_task", asyncio.Task)
-LIVE = web.AppKey("live", Live)
 # Open WebSockets per client address, and the message bucket per (room, participant).
 WS_PER_IP = web.AppKey("ws_per_ip", dict)
 WS_BUCKETS = web.AppKey("ws_buckets", dict)
 HTTP_LIMITS = web.AppKey("http_limits", object)
 MAX_SOCKETS_PER_IP = 64
-
-
-def legacy_cookie_name(room_id: str) -> str:
-    # Before the session cookie: one cookie per room with the token itself (Path=/, 90 days).
-    return f"companion_{room_id}"
-
-
-def _https(request: web.Request) -> bool:
-    return base_url(request).startswith("https://")
-
-
-def session_cookie(request: web.Request) -> str:
-    # __Host-: sent only to this exact origin over https, never set by a sibling subdomain.
-    return "__Host-companion" if _https(request) else "companion"
 
 
 def facilitator_cookie(request: web.Request) -> str:
@@ -97,36 +87,6 @@ def facilitator_of(request: web.Request) -> dict[str, Any]:
     return found
 
 
-def authenticate(request: web.Request) -> tuple[Room, Any]:
-    """The room in the path and who is asking: ``Authorization: Bearer <personal token>``, else the
-    browser's session cookie, else (pages from before it) the room's own cookie. ClientError 401/403/404."""
-    room_id = request.match_info["room_id"]
-    engine = request.app[ENGINE]
-    auth = request.headers.get("Authorization", "")
-    if auth.startswith("Bearer "):
-        return engine.authenticate(auth[7:].strip(), room_id)
-    pid = browser_sessions.participant(engine.conn, request.cookies.get(session_cookie(request)), room_id)
-    if pid is not None:
-        room = engine.get(room_id)
-        if pid in room.participants and not room.participants[pid].removed:
-            return room, room.participants[pid]
-    return engine.authenticate(request.cookies.get(legacy_cookie_name(room_id)), room_id)
-
-
-def base_url(request: web.Request) -> str:
-    settings = request.app[SETTINGS]
-    configured = settings.public_url
-    if configured:
-        return configured.rstrip("/")
-    if request.remote not in settings.trusted_proxies:
-        # Anyone can send X-Forwarded-*: believed only from the operator's own proxy.
-        return f"{request.scheme}://{request.host}"
-    # Behind a reverse proxy that sets X-Forwarded-Proto/Host.
-    proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
-    host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
-    return f"{proto}://{host}"
-
-
 def set_room_cookie(request: web.Request, response: web.StreamResponse, room_id: str, participant_id: str) -> None:
     """This browser is ``participant_id`` in the room: one session cookie for all rooms, kept as long
     as a session's data may be (retention, plus the day a room may wait to start)."""
@@ -148,24 +108,6 @@ def set_room_cookie(request: web.Request, response: web.StreamResponse, room_id:
     for name in request.cookies:
         if name.startswith("companion_") and name != "companion_fac":
             response.del_cookie(name, path="/")
-
-
-async def read_json(request: web.Request) -> dict[str, Any]:
-    if request.content_length and request.content_length > MAX_BODY:
-        raise ClientError(413, "too_large", "Het verzoek is te groot.")
-    try:
-        # A body trickling in (one byte every few seconds) must not hold a connection for ever.
-        raw = await asyncio.wait_for(request.read(), BODY_SECONDS)
-    except asyncio.TimeoutError:
-        raise ClientError(408, "slow_body", "Het verzoek kwam te langzaam binnen.") from None
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        # RecursionError: thousands of nested brackets.
-        raise bad_request("Geen geldige JSON.", "bad_json") from None
-    if not isinstance(body, dict):
-        raise bad_request("Een JSON-object verwacht.", "bad_json")
-    return body
 
 
 def route_pattern(request: web.Request) -> str:
@@ -693,10 +635,8 @@ def create_app(settings: Settings) -> web.Application:
     app[HUB] = hub
     hub.on_gone = lambda room_id, pid: _participant_gone(app, room_id, pid)
     live = _live_services(app, settings, engine, hub)
-    from .advice import api as advice_api  # it builds on this module's keys
-
-    advice_api.setup(app)
-    live.utterance_listeners.append(advice_api.utterance_sink(app))
+    web_advice.setup(app)
+    live.utterance_listeners.append(web_advice.utterance_sink(app))
     engine.listeners.append(live.on_change)
     engine.listeners.append(hub.push_state)
     app[LIVE] = live

@@ -7,7 +7,7 @@ import sqlite3
 import threading
 
 import pytest
-from companion.advice import api
+from companion import web_advice as api
 from companion.web import LIVE
 from conftest import Harness
 

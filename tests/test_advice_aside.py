@@ -204,7 +204,7 @@ async def _call(h, person, method, path, json=None, expect=200):
 
 
 async def test_facilitator_and_inbrenger_see_it_live_and_only_the_facilitator_restores(room):
-    from companion.advice import api
+    from companion import web_advice as api
 
     h, fac, anna, bram = room
     for person in (fac, anna, bram):

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from companion import web as web_module
+from companion import web_common
 from companion.advice import store as advice_store
 from companion.media import service as media_service
 from companion.retention import delete_room
@@ -132,7 +133,7 @@ async def test_advice_items_made_by_hand_are_capped(harness, monkeypatch):
 
 
 async def test_a_body_sent_too_slowly_is_cut_off(harness, monkeypatch):
-    monkeypatch.setattr(web_module, "BODY_SECONDS", 1.0)
+    monkeypatch.setattr(web_common, "BODY_SECONDS", 1.0)
     fac, invite, _ = await harness.create_room()
     port = harness.server.port
 

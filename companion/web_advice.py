@@ -21,11 +21,11 @@ from typing import Any, Callable, Iterable
 
 from aiohttp import web
 
-from ..errors import ClientError, bad_request, conflict, forbidden
-from ..retention import delete_room
-from ..room import ENDED, FACILITATOR, INBRENGER, Room
-from ..web import ENGINE, HUB, LIVE, STATE_EXTRAS, authenticate, read_json
-from . import aside, export, store
+from .advice import aside, export, store
+from .errors import ClientError, bad_request, conflict, forbidden
+from .retention import delete_room
+from .room import ENDED, FACILITATOR, INBRENGER, Room
+from .web_common import ENGINE, HUB, LIVE, STATE_EXTRAS, authenticate, read_json
 
 log = logging.getLogger(__name__)
 
