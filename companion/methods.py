@@ -17,6 +17,8 @@ import jinja2
 from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
 
+from .shipped import PROMPTS
+
 LANGUAGES = ("nl", "en")
 ROLES = ("facilitator", "inbrenger", "deelnemer")
 STEP_KINDS = (
@@ -351,4 +353,4 @@ def load_catalog(folders: Iterable[Path]) -> MethodCatalog:
     return MethodCatalog(methods=methods, errors=errors)
 
 
-SHIPPED_METHODS = Path(__file__).resolve().parent.parent / "prompts" / "methods"
+SHIPPED_METHODS = PROMPTS / "methods"

@@ -11,15 +11,14 @@ import sqlite3
 import time
 import tomllib
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Callable
 
 from . import signals
 from .methods import LANGUAGES, render_text
 from .room import ENDED, FACILITATOR, INBRENGER, Room, text_context
+from .shipped import PROMPTS
 
 PROTOCOL_VERSION = 1
-PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 
 
 @lru_cache(maxsize=1)

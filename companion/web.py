@@ -12,7 +12,6 @@ import json
 import logging
 import time
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -27,6 +26,7 @@ from .hub import Hub
 from .live import Live
 from .methods import SHIPPED_METHODS, load_catalog
 from .retention import purge_expired
+from .shipped import STATIC
 from .room import FACILITATOR, Room
 from .views import PROTOCOL_VERSION, snapshot
 from .web_common import (  # noqa: F401  (names other modules and tests take from here)
@@ -48,7 +48,6 @@ from .web_common import (  # noqa: F401  (names other modules and tests take fro
 
 log = logging.getLogger(__name__)
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
 MAX_WS_MESSAGE = 256 * 1024
 # Seconds a participant whose socket was lost (not closed) still counts as present.
 PRESENCE_GRACE = 10.0
@@ -623,7 +622,7 @@ def create_app(settings: Settings) -> web.Application:
     settings.methods_dir.mkdir(parents=True, exist_ok=True)
     conn = db.connect(settings.db_path)
     if not SHIPPED_METHODS.is_dir():
-        log.error("the shipped methods are missing (%s): install from the source tree with pip install -e .", SHIPPED_METHODS)
+        log.error("the shipped methods are missing (%s): reinstall companion", SHIPPED_METHODS)
     catalog = load_catalog([SHIPPED_METHODS, settings.methods_dir])
     for error in catalog.errors:
         log.warning("method file refused: %s", error)

@@ -19,7 +19,9 @@ from typing import Any, Mapping
 import jinja2
 from markupsafe import Markup
 
-EXPORT_TEMPLATES = Path(__file__).resolve().parents[2] / "prompts" / "export"
+from ..shipped import PROMPTS
+
+EXPORT_TEMPLATES = PROMPTS / "export"
 
 LABELS: dict[str, dict[str, str]] = {
     "nl": {

@@ -22,9 +22,10 @@ import itertools
 import re
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
-ADVICE_PROMPTS = Path(__file__).resolve().parents[2] / "prompts" / "advice"
+from ..shipped import PROMPTS
+
+ADVICE_PROMPTS = PROMPTS / "advice"
 
 _SLOT = re.compile(r"\{(\w+)\}")
 
