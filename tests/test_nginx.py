@@ -1,4 +1,5 @@
-"""The README's nginx block, run by a real nginx in front of `python -m companion serve`, on loopback:
+"""The nginx lines the README points to (docs/deploy/nginx.conf), run by a real nginx in front of
+`python -m companion serve`, on loopback:
 a room is made, joined and entered through it (personal link, WebSocket upgrade); nothing it
 logs holds a secret (no access log); a request body sent too slowly is cut off
 (client_body_timeout); one address cannot hold more connections than limit_conn allows."""
@@ -24,17 +25,16 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 pytestmark = pytest.mark.skipif(not shutil.which(NGINX) and not os.environ.get("CI"), reason="no nginx")
 
 
-def readme_block() -> str:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    return re.search(r"```nginx\n(.*?)\n\s*```", text, re.S).group(1)
+def deploy_block() -> str:
+    return (ROOT / "docs" / "deploy" / "nginx.conf").read_text(encoding="utf-8")
 
 
 def nginx_conf(folder, listen: int, upstream: int) -> str:
-    """The README's lines where they say they go (http { } and server { }), with this test's ports and files."""
-    block = "\n".join(line.strip() for line in readme_block().splitlines())
+    """The deploy file's lines where they say they go (http { } and server { }), with this test's ports and files."""
+    block = "\n".join(line.strip() for line in deploy_block().splitlines())
     http_part, server_part = block.split("# in the server { }", 1)
     server_part = server_part.split("\n", 1)[1].replace("http://127.0.0.1:8080", f"http://127.0.0.1:{upstream}")
-    assert f"127.0.0.1:{upstream}" in server_part, "the README's proxy_pass changed shape"
+    assert f"127.0.0.1:{upstream}" in server_part, "the deploy file's proxy_pass changed shape"
     return f"""
 user root;
 pid {folder}/nginx.pid;
@@ -85,7 +85,7 @@ def proxied(tmp_path):
         served.close()
 
 
-async def test_the_readme_nginx_block_proxies_logs_no_secret_and_holds_its_limits(proxied):
+async def test_the_deploy_nginx_lines_proxy_logs_no_secret_and_holds_its_limits(proxied):
     served, base, folder = proxied
     secrets = {"facilitator link": served.facilitator_token}
     jar = aiohttp.CookieJar(unsafe=True)
@@ -122,8 +122,8 @@ async def test_the_readme_nginx_block_proxies_logs_no_secret_and_holds_its_limit
     assert 8 < waited < 25, waited
     writer.close()
 
-    # limit_conn: one address holds at most the README's number of connections at once.
-    limit = int(re.search(r"limit_conn companion_addr (\d+);", readme_block()).group(1))
+    # limit_conn: one address holds at most the deploy file's number of connections at once.
+    limit = int(re.search(r"limit_conn companion_addr (\d+);", deploy_block()).group(1))
     held = []
     try:
         for _ in range(limit):  # each waits in the middle of its body, so each holds its connection

@@ -1,8 +1,9 @@
 """Installed like a Python application: the built wheel is a working server without the checkout.
 
-The test builds the sdist and, from it, the wheel (``python -m build``, as a release would), installs the
-wheel into a fresh virtual environment in a temporary folder, and starts that environment's ``companion
-serve`` on a temporary data folder, from a working directory outside the checkout and without PYTHONPATH.
+The test builds the wheel as the README tells the operator (``pip wheel --no-deps``), installs it into a
+fresh virtual environment in a temporary folder, and starts that environment's ``companion serve`` with the
+command line of the systemd unit in docs/deploy/ (on a temporary data folder and a free loopback port),
+from a working directory outside the checkout and without PYTHONPATH.
 The room page, the browser client, the method texts and the export templates must then come from inside
 the installed package. The environment sees the already-installed dependencies
 (``--system-site-packages``) and pip is told to use no index at all: nothing is downloaded, and a
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -34,6 +36,7 @@ NOT_BUILT = shutil.ignore_patterns(
     ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "node_modules", "artifacts", "tests",
 )
 SHIPPED = ("static", "prompts")
+UNIT = ROOT / "docs" / "deploy" / "companion.service"
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float) -> str:
@@ -51,8 +54,9 @@ def installed(tmp_path_factory):
     # Not the checkout's own python path: the venv must find the installed copy and nothing else.
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
     dist = tmp / "dist"
-    # The build tools are the test extras' (build, setuptools): no isolated download of them.
-    run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(src)], tmp, env, 300)
+    # The build backend is the test extras' setuptools: no isolated download of it.
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--disable-pip-version-check",
+         "-w", str(dist), str(src)], tmp, env, 300)
     wheels = list(dist.glob("*.whl"))
     assert len(wheels) == 1, wheels
     venv = tmp / "venv"
@@ -84,6 +88,18 @@ def test_installed_package_finds_its_files_inside_itself(installed):
     for path in json.loads(out):
         assert Path(path).is_dir(), path
         assert Path(path).is_relative_to(venv), f"{path} is not inside the installed package under {venv}"
+
+
+def unit_command(bin_dir: Path, data: Path, port: int) -> tuple[list[str], str]:
+    """The unit's ExecStart with this test's program, data folder and port; and its --public-url."""
+    line = next(line for line in UNIT.read_text(encoding="utf-8").splitlines() if line.startswith("ExecStart="))
+    argv = shlex.split(line.removeprefix("ExecStart="))
+    assert argv[:2] == ["/opt/companion/bin/companion", "serve"], argv
+    assert argv[argv.index("--data-dir") + 1] == "/var/lib/companion", "the unit's data folder is its StateDirectory"
+    argv[0] = str(bin_dir / "companion")
+    argv[argv.index("--data-dir") + 1] = str(data)
+    argv[argv.index("--port") + 1] = str(port)
+    return argv, argv[argv.index("--public-url") + 1]
 
 
 class Client:
@@ -118,9 +134,10 @@ def test_installed_server_serves_room_client_and_methods(installed):
     port = free_port()
     log_path = work / "serve.log"
     with open(log_path, "wb") as log:
-        # The defaults an operator gets, speech model included.
+        # As the unit starts it, speech model included.
+        argv, public_url = unit_command(bin_dir, data, port)
         server = subprocess.Popen(
-            [str(bin_dir / "companion"), "serve", "--port", str(port), "--data-dir", str(data)],
+            argv,
             cwd=work, env={**env, "PYTHONUNBUFFERED": "1"}, stdout=log, stderr=subprocess.STDOUT,
         )
     try:
@@ -137,7 +154,8 @@ def test_installed_server_serves_room_client_and_methods(installed):
         room = client.json("/api/rooms", {"name": "Team Noord", "method": "roddelmodel", "language": "nl",
                                           "facilitator_name": "Fleur"}, facilitator, status=201)
         token = room["token"]
-        status, page = client.request(room["room_url"], token=token)
+        assert room["room_url"].startswith(public_url + "/"), room["room_url"]
+        status, page = client.request(client.base + room["room_url"].removeprefix(public_url), token=token)
         assert status == 200 and page == (ROOT / "static" / "room.html").read_bytes()
         status, script = client.request("/static/js/room.js")
         assert status == 200 and script == (ROOT / "static" / "js" / "room.js").read_bytes()
