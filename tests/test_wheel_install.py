@@ -102,6 +102,18 @@ def unit_command(bin_dir: Path, data: Path, port: int) -> tuple[list[str], str]:
     return argv, argv[argv.index("--public-url") + 1]
 
 
+def test_installed_advice_bench_asks_for_a_rounds_file(installed, tmp_path):
+    """The evaluation rounds stay in the checkout: the installed bench says so, and scores a file it is given."""
+    _, bin_dir, env, work = installed
+    done = subprocess.run([str(bin_dir / "companion"), "bench", "advice"], cwd=work, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2 and "--table FILE" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    table = tmp_path / "rounds.json"
+    shutil.copy(ROOT / "tests" / "data" / "advice" / "rounds_spoken.json", table)
+    out = run([str(bin_dir / "companion"), "bench", "advice", "--table", str(table), "--json"], work, env, 120)
+    assert json.loads(out)["tables"] == [str(table)]
+
+
 class Client:
     def __init__(self, base: str):
         self.base = base

@@ -184,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.table is not None and not args.table.is_file():
         parser.error(f"no such rounds file: {args.table}")
+    if args.table is None and not all(p.is_file() for p in DEFAULT_TABLES):
+        # An installed wheel has no tests/: the evaluation rounds live in the source checkout.
+        parser.error(f"the evaluation rounds come with the source checkout ({ADVICE_DATA}); score your own with --table FILE")
     rounds = load_rounds(args.table) if args.table is not None else load_default_rounds()
     results = [score_round(r, live=args.live) for r in rounds]
     summary = summarise(results)
