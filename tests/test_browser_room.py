@@ -26,13 +26,13 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_helpers import vote_for
+from browser_helpers import idle_chromium, vote_for
 from served import CHROMIUM, CHROMIUM_ARGS, ROOT, SHOTS
 
 playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
 
-pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="no Chromium")
+pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM) or not shutil.which("chrt"), reason="no Chromium or chrt")
 
 VIEWPORT = {"width": 1366, "height": 768}
 TIMEOUT_MS = 45000
@@ -136,16 +136,21 @@ async def next_step(fac: Person, everyone: list[Person], label: str) -> None:
         await expect(person.page.locator("#step-label")).to_contain_text(label)
 
 
-async def test_six_people_in_the_room(server):
+async def test_six_people_in_the_room(server, tmp_path):
     expect.set_options(timeout=TIMEOUT_MS)
     async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        # Six people's computers in one browser on the server's two cores: the browser takes what the
+        # server leaves, or the server's event loop starves and video freezes (see idle_chromium).
+        browser = await p.chromium.launch(executable_path=str(idle_chromium(tmp_path)), args=ARGS)
         seen: dict[str, Person] = {}
         try:
             await run_room(browser, server.base, seen, server.facilitator_headers)
         except Exception:
             for person in seen.values():
-                names = await person.page.eval_on_selector_all("#people li .person-name", "els => els.map((e) => e.textContent)")
+                try:
+                    names = await person.page.eval_on_selector_all("#people li .person-name", "els => els.map((e) => e.textContent)")
+                except playwright_api.Error:
+                    names = "(page closed)"  # the test closes the inbrenger's browser on purpose
                 print(person.name, "sees", names, "page errors:", person.errors)
             raise
         finally:
@@ -328,7 +333,11 @@ async def run_room(browser, base: str, seen: dict, headers: dict) -> None:
     for text in ("Schrijf op wat je al doet.", "Oefen nee zeggen met een collega.", "Kijk wat er gebeurt als je een week niets extra doet."):
         await add.get_by_label("Nieuw advies").fill(text)
         await add.get_by_label("Nieuw advies").press("Enter")
-    await expect(items).to_have_count(6)
+    try:
+        await expect(items).to_have_count(6)
+    except AssertionError:
+        print("advice list:", await items.all_inner_texts(), "panel:", await fac.page.locator("#advice-panel").inner_text())
+        raise
     # A quiet hand, one advice at a time: the facilitator sees them in order.
     await sem.page.get_by_role("button", name="Hand opsteken").click()
     await expect(fac.page.locator("#console-hands li")).to_have_count(1)

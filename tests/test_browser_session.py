@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pytest
 from browser_helpers import (
-    SLOT_MAP, decoded_total, inbound, poll_inbound, received, screenshot, vote_for, write_case,
+    SLOT_MAP, decoded_total, idle_chromium, inbound, poll_inbound, received, screenshot, vote_for, write_case,
 )
 from served import CHROMIUM, CHROMIUM_ARGS, SHOTS, TRACK_PCS, ServedCompanion
 
@@ -154,18 +154,6 @@ def server(tmp_path):
     served.start()
     yield served
     served.close()
-
-
-def idle_chromium(folder: Path) -> Path:
-    """Chromium in the SCHED_IDLE class: it runs on what the server leaves. The five browsers
-    stand for five people's own computers. At nice 10 they did not: the CPU scheduler weighs
-    threads, not processes, and five Chromiums' dozens of threads outweighed the server's one
-    event loop, which then got a quarter of a core, let its UDP queues overflow (80 % of the
-    video packets dropped by the kernel) and froze every video stream."""
-    script = folder / "chromium-idle"
-    script.write_text(f'#!/bin/sh\nexec chrt --idle 0 {CHROMIUM} "$@"\n')
-    script.chmod(0o755)
-    return script
 
 
 async def open_browser(p, person: Person, url: str) -> float:

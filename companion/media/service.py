@@ -42,6 +42,8 @@ MAX_SDP_BYTES = 64 * 1024
 KINDS: tuple[Kind, ...] = ("audio", "video")
 # At most one keyframe request upstream per source in this many seconds.
 PLI_INTERVAL = 0.3
+# A video path that waits this long for a keyframe is reported in the log (once per wait).
+WAITING_REPORT_S = 5.0
 # An offer the page never answers holds a peer connection and its UDP sockets: closed after this.
 OFFER_TIMEOUT = 30.0
 # Hosts only: the server must not wait on a STUN server it cannot reach.
@@ -58,6 +60,10 @@ class PathStats:
     # monotonic time of the first frame after the gate last opened
     resumed_at: float | None = None
     opened_at: float | None = None
+    # monotonic time this path began waiting for a keyframe, and whether the operator was told it waits long
+    waiting_since: float | None = None
+    last_waiting: float = 0.0
+    reported_waiting: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -101,6 +107,7 @@ class _Peer:
     closed: bool = False
     offers: int = 0
     last_pli: float = 0.0
+    plis: int = 0  # keyframe requests sent upstream to this participant
     decoder: "SpeakerDecoder | None" = None
 
 
@@ -528,8 +535,10 @@ class MediaService:
                     if not keyframe:
                         path.dropped_waiting += 1
                         want_keyframe = True
+                        self._note_waiting(path, room_id, source, sub.pid, src)
                         continue
                     slot.waiting_keyframe = False
+                    path.waiting_since = None
                 if slot.track.push(data, timestamp):
                     path.packets += 1
                     path.keyframes += keyframe
@@ -563,6 +572,21 @@ class MediaService:
 
         return on_request
 
+    @staticmethod
+    def _note_waiting(path: PathStats, room_id: str, source: str, subscriber: str, src: _Peer) -> None:
+        # A subscriber that sees a frozen tile while its source keeps sending: the operator's log says so
+        # once per wait, with what the server asked of the source.
+        now = time.monotonic()
+        if path.waiting_since is None or now - path.last_waiting > 1.0:  # a new wait (a gap: the gate was shut)
+            path.waiting_since, path.reported_waiting = now, False
+        path.last_waiting = now
+        if not path.reported_waiting and now - path.waiting_since > WAITING_REPORT_S:
+            path.reported_waiting = True
+            log.warning(
+                "video %s -> %s in room %s: no keyframe for %.1f s (%d frames held back, %d keyframe requests sent to the source)",
+                source, subscriber, room_id, now - path.waiting_since, path.dropped_waiting, src.plis,
+            )
+
     def _want_keyframe(self, room_id: str, source: str) -> None:
         room = self._rooms.get(room_id)
         peer = room.peers.get(source) if room else None
@@ -572,6 +596,7 @@ class MediaService:
         if now - peer.last_pli < PLI_INTERVAL:
             return
         peer.last_pli = now
+        peer.plis += 1
         self._spawn(self._send_pli(peer))
 
     async def _send_pli(self, peer: _Peer) -> None:
