@@ -154,11 +154,29 @@ class PhaseEngine:
                     f"Je hebt al {held} kamers (het maximum). Verwijder een afgelopen sessie of vraag de beheerder.",
                 )
 
-    def room_for_invite(self, invite: str) -> Room:
-        row = self.conn.execute("SELECT id FROM rooms WHERE invite_hash = ?", (tokens.token_hash(invite),)).fetchone()
-        if row is None:
+    def room_for_invite(self, invite: str, room_id: str | None = None) -> Room:
+        """The room an invite opens; with ``room_id`` (the room in the link's path) it must be that room.
+        ClientError 404 ``unknown_invite``."""
+        found = self.room_id_of_invite(invite)
+        if found is None or (room_id is not None and found != room_id):
             raise not_found("Deze uitnodiging is onbekend of verlopen.", "unknown_invite")
-        return self.get(row["id"])
+        return self.get(found)
+
+    def room_id_of_invite(self, invite: str | None) -> str | None:
+        """The room id an invite belongs to, read from the database only (the room is not loaded here)."""
+        if not invite or not isinstance(invite, str) or len(invite) > 128:
+            return None
+        row = self.conn.execute("SELECT id FROM rooms WHERE invite_hash = ?", (tokens.token_hash(invite),)).fetchone()
+        return row["id"] if row is not None else None
+
+    def room_id_of_token(self, token: str | None) -> str | None:
+        """The room id a personal token belongs to (a removed person's token matches nothing), from the database only."""
+        if not token or not isinstance(token, str) or len(token) > 128:
+            return None
+        row = self.conn.execute(
+            "SELECT room_id FROM participants WHERE token_hash = ?", (tokens.token_hash(token),)
+        ).fetchone()
+        return row["room_id"] if row is not None else None
 
     def authenticate(self, token: str | None, room_id: str | None = None) -> tuple[Room, Participant]:
         if not token or not isinstance(token, str) or len(token) > 128:
@@ -171,8 +189,8 @@ class PhaseEngine:
         room = self.get(row["room_id"])
         return room, room.participants[row["id"]]
 
-    async def join(self, invite: str, name: Any) -> tuple[Room, Participant, str]:
-        room = self.room_for_invite(invite)
+    async def join(self, invite: str, name: Any, room_id: str | None = None) -> tuple[Room, Participant, str]:
+        room = self.room_for_invite(invite, room_id)
         display = clean_text(name, "Naam", MAX_NAME)
         if room.status == ENDED:
             raise conflict("Deze sessie is al afgelopen.", "ended")

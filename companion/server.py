@@ -54,7 +54,7 @@ def run(settings: Settings) -> int:
     elif facilitators.count(conn) == 0:
         print("companion: no facilitator can create rooms; add one with: companion facilitator add NAME", flush=True)
     print(f"companion: open {base}/ (data in {settings.data_dir})", flush=True)
-    # No access log: paths carry secrets (/k/<token>, /i/<invite>). Header lines up to 32 KB: a browser
+    # No access log: paths carry secrets (/r/<room>/k/<token>, /r/<room>/i/<invite>). Header lines up to 32 KB: a browser
     # with many old per-room cookies still gets through once, and is told to drop them.
     web.run_app(app, host=settings.host, port=settings.port, ssl_context=context, print=None, access_log=None,
                 max_field_size=32 * 1024)

@@ -283,7 +283,7 @@ async def open_room(
         facilitator_id = (await r.json())["you"]["id"]
     people = [(FACILITATOR, "facilitator", facilitator_id, created["token"])]
     for i, name in enumerate((INBRENGER, *NAMES[: participants - 2])):
-        joined = await _post(http, f"{base}/api/invites/{invite}/join", {"name": name})
+        joined = await _post(http, f"{base}/api/rooms/{room_id}/invites/{invite}/join", {"name": name})
         people.append((name, "inbrenger" if i == 0 else "deelnemer", joined["participant_id"], joined["token"]))
     members = []
     for name, role, pid, token in people:

@@ -1,8 +1,11 @@
 """The aiohttp application: pages, the JSON API and one WebSocket per participant.
 
-Access is by secret links.  ``/k/<token>`` is a person's own link: it sets a
+Access is by secret links.  ``/r/<room>/k/<token>`` is a person's own link: it sets a
 cookie for that room and opens it, so a reload or a dropped connection comes
-back as the same person in the same role.
+back as the same person in the same role.  Every path that concerns a room
+carries its id (``/r/<room>/...``, ``/api/rooms/<room>/...``), so a proxy can send
+a room's traffic to the one process that serves it; the links from before
+(``/k/<token>``, ``/i/<invite>``) redirect.
 """
 
 from __future__ import annotations
@@ -110,7 +113,7 @@ def set_room_cookie(request: web.Request, response: web.StreamResponse, room_id:
 
 
 def route_pattern(request: web.Request) -> str:
-    """What a log line may say about a request: the route (/k/{token}), never the path with the secret in it."""
+    """What a log line may say about a request: the route (/r/{room_id}/k/{token}), never the path with the secret in it."""
     resource = request.match_info.route.resource
     return resource.canonical if resource is not None else "(no route)"
 
@@ -293,8 +296,16 @@ async def create_room(request: web.Request) -> web.Response:
         owner_id=owner["id"],
     )
     fac_id = next(p.id for p in room.participants.values() if p.role == FACILITATOR)
-    return _entered(request, room, fac_id, fac_token, facilitator_url=f"{base_url(request)}/k/{fac_token}",
-                    invite_url=f"{base_url(request)}/i/{invite}")
+    return _entered(request, room, fac_id, fac_token, facilitator_url=personal_url(request, room.id, fac_token),
+                    invite_url=invite_url(request, room.id, invite))
+
+
+def personal_url(request: web.Request, room_id: str, token: str) -> str:
+    return f"{base_url(request)}/r/{room_id}/k/{token}"
+
+
+def invite_url(request: web.Request, room_id: str, invite: str) -> str:
+    return f"{base_url(request)}/r/{room_id}/i/{invite}"
 
 
 def _entered(request: web.Request, room: Room, pid: str, token: str, **links: str) -> web.Response:
@@ -307,7 +318,7 @@ def _entered(request: web.Request, room: Room, pid: str, token: str, **links: st
 
 
 async def invite_info(request: web.Request) -> web.Response:
-    room = request.app[ENGINE].room_for_invite(request.match_info["invite"])
+    room = request.app[ENGINE].room_for_invite(request.match_info["invite"], request.match_info["room_id"])
     return web.json_response(
         {
             "room": {
@@ -321,21 +332,57 @@ async def invite_info(request: web.Request) -> web.Response:
 
 async def join_room(request: web.Request) -> web.Response:
     body = await read_json(request)
-    room, participant, token = await request.app[ENGINE].join(request.match_info["invite"], body.get("name"))
-    return _entered(request, room, participant.id, token, participant_id=participant.id, personal_url=f"{base_url(request)}/k/{token}")
+    room, participant, token = await request.app[ENGINE].join(
+        request.match_info["invite"], body.get("name"), request.match_info["room_id"]
+    )
+    return _entered(request, room, participant.id, token, participant_id=participant.id,
+                    personal_url=personal_url(request, room.id, token))
+
+
+UNKNOWN_LINK = (
+    "<!doctype html><meta charset=utf-8><title>companion</title>"
+    "<p>Deze link is onbekend of de sessie is verwijderd. / This link is unknown or the session was deleted.</p>"
+)
+
+
+def _unknown_link() -> web.Response:
+    return web.Response(status=404, content_type="text/html", text=UNKNOWN_LINK)
+
+
+async def old_personal_link(request: web.Request) -> web.StreamResponse:
+    """``/k/<token>`` (protocol 1): on to the same link with the room in its path (a database read only)."""
+    token = request.match_info["token"]
+    room_id = request.app[ENGINE].room_id_of_token(token)
+    if room_id is None:
+        return _unknown_link()
+    raise web.HTTPTemporaryRedirect(f"/r/{room_id}/k/{token}")
+
+
+async def old_invite_link(request: web.Request) -> web.StreamResponse:
+    """``/i/<invite>`` (protocol 1): on to ``/r/<room>/i/<invite>``."""
+    invite = request.match_info["invite"]
+    room_id = request.app[ENGINE].room_id_of_invite(invite)
+    if room_id is None:
+        return _unknown_link()
+    raise web.HTTPTemporaryRedirect(f"/r/{room_id}/i/{invite}")
+
+
+async def old_invite_api(request: web.Request) -> web.StreamResponse:
+    """``/api/invites/<invite>[/join]`` (protocol 1): 307 to the path with the room, method and body kept."""
+    invite = request.match_info["invite"]
+    room_id = request.app[ENGINE].room_id_of_invite(invite)
+    if room_id is None:
+        raise ClientError(404, "unknown_invite", "Deze uitnodiging is onbekend of verlopen.")
+    tail = "/join" if request.path.endswith("/join") else ""
+    raise web.HTTPTemporaryRedirect(f"/api/rooms/{room_id}/invites/{invite}{tail}")
 
 
 async def personal_link(request: web.Request) -> web.StreamResponse:
     token = request.match_info["token"]
     try:
-        room, participant = request.app[ENGINE].authenticate(token)
+        room, participant = request.app[ENGINE].authenticate(token, request.match_info["room_id"])
     except ClientError:
-        return web.Response(
-            status=404,
-            content_type="text/html",
-            text="<!doctype html><meta charset=utf-8><title>companion</title>"
-            "<p>Deze link is onbekend of de sessie is verwijderd. / This link is unknown or the session was deleted.</p>",
-        )
+        return _unknown_link()
     response = web.HTTPSeeOther(f"/r/{room.id}")
     set_room_cookie(request, response, room.id, participant.id)
     raise response
@@ -391,7 +438,7 @@ async def renew_invite(request: web.Request) -> web.Response:
     room, me = authenticate(request)
     await read_json(request)
     invite = request.app[ENGINE].renew_invite(room.id, me.id)
-    return web.json_response({"invite_url": f"{base_url(request)}/i/{invite}"})
+    return web.json_response({"invite_url": invite_url(request, room.id, invite)})
 
 
 async def renew_personal_link(request: web.Request) -> web.Response:
@@ -401,7 +448,7 @@ async def renew_personal_link(request: web.Request) -> web.Response:
     await read_json(request)
     participant, token = request.app[ENGINE].renew_link(room.id, me.id, request.match_info["participant_id"])
     await request.app[HUB].close_participant(room.id, participant.id, hub_module.RENEWED, b"personal link renewed")
-    response = web.json_response({"participant_id": participant.id, "personal_url": f"{base_url(request)}/k/{token}"})
+    response = web.json_response({"participant_id": participant.id, "personal_url": personal_url(request, room.id, token)})
     if participant.id == me.id:
         set_room_cookie(request, response, room.id, me.id)  # the facilitator's own browser stays in
     return response
@@ -667,16 +714,20 @@ def create_app(settings: Settings) -> web.Application:
     app.on_cleanup.append(on_cleanup)
 
     app.router.add_get("/", page("index.html"))
-    app.router.add_get("/i/{invite}", page("join.html"))
+    app.router.add_get("/r/{room_id}/i/{invite}", page("join.html"))
     app.router.add_get("/r/{room_id}", page("room.html"))
-    app.router.add_get("/k/{token}", personal_link)
+    app.router.add_get("/r/{room_id}/k/{token}", personal_link)
+    app.router.add_get("/i/{invite}", old_invite_link)
+    app.router.add_get("/k/{token}", old_personal_link)
     app.router.add_get("/f/{token}", facilitator_link)
     app.router.add_get("/api/facilitator", facilitator_me)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/methods", list_methods)
     app.router.add_post("/api/rooms", create_room)
-    app.router.add_get("/api/invites/{invite}", invite_info)
-    app.router.add_post("/api/invites/{invite}/join", join_room)
+    app.router.add_get("/api/rooms/{room_id}/invites/{invite}", invite_info)
+    app.router.add_post("/api/rooms/{room_id}/invites/{invite}/join", join_room)
+    app.router.add_get("/api/invites/{invite}", old_invite_api)
+    app.router.add_post("/api/invites/{invite}/join", old_invite_api)
     app.router.add_get("/api/rooms/{room_id}/state", room_state)
     app.router.add_post("/api/rooms/{room_id}/commands", room_command)
     app.router.add_post("/api/rooms/{room_id}/invite", renew_invite)

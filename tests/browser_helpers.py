@@ -32,7 +32,7 @@ class RoomApi:
         return await self.post("/api/rooms", {**ROOM, **room}, self.served.facilitator_token)
 
     async def join(self, room: dict, name: str) -> dict:
-        return await self.post(f"/api/invites/{room['invite_url'].rsplit('/', 1)[1]}/join", {"name": name})
+        return await self.post(f"/api/rooms/{room['room_id']}/invites/{room['invite_url'].rsplit('/', 1)[1]}/join", {"name": name})
 
 # The server's mid -> participant map as it arrives on the room WebSocket (media.offer,
 # media.slots), so a page's inbound streams can be named; with served.TRACK_PCS.

@@ -104,6 +104,8 @@ class Harness:
         self.people: list[Person] = []
         # The operator's facilitator (companion facilitator add): creating a room needs their token.
         self.facilitator_token: str | None = None
+        # invite token -> room id, for the join path (/api/rooms/<room>/invites/<invite>/join).
+        self.invite_rooms: dict[str, str] = {}
 
     @property
     def facilitator_headers(self) -> dict[str, str]:
@@ -141,10 +143,14 @@ class Harness:
         facilitator.id = (await facilitator.state())["you"]["id"]
         self.people.append(facilitator)
         invite = data["invite_url"].rsplit("/", 1)[1]
+        self.invite_rooms[invite] = data["room_id"]
         return facilitator, invite, data
 
     async def join(self, invite: str, name: str) -> Person:
-        async with self.http.post(self.url(f"/api/invites/{invite}/join"), json={"name": name}) as r:
+        # An invite the harness did not make (a renewed one) goes by the link of protocol 1: it redirects.
+        room_id = self.invite_rooms.get(invite)
+        path = f"/api/rooms/{room_id}/invites/{invite}/join" if room_id else f"/api/invites/{invite}/join"
+        async with self.http.post(self.url(path), json={"name": name}) as r:
             data = await r.json()
             assert r.status == 201, data
         person = Person(self, data["room_id"], data["token"], data["participant_id"])

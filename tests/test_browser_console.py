@@ -45,7 +45,7 @@ async def test_the_console_keeps_the_session_controls_in_view_with_seven_people(
             created = await (await context.request.post(server.base + "/api/rooms", data={
                 "name": "Team Oost", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur", "capacity": 7},
                 headers=server.facilitator_headers)).json()
-            join = created["invite_url"].replace("/i/", "/api/invites/") + "/join"
+            join = f"{server.base}/api/rooms/{created['room_id']}/invites/{created['invite_url'].rsplit('/', 1)[1]}/join"
             joined = {}
             for name in NAMES:
                 # Each person from their own client: the join sets that browser's cookie.

@@ -155,7 +155,7 @@ async def test_facilitator_removes_locks_and_renews_links(server):
             await expect(box).to_contain_text("Nieuwe persoonlijke link voor Bas")
             new_bas_url = await fac.locator("#console-link-url").input_value()
             await shot(fac, "control-renewed-link")
-            assert new_bas_url.startswith(base + "/k/") and new_bas_url != bas_data["personal_url"]
+            assert new_bas_url.startswith(f"{base}/r/{anne_data['room_id']}/k/") and new_bas_url != bas_data["personal_url"]
             await expect(bas.locator("#noaccess h1")).to_have_text("Je link is vervangen")
             await expect(bas.locator("#noaccess-text")).to_contain_text("Vraag de begeleider om de nieuwe link")
             await stays_stopped(bas)
@@ -217,7 +217,7 @@ async def test_facilitator_removes_locks_and_renews_links(server):
             await expect(fac.locator("#toast")).to_contain_text("De oude werkt niet meer")
             await expect(fac.locator("#console-invite")).to_be_visible()
             new_invite_url = await fac.locator("#console-invite").input_value()
-            assert new_invite_url.startswith(base + "/i/") and new_invite_url != invite_url
+            assert new_invite_url.startswith(f"{base}/r/{anne_data['room_id']}/i/") and new_invite_url != invite_url
             old_invite = await late_b.page(invite_url)
             await expect(old_invite.locator("#invite-error")).to_contain_text("onbekend of verlopen")
             await old_invite.close()

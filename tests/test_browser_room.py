@@ -172,7 +172,7 @@ async def run_room(browser, base: str, seen: dict, headers: dict) -> None:
     people = {}
     for name in NAMES:
         person = await open_person(browser, name)
-        response = await person.context.request.post(created["invite_url"].replace("/i/", "/api/invites/") + "/join", data={"name": name})
+        response = await person.context.request.post(f"{base}/api/rooms/{created['room_id']}/invites/{created['invite_url'].rsplit('/', 1)[1]}/join", data={"name": name})
         assert response.status == 201, await response.text()
         joined = await response.json()
         seen[name] = person

@@ -139,7 +139,7 @@ async def test_a_body_sent_too_slowly_is_cut_off(harness, monkeypatch):
 
     def slow() -> bytes:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-            s.sendall(f"POST /api/invites/{invite}/join HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            s.sendall(f"POST /api/rooms/{fac.room_id}/invites/{invite}/join HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                       "Content-Length: 200\r\n\r\n{".encode())
             return s.recv(4096)
 

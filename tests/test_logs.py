@@ -39,7 +39,7 @@ async def test_no_token_in_the_log_of_a_session_with_garbage(tmp_path):
             secrets["facilitator"], secrets["invite"] = room["token"], invite
             people = {}
             for name in ("Anne", "Bas"):
-                async with http.post(f"{base}/api/invites/{invite}/join", json={"name": name}) as r:
+                async with http.post(f"{base}/api/rooms/{room_id}/invites/{invite}/join", json={"name": name}) as r:
                     people[name] = await r.json()
                     secrets[name] = people[name]["token"]
             secrets.update({f"cookie {c.key}": c.value for c in jar if c.key.startswith("companion")})
@@ -48,7 +48,7 @@ async def test_no_token_in_the_log_of_a_session_with_garbage(tmp_path):
             # A session's worth of ordinary traffic.
             async with http.get(f"{base}/f/{served.facilitator_token}", allow_redirects=False) as r:
                 assert r.status == 303
-            async with http.get(f"{base}/k/{people['Anne']['token']}", allow_redirects=False) as r:
+            async with http.get(f"{base}/r/{room_id}/k/{people['Anne']['token']}", allow_redirects=False) as r:
                 assert r.status == 303
             # The facilitator's control over who is in hands out new secrets: none of them in the log either.
             async with http.post(f"{base}/api/rooms/{room_id}/invite", json={}, headers={"Authorization": f"Bearer {room['token']}"}) as r:
@@ -56,12 +56,14 @@ async def test_no_token_in_the_log_of_a_session_with_garbage(tmp_path):
             async with http.post(f"{base}/api/rooms/{room_id}/participants/{people['Bas']['participant_id']}/link", json={},
                                  headers={"Authorization": f"Bearer {room['token']}"}) as r:
                 secrets["renewed Bas"] = (await r.json())["personal_url"].rsplit("/", 1)[1]
-            async with http.get(f"{base}/k/{secrets['renewed Bas']}", allow_redirects=False) as r:
+            async with http.get(f"{base}/r/{room_id}/k/{secrets['renewed Bas']}", allow_redirects=False) as r:
                 assert r.status == 303
+            async with http.get(f"{base}/r/{room_id}/i/{secrets['renewed invite']}") as r:
+                assert r.status == 200
             async with http.get(f"{base}/i/{secrets['renewed invite']}") as r:
-                assert r.status == 200
+                assert r.status == 200  # protocol 1's link, redirected
             async with http.get(f"{base}/i/{invite}") as r:
-                assert r.status == 200
+                assert r.status == 404  # renewed: unknown
             ws = await http.ws_connect(f"{base}/r/{room_id}/ws", headers=fac)
             await ws.send_str("{not json")
             await ws.send_str("[" * 5000 + "]" * 5000)
@@ -78,14 +80,14 @@ async def test_no_token_in_the_log_of_a_session_with_garbage(tmp_path):
                     assert r.status < 500, path
             for data, ctype in ((f'{{"name": "{secrets["Bas"]}"', "application/json"), ("[" * 100000, "application/json"),
                                 (secrets["Anne"], "text/plain")):
-                async with http.post(f"{base}/api/invites/{invite}/join", data=data.encode(),
+                async with http.post(f"{base}/api/rooms/{room_id}/invites/{secrets['renewed invite']}/join", data=data.encode(),
                                      headers={"Content-Type": ctype}) as r:
                     assert r.status < 500, (data[:20], r.status)
             async with http.post(f"{base}/api/rooms/{room_id}/commands", json={"command": secrets["Anne"]}, headers=fac) as r:
                 assert r.status == 400
         port = served.port
         # Aborted in the middle of the body: the join that logged its invite with a traceback.
-        raw(port, (f"POST /api/invites/{invite}/join HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        raw(port, (f"POST /api/rooms/{room_id}/invites/{secrets['renewed invite']}/join HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                    f"Content-Length: 500\r\n\r\n{{\"name\": ").encode(), read=False)
         # A Cookie header past every limit, made of personal tokens.
         cookie = "; ".join(f"companion_{i:04d}{room_id}={secrets['Anne']}" for i in range(1000))

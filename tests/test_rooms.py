@@ -82,7 +82,7 @@ async def test_personal_link_sets_cookie_and_opens_the_room(harness):
     import aiohttp
 
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
-        async with browser.get(harness.url(f"/k/{anne.token}"), allow_redirects=False) as r:
+        async with browser.get(harness.url(f"/r/{anne.room_id}/k/{anne.token}"), allow_redirects=False) as r:
             assert r.status == 303
             assert r.headers["Location"] == f"/r/{anne.room_id}"
         async with browser.get(harness.url(f"/api/rooms/{anne.room_id}/state")) as r:

@@ -3,7 +3,9 @@ import { $, api, personalLinkKey } from "./dom.js";
 import { initLang, applyStatic, langButton, onLangChange, t, pick } from "./i18n.js";
 import { DevicePicker, openLocalMedia } from "./devices.js";
 
-const invite = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
+// The invite link is /r/<room>/i/<invite> (protocol 2): the room's id travels in every path.
+const [, roomId = "", , invite = ""] = location.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+const inviteApi = `/api/rooms/${encodeURIComponent(roomId)}/invites/${encodeURIComponent(invite)}`;
 let info = null;
 let previewState = "join.preview.ask";
 let previewStream = null;
@@ -52,7 +54,7 @@ function showJoinError(message) {
 
 async function load() {
   try {
-    info = await api(`/api/invites/${encodeURIComponent(invite)}`);
+    info = await api(inviteApi);
   } catch (err) {
     const box = $("#invite-error");
     box.textContent = err.status === 404 ? t("join.unknown") : err.status ? err.message : t("error.network");
@@ -88,7 +90,7 @@ async function join(event) {
   const button = $("#join-button");
   button.disabled = true;
   try {
-    const data = await api(`/api/invites/${encodeURIComponent(invite)}/join`, {
+    const data = await api(`${inviteApi}/join`, {
       method: "POST",
       body: { name: $("#name").value },
     });

@@ -11,7 +11,7 @@
 //   await conn.probe();                        // true when the socket answers a ping; else a new one is opening
 //   conn.connect();
 //
-// The cookie set by /k/<token> or the join/create API authenticates the socket.
+// The cookie set by /r/<room>/k/<token> or the join/create API authenticates the socket.
 // A dropped connection comes back by itself with backoff; a refused one (the
 // cookie is missing or belongs to another room) ends in "noaccess". The server's
 // own close codes (docs/protocol.md) end it too, never in a reconnect loop:
