@@ -126,6 +126,19 @@ def serve_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let the server's own side use the relay too; only for a server without a reachable address (behind NAT)",
     )
+    p.add_argument(
+        "--node-id",
+        help="this server process's name in the room leases, unique among the processes that share the database "
+        "(default: host name and port)",
+    )
+    p.add_argument(
+        "--lease-seconds", type=float, default=15.0,
+        help="a room whose server process stopped renewing is taken over by another after this many seconds (default 15)",
+    )
+    p.add_argument(
+        "--lease-renew-seconds", type=float, default=5.0,
+        help="how often a server process renews the leases of its rooms; at most half of --lease-seconds (default 5)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="more logging")
     return p
 
@@ -135,6 +148,9 @@ def serve(argv: list[str]) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if bool(args.tls_cert) != bool(args.tls_key):
         print("companion: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    if not 0 < args.lease_renew_seconds * 2 <= args.lease_seconds:
+        print("companion: --lease-renew-seconds must be above 0 and at most half of --lease-seconds", file=sys.stderr)
         return 2
     from .advice import language
 
@@ -168,6 +184,9 @@ def serve(argv: list[str]) -> int:
         asr_window=args.asr_window,
         enable_transcription=not args.no_transcription,
         turn=turn,
+        node_id=args.node_id,
+        lease_seconds=args.lease_seconds,
+        lease_renew_seconds=args.lease_renew_seconds,
     )
     from .server import run
 

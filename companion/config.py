@@ -43,6 +43,11 @@ class Settings:
     enable_transcription: bool = True
     # A TURN relay (coturn) for participants behind a firewall; None: direct connections only.
     turn: "TurnSettings | None" = None
+    # Room leases (companion/leases.py): this process's node id (None: host name and port), how long a
+    # lease lasts and how often it is renewed, in seconds.
+    node_id: str | None = None
+    lease_seconds: float = 15.0
+    lease_renew_seconds: float = 5.0
 
     @property
     def db_path(self) -> Path:

@@ -101,7 +101,7 @@ CREATE TABLE IF NOT EXISTS takeaways (
 
 def _modules() -> list:
     modules = []
-    for name in ("companion.speech.store", "companion.advice.store", "companion.advice.aside", "companion.facilitators", "companion.browser_sessions", "companion.signals"):
+    for name in ("companion.speech.store", "companion.advice.store", "companion.advice.aside", "companion.facilitators", "companion.browser_sessions", "companion.signals", "companion.leases"):
         try:
             module = __import__(name, fromlist=["SCHEMA"])
         except ModuleNotFoundError as exc:

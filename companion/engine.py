@@ -92,12 +92,28 @@ class PhaseEngine:
             self.rooms[room_id] = room
         return room
 
-    def resume_all(self) -> int:
-        """After a restart: load every unfinished room and re-arm its timer signal."""
-        ids = [row["id"] for row in self.conn.execute("SELECT id FROM rooms WHERE status != ?", (ENDED,))]
+    def resume_all(self, keep: Callable[[list[str]], list[str]] = lambda ids: ids) -> int:
+        """After a restart: load every unfinished room (of those ``keep`` returns: the ones this process
+        may serve, companion/leases.py) and re-arm its timer signal."""
+        ids = keep([row["id"] for row in self.conn.execute("SELECT id FROM rooms WHERE status != ?", (ENDED,))])
         for room_id in ids:
-            self._schedule_overtime(self.get(room_id))
+            self.resume(room_id)
         return len(ids)
+
+    def resume(self, room_id: str) -> Room:
+        """The room as stored, as after a restart: loaded afresh (a copy in memory from before, when
+        another process served it meanwhile, is stale) and its timer signal armed. ClientError 404."""
+        self.forget(room_id)
+        room = self.get(room_id)
+        self._schedule_overtime(room)
+        return room
+
+    def forget(self, room_id: str) -> None:
+        """No longer served by this process: out of memory, its timer signal off (the data stays)."""
+        self.rooms.pop(room_id, None)
+        handle = self._overtime_handles.pop(room_id, None)
+        if handle:
+            handle.cancel()
 
     def create_room(
         self,

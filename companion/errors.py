@@ -6,11 +6,12 @@ from __future__ import annotations
 class ClientError(Exception):
     """Refuse a request: ``status`` is an HTTP status (400, 403, 404, 409, 413...)."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}  # e.g. Retry-After on a 503
 
     def to_dict(self) -> dict:
         """The message in Dutch, and ``message_en`` for pages set to English (messages_en.py)."""

@@ -165,15 +165,16 @@ class Hub:
         for ws in list(self._sockets.get(room_id, {}).get(participant_id, ())):
             await ws.close(code=code, message=message)
 
-    async def close_room(self, room_id: str) -> None:
-        """The room is gone (deleted): its pages are told by the socket closing (code 4404)."""
+    async def close_room(self, room_id: str, code: int = 4404, message: bytes = b"room deleted") -> None:
+        """The room is gone (deleted): its pages are told by the socket closing (code 4404); or it is
+        served by another process now (4503: the pages reconnect, through the proxy, to that one)."""
         for key in [key for key in self._media_owner if key[0] == room_id]:
             del self._media_owner[key]
         for key in [key for key in self._lingering if key[0] == room_id]:
             self._lingering.pop(key).cancel()
         for sockets in list(self._sockets.pop(room_id, {}).values()):
             for ws in list(sockets):
-                await ws.close(code=4404, message=b"room deleted")
+                await ws.close(code=code, message=message)
 
     async def close_all(self) -> None:
         for handle in self._lingering.values():

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
+import socket
 import time
 from collections import defaultdict
 from typing import Any
@@ -26,6 +28,7 @@ from .config import Settings
 from .engine import PhaseEngine
 from .errors import ClientError, bad_request, conflict
 from .hub import Hub
+from .leases import Leases
 from .live import Live
 from .methods import SHIPPED_METHODS, load_catalog
 from .retention import purge_expired
@@ -35,6 +38,7 @@ from .views import PROTOCOL_VERSION, snapshot
 from .web_common import (  # noqa: F401  (names other modules and tests take from here)
     ENGINE,
     HUB,
+    LEASES,
     LIVE,
     MAX_BODY,
     ON_GONE,
@@ -57,6 +61,9 @@ PRESENCE_GRACE = 10.0
 FACILITATOR_COOKIE_DAYS = 365
 
 RETENTION_TASK = web.AppKey("retention_task", asyncio.Task)
+LEASE_TASK = web.AppKey("lease_task", asyncio.Task)
+# One lock per room being taken over, so two requests arriving together restore it once.
+LEASE_LOCKS = web.AppKey("lease_locks", dict)
 # Open WebSockets per client address, and the message bucket per (room, participant).
 WS_PER_IP = web.AppKey("ws_per_ip", dict)
 WS_BUCKETS = web.AppKey("ws_buckets", dict)
@@ -155,7 +162,7 @@ async def errors_middleware(request: web.Request, handler):
     try:
         return await handler(request)
     except ClientError as exc:
-        response = web.json_response({"error": exc.to_dict()}, status=exc.status)
+        response = web.json_response({"error": exc.to_dict()}, status=exc.status, headers=exc.headers)
         if exc.status in (401, 403, 404):
             _clear_stale_cookies(request, response)
         return response
@@ -204,6 +211,107 @@ async def cross_site_guard(request: web.Request, handler):
         if request.method != "DELETE" or request.body_exists:
             if request.method in UNSAFE_METHODS and request.content_type != "application/json":
                 raise ClientError(415, "json_only", "Stuur JSON (Content-Type: application/json).")
+    return await handler(request)
+
+
+# ------------------------------------------------------------ room leases
+# Close code of a room's WebSocket when another process serves the room (docs/protocol.md).
+ROOM_ELSEWHERE_CLOSE = 4503
+ROOM_ELSEWHERE = "Deze kamer wordt nu door een ander serverproces bediend. Probeer het over een paar seconden opnieuw."
+# Pages that are the same file for every room: served by any process, their requests then find the room.
+PAGES_WITHOUT_LEASE = frozenset({"/r/{room_id}", "/r/{room_id}/i/{invite}"})
+
+
+class RoomElsewhere(ClientError):
+    """503: another live process holds the room's lease; Retry-After says when it ends at the latest."""
+
+    def __init__(self, seconds: float):
+        retry = max(1, math.ceil(seconds))
+        super().__init__(503, "room_elsewhere", ROOM_ELSEWHERE, {"Retry-After": str(retry)})
+        self.retry = retry
+
+
+async def serve_room(app: web.Application, room_id: str) -> None:
+    """This process serves the room from now on, or raises RoomElsewhere.
+
+    Fast when it already does (no database).  Else it takes the lease, which succeeds when nobody
+    holds it or the holder's lease expired (its process died or stalled), and restores the room from
+    the database exactly as a restart does: state, timer signal, media gates, transcription.  An
+    unknown room id passes: the handler answers 404."""
+    leases = app[LEASES]
+    if room_id in leases.held:
+        return
+    engine = app[ENGINE]
+    if not isinstance(room_id, str) or len(room_id) > 64 or engine.conn.execute(
+        "SELECT 1 FROM rooms WHERE id = ?", (room_id,)
+    ).fetchone() is None:
+        return
+    lock = app[LEASE_LOCKS].setdefault(room_id, asyncio.Lock())
+    try:
+        async with lock:
+            if room_id in leases.held:
+                return
+            wait = leases.take(room_id)
+            if wait is not None:
+                raise RoomElsewhere(wait)
+            try:
+                room = engine.resume(room_id)
+                await app[LIVE].on_change(room, ())
+            except BaseException:
+                leases.release([room_id])
+                engine.forget(room_id)
+                raise
+            log.info("serving room %s (lease taken)", room_id)
+    finally:
+        if not lock.locked():
+            app[LEASE_LOCKS].pop(room_id, None)
+
+
+async def stop_serving(app: web.Application, room_id: str) -> None:
+    """Another process took the room (this one stalled past its lease): let go of everything of it here.
+    Its pages reconnect (close code 4503), through the proxy, to the process that serves it now."""
+    log.warning("room %s is served by another process now; letting it go here", room_id)
+    app[ENGINE].forget(room_id)
+    await app[HUB].close_room(room_id, ROOM_ELSEWHERE_CLOSE, b"room served elsewhere")
+    await app[LIVE].room_deleted(room_id)
+
+
+async def _lease_loop(app: web.Application) -> None:
+    leases = app[LEASES]
+    while True:
+        await asyncio.sleep(leases.renew_seconds)
+        try:
+            for room_id in leases.renew():
+                await stop_serving(app, room_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("renewing the room leases failed")
+
+
+@web.middleware
+async def room_lease_guard(request: web.Request, handler):
+    """Every request and WebSocket about a room (its id in the path) is served by the room's one process."""
+    room_id = request.match_info.get("room_id")
+    resource = request.match_info.route.resource
+    if room_id is None or (resource is not None and resource.canonical in PAGES_WITHOUT_LEASE):
+        return await handler(request)
+    try:
+        await serve_room(request.app, room_id)
+    except RoomElsewhere as exc:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            # A page cannot read an HTTP status of a refused upgrade; a close code it can.
+            ws = web.WebSocketResponse()
+            await ws.prepare(request)
+            await ws.close(code=ROOM_ELSEWHERE_CLOSE, message=b"room served elsewhere")
+            return ws
+        if not request.path.startswith("/api/"):
+            return web.Response(
+                status=503, content_type="text/html", headers=exc.headers,
+                text="<!doctype html><meta charset=utf-8><title>companion</title>"
+                f"<p>{ROOM_ELSEWHERE} / This room is served by another server process now. Try again in a few seconds.</p>",
+            )
+        raise
     return await handler(request)
 
 
@@ -296,6 +404,9 @@ async def create_room(request: web.Request) -> web.Response:
         owner_id=owner["id"],
     )
     fac_id = next(p.id for p in room.participants.values() if p.role == FACILITATOR)
+    if room.id not in request.app[LEASES].held:
+        # Made here, served where its traffic goes (the proxy routes by room id): that process takes the lease.
+        engine.forget(room.id)
     return _entered(request, room, fac_id, fac_token, facilitator_url=personal_url(request, room.id, fac_token),
                     invite_url=invite_url(request, room.id, invite))
 
@@ -620,7 +731,8 @@ async def _retention_loop(app: web.Application) -> None:
             stored = {row["id"] for row in engine.conn.execute("SELECT id FROM rooms")}
             deleted += [room_id for room_id in list(engine.rooms) if room_id not in stored and room_id not in deleted]
             for room_id in deleted:
-                engine.rooms.pop(room_id, None)
+                engine.forget(room_id)
+                app[LEASES].forget(room_id)
                 await app[HUB].close_room(room_id)
                 await app[LIVE].room_deleted(room_id)
         except Exception:
@@ -654,7 +766,8 @@ def _live_services(app: web.Application, settings: Settings, engine: PhaseEngine
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[errors_middleware, http_rate_limit, cross_site_guard], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[errors_middleware, http_rate_limit, cross_site_guard, room_lease_guard],
+                          client_max_size=MAX_BODY)
     app.on_response_prepare.append(security_headers)
     _quiet_request_errors()
     app[SETTINGS] = settings
@@ -679,6 +792,9 @@ def create_app(settings: Settings) -> web.Application:
     hub = Hub(lambda room, pid, online: _snapshot_for(app, room, pid, online))
     app[ENGINE] = engine
     app[HUB] = hub
+    app[LEASES] = Leases(conn, settings.node_id or f"{socket.gethostname()}:{settings.port}",
+                         settings.lease_seconds, settings.lease_renew_seconds)
+    app[LEASE_LOCKS] = {}
     hub.on_gone = lambda room_id, pid: _participant_gone(app, room_id, pid)
     live = _live_services(app, settings, engine, hub)
     web_advice.setup(app)
@@ -689,17 +805,26 @@ def create_app(settings: Settings) -> web.Application:
 
     async def on_startup(app: web.Application) -> None:
         await live.start()
-        resumed = engine.resume_all()
+        leases = app[LEASES]
+        # This node's own rooms and rooms nobody holds; the rest come over when their lease ends and
+        # their traffic arrives here.
+        resumed = engine.resume_all(lambda ids: [i for i in leases.resumable(ids) if leases.take(i) is None])
         await live.resume()
         if resumed:
             log.info("resumed %d unfinished room(s)", resumed)
         app[RETENTION_TASK] = asyncio.ensure_future(_retention_loop(app))
+        app[LEASE_TASK] = asyncio.ensure_future(_lease_loop(app))
 
     async def on_shutdown(app: web.Application) -> None:
         await hub.close_all()
 
     async def on_cleanup(app: web.Application) -> None:
         app[RETENTION_TASK].cancel()
+        app[LEASE_TASK].cancel()
+        try:
+            app[LEASES].release()  # another process may take the rooms at once
+        except Exception:
+            log.exception("releasing the room leases failed")
         if live.watch is not None:
             await live.watch.stop()
         if live.media is not None:

@@ -17,6 +17,7 @@ from .config import Settings
 from .engine import PhaseEngine
 from .errors import ClientError, bad_request
 from .hub import Hub
+from .leases import Leases
 from .live import Live
 from .room import Room
 
@@ -34,6 +35,8 @@ WS_HANDLERS = web.AppKey("ws_handlers", dict)
 ON_GONE = web.AppKey("on_gone", list)
 
 LIVE = web.AppKey("live", Live)
+# Which rooms this process serves (companion/leases.py).
+LEASES = web.AppKey("leases", Leases)
 
 def legacy_cookie_name(room_id: str) -> str:
     # Before the session cookie: one cookie per room with the token itself (Path=/, 90 days).

@@ -1,0 +1,207 @@
+"""A room has one owner process at a time: the room lease (companion/leases.py) with real processes.
+
+Two `companion serve` processes share one SQLite file.  A room served by A is refused by B (503 with
+Retry-After, WebSocket closed with 4503); after A is killed (SIGKILL) B takes the room over within the
+lease time, restored from the database as after a restart; a clean stop releases the leases at once.
+Two processes racing for the same expired leases never both get one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import sqlite3
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from companion import db
+from companion.leases import Leases
+from companion.serve_process import ServerProcess
+
+LEASE, RENEW = 3.0, 1.0
+ARGS = ["--no-transcription", "--lease-seconds", str(LEASE), "--lease-renew-seconds", str(RENEW)]
+ADVICE_STEP = 5  # 0-based "Adviesronde" in the roddelmodel
+ROOMS = 300
+
+
+def _race(path: str, owner: str, barrier, results) -> None:
+    conn = db.connect(path)
+    leases = Leases(conn, owner, LEASE, RENEW)
+    rooms = [row[0] for row in conn.execute("SELECT id FROM rooms ORDER BY id")]
+    barrier.wait(30)
+    won = [room_id for room_id in rooms if leases.take(room_id) is None]
+    results.put((owner, won))
+    conn.close()
+
+
+def test_two_processes_racing_for_expired_leases_never_both_own_one(tmp_path):
+    path = tmp_path / "companion.sqlite3"
+    conn = db.connect(path)
+    now = time.time()
+    with db.Transaction(conn):
+        for i in range(ROOMS):
+            room_id = f"room{i:04d}"
+            conn.execute(
+                "INSERT INTO rooms (id, name, method_id, method_source, language, capacity, invite_hash, created_at) "
+                "VALUES (?, 'x', 'roddelmodel', '', 'nl', 8, ?, ?)", (room_id, f"h{i}", now),
+            )
+            # Held by a process that died: expired, free for whoever comes first.
+            conn.execute("INSERT INTO room_leases (room_id, owner, expires_at) VALUES (?, 'dead', ?)", (room_id, now - 1))
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_race, args=(str(path), owner, barrier, results)) for owner in ("a", "b")]
+    for p in procs:
+        p.start()
+    try:
+        won = dict(results.get(timeout=120) for _ in procs)
+    finally:
+        for p in procs:
+            p.join(30)
+            if p.is_alive():
+                p.kill()
+    print(f"race: a took {len(won['a'])}, b took {len(won['b'])} of {ROOMS} expired leases")
+    assert not set(won["a"]) & set(won["b"]), "a lease owned by both"
+    assert len(won["a"]) + len(won["b"]) == ROOMS  # every room got exactly one owner
+    owners = dict(conn.execute("SELECT owner, COUNT(*) FROM room_leases GROUP BY owner").fetchall())
+    assert owners == {k: len(v) for k, v in won.items() if v}
+    # A live lease is refused with the time it still runs; a lease taken from a stalled owner shows on renew.
+    a, b = Leases(conn, "a", LEASE, RENEW), Leases(conn, "b", LEASE, RENEW)
+    room_id = won["a"][0] if won["a"] else won["b"][0]
+    holder, other = (a, b) if won["a"] else (b, a)
+    assert holder.take(room_id) is None
+    assert 0 < other.take(room_id) <= LEASE
+    conn.execute("UPDATE room_leases SET expires_at = ? WHERE room_id = ?", (time.time() - 1, room_id))
+    assert other.take(room_id) is None
+    assert holder.renew() == [room_id] and room_id not in holder.held
+    with pytest.raises(ValueError):
+        Leases(conn, "c", 10, 6)  # renewed less than twice per lease
+    conn.close()
+
+
+class Api:
+    def __init__(self, http: aiohttp.ClientSession, room_id: str):
+        self.http, self.room_id = http, room_id
+
+    async def call(self, server: ServerProcess, method: str, path: str, token: str, body: dict | None = None):
+        async with self.http.request(method, server.base + path, json=body,
+                                     headers={"Authorization": f"Bearer {token}"}) as r:
+            return r.status, await r.json(), r.headers
+
+    async def ok(self, server: ServerProcess, method: str, path: str, token: str, body: dict | None = None) -> dict:
+        status, data, _ = await self.call(server, method, path, token, body)
+        assert status in (200, 201), (path, data)
+        return data
+
+    async def state(self, server: ServerProcess, token: str) -> tuple[int, dict, dict]:
+        return await self.call(server, "GET", f"/api/rooms/{self.room_id}/state", token)
+
+
+def comparable(state: dict) -> dict:
+    """What must survive a takeover unchanged (presence and clocks move on by themselves)."""
+    return {
+        "room": state["room"], "step": state["step"], "inbrenger": state["inbrenger"], "question": state["question"],
+        "participants": [{k: v for k, v in p.items() if k != "online"} for p in state["participants"]],
+        "advice": [(i["id"], i["text"], i["speaker"], i["participant_id"]) for i in state["advice"]["items"]],
+        "planned": state["timer"]["planned"], "running": state["timer"]["running"],
+    }
+
+
+async def _ws_close_code(http: aiohttp.ClientSession, server: ServerProcess, room_id: str, token: str):
+    async with http.ws_connect(f"{server.base}/r/{room_id}/ws", headers={"Authorization": f"Bearer {token}"}) as ws:
+        first = await ws.receive(timeout=10)
+        if first.type == aiohttp.WSMsgType.TEXT:
+            return first.json()
+        assert first.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED), first
+        return ws.close_code
+
+
+async def test_a_room_has_one_owner_process_and_moves_when_it_dies(tmp_path):
+    data = tmp_path / "data"
+    a = ServerProcess(data, tmp_path / "a.log", ARGS)
+    b = ServerProcess(data, tmp_path / "b.log", ARGS)
+    a2 = ServerProcess(data, tmp_path / "a2.log", ARGS)
+    try:
+        a.start(120)
+        b.facilitator_token = a2.facilitator_token = a.facilitator_token
+        b.start(120)
+        async with aiohttp.ClientSession() as http:
+            async with http.post(a.base + "/api/rooms", headers=a.facilitator_headers, json={
+                    "name": "Team Zuid", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur"}) as r:
+                room = await r.json()
+            api, fac = Api(http, room["room_id"]), room["token"]
+            invite = room["invite_url"].rsplit("/", 1)[1]
+            anne, bas = [await api.ok(a, "POST", f"/api/rooms/{api.room_id}/invites/{invite}/join", "", {"name": n})
+                         for n in ("Anne", "Bas")]
+
+            async def command(server, name, **args):
+                return await api.ok(server, "POST", f"/api/rooms/{api.room_id}/commands", fac, {"command": name, "args": args})
+
+            await command(a, "inbrenger.set", participant_id=bas["participant_id"])
+            await command(a, "session.start")
+            await command(a, "step.goto", index=ADVICE_STEP)
+            await command(a, "timer.add", minutes=2)
+            for text, who in (("Vraag je leidinggevende om een vast overleg.", anne["participant_id"]),
+                              ("Schrijf een week lang op waar je ja op zegt.", None)):
+                await api.ok(a, "POST", f"/api/rooms/{api.room_id}/advice", fac, {"text": text, "participant_id": who})
+            _, before, _ = await api.state(a, fac)
+            _, anne_before, _ = await api.state(a, anne["token"])
+            assert [p["hidden"] for p in anne_before["participants"] if p["id"] == bas["participant_id"]] == [True]
+            assert len(before["advice"]["items"]) == 2 and before["step"]["index"] == ADVICE_STEP
+
+            # B refuses the room A serves: API, WebSocket and the personal link; nothing changes through B.
+            status, body, headers = await api.state(b, fac)
+            assert status == 503 and body["error"]["code"] == "room_elsewhere", body
+            assert "ander serverproces" in body["error"]["message"] and "another server process" in body["error"]["message_en"]
+            assert 1 <= int(headers["Retry-After"]) <= LEASE
+            status, body, _ = await api.call(b, "POST", f"/api/rooms/{api.room_id}/commands", fac, {"command": "step.next"})
+            assert status == 503
+            assert await _ws_close_code(http, b, api.room_id, fac) == 4503
+            async with http.get(f"{b.base}/r/{api.room_id}/k/{anne['token']}", allow_redirects=False) as r:
+                assert r.status == 503 and "ander serverproces" in await r.text()
+            async with http.get(f"{b.base}/r/{api.room_id}") as r:
+                assert r.status == 200  # the page itself is the same file everywhere
+            assert (await api.state(a, fac))[1]["step"]["index"] == ADVICE_STEP
+
+            # A dies without a word. B serves the room once A's lease ran out, as A left it.
+            a.proc.kill()
+            a.proc.wait(10)
+            killed = time.monotonic()
+            while True:
+                status, after, _ = await api.state(b, fac)
+                if status == 200 or time.monotonic() - killed > LEASE + 10:
+                    break
+                assert status == 503, after
+                await asyncio.sleep(0.1)
+            took = time.monotonic() - killed
+            print(f"takeover: B served the room {took:.2f} s after A was killed (lease {LEASE} s, renewed every {RENEW} s)")
+            assert status == 200, after
+            assert took <= LEASE + 1.0, took  # renewed at most RENEW before the kill: expired within LEASE
+            assert comparable(after) == comparable(before)
+            # The timer counted on over the wall clock, as after a restart.
+            waited = after["server_time"] - before["server_time"]
+            assert abs(after["timer"]["elapsed"] - before["timer"]["elapsed"] - waited) < 1.0
+            _, anne_after, _ = await api.state(b, anne["token"])
+            assert [p["hidden"] for p in anne_after["participants"] if p["id"] == bas["participant_id"]] == [True]
+            welcome = await _ws_close_code(http, b, api.room_id, anne["token"])
+            assert welcome["type"] == "welcome" and welcome["protocol"] == 2
+            moved_on = await command(b, "step.next")
+            assert moved_on["state"]["step"]["index"] == ADVICE_STEP + 1
+
+            # A comes back on another port while B serves: refused. B stops cleanly: at once A's again.
+            a2.start(120)
+            assert (await api.state(a2, fac))[0] == 503
+            b.stop()
+            stopped = time.monotonic()
+            status, back, _ = await api.state(a2, fac)
+            assert status == 200 and time.monotonic() - stopped < LEASE, back
+            assert back["step"]["index"] == ADVICE_STEP + 1 and len(back["advice"]["items"]) == 2
+    finally:
+        for server in (a, b, a2):
+            server.stop()
+    conn = sqlite3.connect(data / "companion.sqlite3")
+    owner, expires = conn.execute("SELECT owner, expires_at FROM room_leases").fetchone()
+    conn.close()
+    assert owner.endswith(f":{a2.port}") and expires <= time.time()  # released by a2's clean stop too
