@@ -98,12 +98,12 @@ async def test_the_deploy_nginx_lines_proxy_logs_no_secret_and_holds_its_limits(
             room = await r.json()
         secrets["facilitator"] = room["token"]
         secrets["invite"] = room["invite_url"].rsplit("/", 1)[1]
-        assert room["invite_url"].startswith(base + "/i/")
+        assert room["invite_url"].startswith(f"{base}/r/{room['room_id']}/i/")
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as anne:
-            async with anne.post(f"{base}/api/invites/{secrets['invite']}/join", json={"name": "Anne"}) as r:
+            async with anne.post(f"{base}/api/rooms/{room['room_id']}/invites/{secrets['invite']}/join", json={"name": "Anne"}) as r:
                 assert r.status == 201
                 secrets["Anne"] = (await r.json())["token"]
-            async with anne.get(f"{base}/k/{secrets['Anne']}") as r:  # the personal link, through to the room page
+            async with anne.get(f"{base}/r/{room['room_id']}/k/{secrets['Anne']}") as r:  # the personal link, through to the room page
                 assert r.status == 200 and str(r.url).endswith(f"/r/{room['room_id']}")
             ws = await anne.ws_connect(f"{base}/r/{room['room_id']}/ws", headers={"Origin": base})
             welcome = await ws.receive_json(timeout=10)
@@ -112,7 +112,7 @@ async def test_the_deploy_nginx_lines_proxy_logs_no_secret_and_holds_its_limits(
 
     # client_body_timeout: a body that stops coming is cut off by nginx, not held for ever.
     reader, writer = await asyncio.open_connection("127.0.0.1", int(base.rsplit(":", 1)[1]))
-    writer.write(f"POST /api/invites/{secrets['invite']}/join HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+    writer.write(f"POST /api/rooms/{room['room_id']}/invites/{secrets['invite']}/join HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                  "Content-Length: 200\r\n\r\n{\"na".encode())
     await writer.drain()
     started = time.monotonic()
