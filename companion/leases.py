@@ -55,11 +55,24 @@ class Leases:
         self.renew_seconds = renew_seconds
         self.clock = clock
         self.held: set[str] = set()
+        # Per held room, until when (time.monotonic()) this process may serve it without asking the
+        # database: the lease's end as of the start of the last take or renewal. A process that was
+        # stopped (SIGSTOP, a swapping machine) past it asks again before it serves the room.
+        self.valid_until: dict[str, float] = {}
+
+    def serving(self, room_id: str) -> bool:
+        """Whether this process holds the room's lease and it has not run out meanwhile."""
+        return room_id in self.held and time.monotonic() < self.valid_until.get(room_id, 0.0)
+
+    def _let_go(self, room_ids) -> None:
+        for room_id in list(room_ids):
+            self.held.discard(room_id)
+            self.valid_until.pop(room_id, None)
 
     def take(self, room_id: str) -> float | None:
         """Take (or keep) the room's lease. None: this process holds it now. Else the seconds until the
         other owner's lease ends (> 0), for a Retry-After. The room must exist (foreign key)."""
-        now = self.clock()
+        started, now = time.monotonic(), self.clock()
         changed = self.conn.execute(
             """INSERT INTO room_leases (room_id, owner, expires_at) VALUES (?, ?, ?)
                ON CONFLICT (room_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
@@ -68,14 +81,16 @@ class Leases:
         ).rowcount
         if changed == 1:
             self.held.add(room_id)
+            self.valid_until[room_id] = started + self.seconds
             return None
-        self.held.discard(room_id)
+        self._let_go([room_id])
         row = self.conn.execute("SELECT expires_at FROM room_leases WHERE room_id = ?", (room_id,)).fetchone()
         return max(0.1, (row[0] if row is not None else now) - now)
 
     def renew(self) -> list[str]:
         """Extend every lease this process holds; returns the rooms whose lease another process took
         meanwhile (this one stalled past the expiry) or that were deleted: no longer served here."""
+        started = time.monotonic()
         expires = self.clock() + self.seconds
         lost = []
         for room_id in sorted(self.held):
@@ -84,7 +99,9 @@ class Leases:
             ).rowcount
             if changed != 1:
                 lost.append(room_id)
-        self.held.difference_update(lost)
+            else:
+                self.valid_until[room_id] = started + self.seconds
+        self._let_go(lost)
         return lost
 
     def release(self, room_ids: list[str] | None = None) -> None:
@@ -97,11 +114,11 @@ class Leases:
                 "UPDATE room_leases SET expires_at = MIN(expires_at, ?) WHERE room_id = ? AND owner = ?",
                 (now, room_id, self.owner),
             )
-        self.held.difference_update(ids)
+        self._let_go(ids)
 
     def forget(self, room_id: str) -> None:
         """The room was deleted (its row and lease went with it)."""
-        self.held.discard(room_id)
+        self._let_go([room_id])
 
     def resumable(self, room_ids: list[str]) -> list[str]:
         """Of these rooms, the ones to take at start: with no lease yet (a database from before

@@ -239,7 +239,7 @@ async def serve_room(app: web.Application, room_id: str) -> None:
     the database exactly as a restart does: state, timer signal, media gates, transcription.  An
     unknown room id passes: the handler answers 404."""
     leases = app[LEASES]
-    if room_id in leases.held:
+    if leases.serving(room_id):
         return
     engine = app[ENGINE]
     if not isinstance(room_id, str) or len(room_id) > 64 or engine.conn.execute(
@@ -249,10 +249,13 @@ async def serve_room(app: web.Application, room_id: str) -> None:
     lock = app[LEASE_LOCKS].setdefault(room_id, asyncio.Lock())
     try:
         async with lock:
-            if room_id in leases.held:
+            if leases.serving(room_id):
                 return
+            was_here = room_id in leases.held or room_id in engine.rooms
             wait = leases.take(room_id)
             if wait is not None:
+                if was_here:  # this process stalled past its lease and another took the room meanwhile
+                    await stop_serving(app, room_id)
                 raise RoomElsewhere(wait)
             try:
                 room = engine.resume(room_id)

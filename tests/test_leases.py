@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import signal
 import sqlite3
 import time
 from pathlib import Path
@@ -31,8 +32,11 @@ def _race(path: str, owner: str, barrier, results) -> None:
     conn = db.connect(path)
     leases = Leases(conn, owner, LEASE, RENEW)
     rooms = [row[0] for row in conn.execute("SELECT id FROM rooms ORDER BY id")]
-    barrier.wait(30)
-    won = [room_id for room_id in rooms if leases.take(room_id) is None]
+    won = []
+    for room_id in rooms:
+        barrier.wait(30)  # both ask for the same room at the same moment, room after room
+        if leases.take(room_id) is None:
+            won.append(room_id)
     results.put((owner, won))
     conn.close()
 
@@ -205,3 +209,49 @@ async def test_a_room_has_one_owner_process_and_moves_when_it_dies(tmp_path):
     owner, expires = conn.execute("SELECT owner, expires_at FROM room_leases").fetchone()
     conn.close()
     assert owner.endswith(f":{a2.port}") and expires <= time.time()  # released by a2's clean stop too
+
+
+async def test_a_process_that_stalled_past_its_lease_hands_the_room_over(tmp_path):
+    """A is stopped (SIGSTOP) past its lease; B takes the room. When A runs again it serves nothing of the
+    room any more: its pages are closed with 4503 (they reconnect to B) and its API refuses the room."""
+    data = tmp_path / "data"
+    a = ServerProcess(data, tmp_path / "a.log", ARGS)
+    b = ServerProcess(data, tmp_path / "b.log", ARGS)
+    try:
+        a.start(120)
+        b.facilitator_token = a.facilitator_token
+        b.start(120)
+        async with aiohttp.ClientSession() as http:
+            async with http.post(a.base + "/api/rooms", headers=a.facilitator_headers, json={
+                    "name": "Team West", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur"}) as r:
+                room = await r.json()
+            api, fac = Api(http, room["room_id"]), room["token"]
+            ws = await http.ws_connect(f"{a.base}/r/{api.room_id}/ws", headers={"Authorization": f"Bearer {fac}"})
+            assert (await ws.receive_json(timeout=10))["type"] == "welcome"
+
+            async def read_until_closed() -> float:
+                # Reading all along answers the server's pings, as a browser does.
+                async for _ in ws:
+                    pass
+                return time.monotonic()
+
+            reader = asyncio.ensure_future(read_until_closed())
+            a.proc.send_signal(signal.SIGSTOP)
+            try:
+                stopped = time.monotonic()
+                while (await api.state(b, fac))[0] != 200:
+                    assert time.monotonic() - stopped < LEASE + 10, "B never took the room"
+                    await asyncio.sleep(0.1)
+                await api.ok(b, "POST", f"/api/rooms/{api.room_id}/commands", fac, {"command": "session.start"})
+            finally:
+                a.proc.send_signal(signal.SIGCONT)
+            # A at once asks the database again before it serves the room: refused, not its stale copy.
+            status, body, headers = await api.state(a, fac)
+            assert status == 503 and body["error"]["code"] == "room_elsewhere" and int(headers["Retry-After"]) >= 1
+            refused = time.monotonic()
+            closed = await asyncio.wait_for(reader, LEASE + 10)
+            assert ws.close_code == 4503 and closed - refused < LEASE + 5
+            assert (await api.state(b, fac))[1]["room"]["status"] == "running"
+    finally:
+        for server in (a, b):
+            server.stop()
