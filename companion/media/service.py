@@ -108,6 +108,7 @@ class _Peer:
     offers: int = 0
     last_pli: float = 0.0
     plis: int = 0  # keyframe requests sent upstream to this participant
+    keyframes: int = 0  # video keyframes received from this participant
     decoder: "SpeakerDecoder | None" = None
 
 
@@ -522,6 +523,7 @@ class MediaService:
             if kind == "audio" and src.decoder is not None and self._sink is not None:
                 self._transcribe(room_id, src, data, timestamp)
             keyframe = kind == "video" and is_vp8_keyframe(data)
+            src.keyframes += keyframe
             want_keyframe = False
             for sub in room.peers.values():
                 slot = sub.slot_for.get((source, kind))
@@ -583,8 +585,9 @@ class MediaService:
         if not path.reported_waiting and now - path.waiting_since > WAITING_REPORT_S:
             path.reported_waiting = True
             log.warning(
-                "video %s -> %s in room %s: no keyframe for %.1f s (%d frames held back, %d keyframe requests sent to the source)",
-                source, subscriber, room_id, now - path.waiting_since, path.dropped_waiting, src.plis,
+                "video %s -> %s in room %s: no keyframe for %.1f s (%d frames held back, %d overflowed; the source got %d keyframe"
+                " requests and sent %d keyframes in all)",
+                source, subscriber, room_id, now - path.waiting_since, path.dropped_waiting, path.dropped_full, src.plis, src.keyframes,
             )
 
     def _want_keyframe(self, room_id: str, source: str) -> None:
