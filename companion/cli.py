@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -149,8 +150,10 @@ def serve(argv: list[str]) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         print("companion: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
-    if not 0 < args.lease_renew_seconds * 2 <= args.lease_seconds:
-        print("companion: --lease-renew-seconds must be above 0 and at most half of --lease-seconds", file=sys.stderr)
+    if not (math.isfinite(args.lease_seconds) and 0 < args.lease_renew_seconds * 2 <= args.lease_seconds):
+        # inf would let a room wait forever for a process that died
+        print("companion: --lease-seconds must be a finite number of seconds, --lease-renew-seconds above 0 and at most"
+              " half of it", file=sys.stderr)
         return 2
     from .advice import language
 

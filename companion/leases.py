@@ -14,6 +14,7 @@ wall-clock seconds (``time.time()``), so processes on several machines need cloc
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import time
 from typing import Callable
@@ -47,7 +48,7 @@ class Leases:
         renew_seconds: float = DEFAULT_RENEW_SECONDS,
         clock: Callable[[], float] = time.time,
     ):
-        if not 0 < renew_seconds * 2 <= seconds:
+        if not (math.isfinite(seconds) and 0 < renew_seconds * 2 <= seconds):
             raise ValueError("a lease is renewed at least twice within its time (renew seconds <= lease seconds / 2)")
         self.conn = conn
         self.owner = owner

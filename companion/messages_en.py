@@ -112,6 +112,8 @@ _TABLE: list[tuple[str, str]] = [
     (r"Een JSON-object verwacht\.", "A JSON object was expected."),
     (r"Geen geldige JSON\.", "Not valid JSON."),
     (r"Het verzoek is te groot\.", "The request is too large."),
+    (r"Dit adres bestaat niet\.", "This address does not exist."),
+    (r"Dit adres neemt dit soort verzoek niet aan\.", "This address does not take this kind of request."),
     (r"Te veel berichten; even rustig aan\.", "Too many messages; slow down a little."),
     (r"Er ging iets mis op de server\.", "Something went wrong on the server."),
     (r"Onbekend berichttype: (.*)", "Unknown message type: {1}"),

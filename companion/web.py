@@ -20,6 +20,7 @@ from collections import defaultdict
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp.web_urldispatcher import SystemRoute
 from yarl import URL
 
 from . import browser_sessions, db, facilitators, tokens, web_advice
@@ -168,7 +169,9 @@ async def errors_middleware(request: web.Request, handler):
         return response
     except web.HTTPRequestEntityTooLarge:
         return web.json_response({"error": ClientError(413, "too_large", "Het verzoek is te groot.").to_dict()}, status=413)
-    except web.HTTPException:
+    except web.HTTPException as exc:
+        if exc.status in (404, 405) and isinstance(request.match_info.route, SystemRoute):
+            return _no_such_path(request, exc)
         raise
     except asyncio.CancelledError:
         raise
@@ -179,6 +182,26 @@ async def errors_middleware(request: web.Request, handler):
     except Exception:
         log.exception("unhandled error on %s %s", request.method, route_pattern(request))
         return web.json_response({"error": ClientError(500, "internal", "Er ging iets mis op de server.").to_dict()}, status=500)
+
+
+NO_SUCH_PAGE = (
+    "<!doctype html><meta charset=utf-8><title>companion</title>"
+    "<p>Deze pagina bestaat niet. Kijk of de link helemaal en precies is overgenomen."
+    " / This page does not exist. Check that the whole link was copied exactly.</p>"
+)
+
+
+def _no_such_path(request: web.Request, exc: web.HTTPException) -> web.Response:
+    """A path no route knows (a mistyped or cut-off link), or a method it does not take: a Dutch answer,
+    not aiohttp's bare English "404: Not Found"."""
+    headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+    if request.path.startswith("/api/") or request.method not in ("GET", "HEAD"):
+        if exc.status == 405:
+            error = ClientError(405, "method_not_allowed", "Dit adres neemt dit soort verzoek niet aan.")
+        else:
+            error = ClientError(404, "not_found", "Dit adres bestaat niet.")
+        return web.json_response({"error": error.to_dict()}, status=error.status, headers=headers)
+    return web.Response(status=exc.status, content_type="text/html", text=NO_SUCH_PAGE, headers=headers)
 
 
 # Only our own files: no inline script or style, no other origin (WebSocket and fetch go to 'self').
@@ -769,8 +792,12 @@ def _live_services(app: web.Application, settings: Settings, engine: PhaseEngine
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[errors_middleware, http_rate_limit, cross_site_guard, room_lease_guard],
-                          client_max_size=MAX_BODY)
+    # A link with a slash added at its end (some mail programs and chat apps do that) goes on to the link without.
+    trailing_slash = web.normalize_path_middleware(remove_slash=True, append_slash=False)
+    app = web.Application(
+        middlewares=[errors_middleware, trailing_slash, http_rate_limit, cross_site_guard, room_lease_guard],
+        client_max_size=MAX_BODY,
+    )
     app.on_response_prepare.append(security_headers)
     _quiet_request_errors()
     app[SETTINGS] = settings

@@ -41,6 +41,20 @@ def _race(path: str, owner: str, barrier, results) -> None:
     conn.close()
 
 
+def test_lease_times_that_cannot_work_are_refused(tmp_path, capsys):
+    from companion import cli
+
+    conn = db.connect(str(tmp_path / "x.sqlite3"))
+    for seconds, renew in ((0, 0), (-5, 1), (4, 4), (4, 2.5), (4, 0), (4, -1), (float("inf"), 5), (float("nan"), 1)):
+        with pytest.raises(ValueError):
+            Leases(conn, "n", seconds, renew)
+        argv = ["--data-dir", str(tmp_path), "--lease-seconds", str(seconds), "--lease-renew-seconds", str(renew)]
+        assert cli.serve(argv) == 2
+        assert "--lease-renew-seconds" in capsys.readouterr().err
+    Leases(conn, "n", 4, 2)
+    conn.close()
+
+
 def test_two_processes_racing_for_expired_leases_never_both_own_one(tmp_path):
     path = tmp_path / "companion.sqlite3"
     conn = db.connect(path)

@@ -66,3 +66,29 @@ async def test_links_of_protocol_1_redirect(harness):
             assert r.status == 404 and "onbekend" in await r.text()
     async with harness.http.post(harness.url("/api/invites/nope/join"), json={"name": "X"}) as r:
         assert r.status == 404 and (await r.json())["error"]["code"] == "unknown_invite"
+
+
+async def test_a_link_with_a_slash_added_or_a_wrong_path_gets_a_dutch_answer(harness):
+    fac, invite, _ = await harness.create_room()
+    room = fac.room_id
+    # Mail programs and chat apps sometimes add a slash at the end: the link still works.
+    for path, target in ((f"/r/{room}/k/{fac.token}/", f"/r/{room}/k/{fac.token}"),
+                         (f"/r/{room}/i/{invite}/", f"/r/{room}/i/{invite}"),
+                         (f"/k/{fac.token}/", f"/k/{fac.token}"), (f"/r/{room}/", f"/r/{room}")):
+        async with harness.http.get(harness.url(path), allow_redirects=False) as r:
+            assert r.status == 308 and r.headers["Location"] == target, (path, r.status)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        async with browser.get(harness.url(f"/r/{room}/k/{fac.token}/")) as r:
+            assert r.status == 200 and r.url.path == f"/r/{room}"
+    # A cut-off or mistyped link: a page in Dutch (and English), not aiohttp's bare "404: Not Found".
+    for method in ("GET", "HEAD"):
+        async with harness.http.request(method, harness.url(f"/r/{room}/x/{fac.token}")) as r:
+            assert r.status == 404 and r.content_type == "text/html"
+            if method == "GET":
+                assert "bestaat niet" in await r.text()
+    async with harness.http.get(harness.url(f"/api/rooms/{room}/nothing")) as r:
+        error = (await r.json())["error"]
+        assert r.status == 404 and error["message"] == "Dit adres bestaat niet." and error["message_en"] != error["message"]
+    async with harness.http.put(harness.url("/api/rooms"), json={}) as r:
+        error = (await r.json())["error"]
+        assert r.status == 405 and error["code"] == "method_not_allowed" and "POST" in r.headers["Allow"]
