@@ -40,7 +40,11 @@ class Hub:
 
     def online(self, room_id: str) -> set[str]:
         present = {pid for pid, sockets in self._sockets.get(room_id, {}).items() if sockets}
-        return present | {pid for rid, pid in self._lingering if rid == room_id}
+        return present | self.socketless(room_id)
+
+    def socketless(self, room_id: str) -> set[str]:
+        """Participants still counted present whose every socket closed (the presence grace)."""
+        return {pid for rid, pid in self._lingering if rid == room_id}
 
     def add(self, room_id: str, participant_id: str, ws: web.WebSocketResponse) -> bool:
         """Register a socket; True when the participant was offline before."""

@@ -53,7 +53,8 @@ class Live:
                 await self.hub.push_state(room, ("media.status",))
 
         self.watch = MediaWatch(
-            self.media.link_counters, lambda: {rid: self.hub.online(rid) for rid in list(self.engine.rooms)}, changed
+            self.media.link_counters, lambda: {rid: self.hub.online(rid) for rid in list(self.engine.rooms)}, changed,
+            socketless=self.hub.socketless,
         )
         self.watch.start()
 

@@ -32,6 +32,9 @@ INTERVAL = 1.0  # seconds between readings
 WINDOW = 3.0  # seconds of counters one judgement looks at
 # Nothing received from someone whose media flowed before: their link is dead (ICE may not know yet).
 STALL = 4.0
+# The same when every WebSocket of theirs closed too (a closed tab or browser, a dropped network): two
+# signals agree, so the facilitator hears it sooner (the room still lets their presence linger a while).
+STALL_WITHOUT_SOCKET = 1.5
 # A page that is online but has no media connection after this long is told about.
 SETUP_GRACE = 10.0
 
@@ -53,11 +56,14 @@ class MediaWatch:
         rooms: Callable[[], dict[str, set[str]]],
         on_change: Callable[[str], Awaitable[None]],
         clock: Callable[[], float] = time.monotonic,
+        socketless: Callable[[str], set[str]] | None = None,
     ) -> None:
         """``counters(room_id)`` is ``MediaService.link_counters``; ``rooms()`` gives the
-        participants online per room (open WebSocket)."""
+        participants online per room (open WebSocket, or lingering after one closed);
+        ``socketless(room_id)``: those of them with no open WebSocket left."""
         self._counters = counters
         self._rooms = rooms
+        self._socketless = socketless
         self._on_change = on_change
         self._clock = clock
         self._people: dict[str, dict[str, _Person]] = {}
@@ -103,6 +109,7 @@ class MediaWatch:
             online = online_by_room.get(room_id, set())
             counters = self._counters(room_id)
             people = self._people.setdefault(room_id, {})
+            socketless = self._socketless(room_id) if self._socketless is not None else set()
             room_changed = False
             for pid in set(people) | online | set(counters):
                 person = people.get(pid)
@@ -113,7 +120,7 @@ class MediaWatch:
                     del people[pid]
                     room_changed = room_changed or bool(person.status.get("label"))
                     continue
-                status = self._judge(person, counters.get(pid), now)
+                status = self._judge(person, counters.get(pid), now, STALL_WITHOUT_SOCKET if pid in socketless else STALL)
                 if status.get("label") != person.status.get("label") or status.get("audio") != person.status.get("audio"):
                     room_changed = True
                 person.status = status
@@ -123,7 +130,7 @@ class MediaWatch:
                 changed.append(room_id)
         return changed
 
-    def _judge(self, person: _Person, link: dict[str, Any] | None, now: float) -> dict[str, Any]:
+    def _judge(self, person: _Person, link: dict[str, Any] | None, now: float, stall: float = STALL) -> dict[str, Any]:
         if link is None:
             person.history.clear()
             if person.had_link:
@@ -140,7 +147,7 @@ class MediaWatch:
         if link["state"] != "connected":
             late = now - person.first_seen >= SETUP_GRACE
             return {"media": "connecting", "audio": None, "label": "no_media" if late else None}
-        if person.flowed and now - person.last_received_at >= STALL:
+        if person.flowed and now - person.last_received_at >= stall:
             return {"media": "lost", "audio": None, "label": "lost"}
         old = next((h for h in person.history if now - h[0] <= WINDOW + 0.01), person.history[0])
         delivered = link["audio_delivered"] - old[2]

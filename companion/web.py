@@ -646,15 +646,17 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 async def _participant_gone(app: web.Application, room_id: str, participant_id: str) -> None:
     """The participant's last socket closed (or did not come back in time)."""
     app[WS_BUCKETS].pop((room_id, participant_id), None)
+    # The others hear of it first: closing the media connection (aiortc's pc.close()) can take seconds,
+    # and a facilitator waiting on a dropped inbrenger should not wait for that.
+    try:
+        await app[HUB].push_state(app[ENGINE].get(room_id), ("presence",))
+    except ClientError:
+        pass  # room deleted meanwhile
     for gone in app[ON_GONE]:
         try:
             await gone(room_id, participant_id)
         except Exception:
             log.exception("on_gone hook failed")
-    try:
-        await app[HUB].push_state(app[ENGINE].get(room_id), ("presence",))
-    except ClientError:
-        pass  # room deleted meanwhile
 
 
 class RateLimit:

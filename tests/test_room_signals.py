@@ -136,3 +136,28 @@ def test_media_watch_nothing_to_hear_is_not_a_problem():
         counters["r"]["a"] = _link(received, 0)
         watch.tick()
     assert watch.status("r")["a"] == {"media": "connected", "audio": "quiet", "label": None}
+
+
+def test_media_watch_says_lost_sooner_when_the_sockets_closed_too():
+    counters = {"r": {"a": _link(0, 0), "b": _link(0, 0)}}
+    online = {"r": {"a", "b"}}
+    socketless: set[str] = set()
+    clock = _Clock()
+    watch = MediaWatch(lambda room: counters.get(room, {}), lambda: online, lambda room: None, clock, socketless=lambda room: socketless)
+    received = 0
+    for _ in range(3):
+        clock.now += 1
+        received += 50
+        counters["r"] = {"a": _link(received, received), "b": _link(received, received)}
+        watch.tick()
+    # Both stop sending; a's tab closed (its socket is gone, presence lingers), b only went quiet.
+    socketless.add("a")
+    for _ in range(2):
+        clock.now += 1
+        watch.tick()
+    assert watch.status("r")["a"]["label"] == "lost"
+    assert watch.status("r")["b"]["label"] is None  # one signal alone waits the full STALL
+    for _ in range(int(STALL) - 1):
+        clock.now += 1
+        watch.tick()
+    assert watch.status("r")["b"]["label"] == "lost"
