@@ -57,8 +57,16 @@ async def join(browser, invite_url: str, name: str):
     return context, page, errors
 
 
-async def goto_step(fac, index: int, pages, label: str) -> None:
+async def goto_step(fac, index: int, pages, label: str, nudge=None) -> None:
     await fac.locator("#console-goto").select_option(str(index))
+    if nudge is not None:
+        # The facilitator picks a step and tabs on to "Ga"; meanwhile someone raises and lowers a hand, so
+        # state updates redraw the console: the pick must hold (it once fell back to "the next step").
+        await fac.locator("#console-goto").evaluate("(el) => el.blur()")
+        await nudge.get_by_role("button", name="Hand opsteken").click()
+        await expect(fac.locator("#console-hands li")).to_have_count(1)
+        await nudge.get_by_role("button", name="Hand laten zakken").click()
+        await expect(fac.locator("#console-hands li")).to_have_count(0)
     await fac.get_by_role("button", name="Ga", exact=True).click()
     for page in pages:
         await expect(page.locator("#step-label")).to_contain_text(label)
@@ -111,7 +119,7 @@ async def run_advice(browser, base: str, facilitator_url: str) -> None:
     await expect(fac.locator("#people li", has_text="Bea")).to_contain_text("inbrenger")
 
     # ---------------------------------------------------------------- advice round
-    await goto_step(fac, ADVICE_STEP, everyone, "Stap 6/9")
+    await goto_step(fac, ADVICE_STEP, everyone, "Stap 6/9", nudge=ahmed)
     panel = fac.locator("#advice-panel")
     await expect(panel).to_be_visible()
     await expect(panel).to_contain_text("Nog geen adviezen")

@@ -21,6 +21,10 @@ export class ConsoleView {
     this.prev = b("console-prev", () => ctx.run("step.previous"));
     this.next = b("console-next", () => this.goNext(), "primary");
     this.gotoSelect = h("select", { id: "console-goto" });
+    // The step the facilitator picked, kept through state updates until the room moves to another step:
+    // a snapshot that arrives between picking and clicking "Ga" must not turn the pick back.
+    this.gotoPick = null;
+    this.gotoSelect.addEventListener("change", () => { this.gotoPick = { value: this.gotoSelect.value, from: this.stepIndex }; });
     this.goto = b("console-goto-button", () => ctx.run("step.goto", { index: Number(this.gotoSelect.value) }));
     this.pause = b("console-pause", () => ctx.run(this.running ? "timer.pause" : "timer.resume"));
     this.add1 = b("console-add1", () => ctx.run("timer.add", { minutes: 1 }), "small-button");
@@ -205,10 +209,12 @@ export class ConsoleView {
     this.goto.textContent = t("console.go");
     this.gotoSelect.setAttribute("aria-label", t("console.goto"));
     // A list someone has open is left alone; the next snapshot refreshes it.
+    this.stepIndex = index;
+    if (this.gotoPick && this.gotoPick.from !== index) this.gotoPick = null;
     if (document.activeElement !== this.gotoSelect) {
       clear(this.gotoSelect);
       steps.forEach((s, i) => this.gotoSelect.append(h("option", { value: i, text: `${t("console.goto")} ${i + 1}: ${pick(s.title)}` })));
-      this.gotoSelect.value = String(Math.min(steps.length - 1, index + 1 > 0 ? index + 1 : 0));
+      this.gotoSelect.value = this.gotoPick ? this.gotoPick.value : String(Math.min(steps.length - 1, index + 1 > 0 ? index + 1 : 0));
     }
     this.pause.textContent = this.running ? t("console.pause") : t("console.resume");
     this.pause.classList.toggle("primary", !this.running);
