@@ -28,6 +28,9 @@ companion: a self-hosted room for online intervisie.
   companion turn-config --realm turn.example.nl --turn-secret-file FILE
                                   print a coturn configuration for participants
                                   behind a firewall (see serve --turn-url)
+  companion proxy-config nginx --upstream HOST:PORT [--upstream HOST:PORT ...]
+                                  print an nginx configuration that sends each room
+                                  to one of several servers (many groups at once)
   companion bench media|asr|advice
                                   measure speed against a baseline in the same run
   companion bench session --rooms 1
@@ -44,6 +47,7 @@ DELEGATED = {
     "transcribe": ("companion.speech.cli", "transcribe_main"),
     "model": ("companion.speech.cli", "model_main"),
     "turn-config": ("companion.turn", "config_main"),
+    "proxy-config": ("companion.proxy_config", "main"),
 }
 BENCHES = {
     "media": "companion.media.bench",

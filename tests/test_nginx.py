@@ -1,5 +1,5 @@
-"""The nginx lines the README points to (docs/deploy/nginx.conf), run by a real nginx in front of
-`python -m companion serve`, on loopback:
+"""The nginx site file the README points to (docs/deploy/nginx.conf, printed by `companion proxy-config
+nginx`), run by a real nginx in front of `python -m companion serve`, on loopback:
 a room is made, joined and entered through it (personal link, WebSocket upgrade); nothing it
 logs holds a secret (no access log); a request body sent too slowly is cut off
 (client_body_timeout); one address cannot hold more connections than limit_conn allows."""
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -16,8 +15,9 @@ import time
 
 import aiohttp
 import pytest
-from served import ROOT, ServedCompanion
+from served import ServedCompanion
 
+from companion import proxy_config
 from companion.serve_process import free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -25,16 +25,11 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 pytestmark = pytest.mark.skipif(not shutil.which(NGINX) and not os.environ.get("CI"), reason="no nginx")
 
 
-def deploy_block() -> str:
-    return (ROOT / "docs" / "deploy" / "nginx.conf").read_text(encoding="utf-8")
-
-
 def nginx_conf(folder, listen: int, upstream: int) -> str:
-    """The deploy file's lines where they say they go (http { } and server { }), with this test's ports and files."""
-    block = "\n".join(line.strip() for line in deploy_block().splitlines())
-    http_part, server_part = block.split("# in the server { }", 1)
-    server_part = server_part.split("\n", 1)[1].replace("http://127.0.0.1:8080", f"http://127.0.0.1:{upstream}")
-    assert f"127.0.0.1:{upstream}" in server_part, "the deploy file's proxy_pass changed shape"
+    """nginx.conf with the site file `companion proxy-config nginx` prints (docs/deploy/nginx.conf is that
+    file for the deploy's command), for this test's ports, read inside http { } as Debian's nginx does."""
+    site = folder / "companion.conf"
+    site.write_text(proxy_config.nginx_conf(proxy_config.NginxOptions([f"127.0.0.1:{upstream}"], listen=[f"127.0.0.1:{listen}"])))
     return f"""
 user root;
 pid {folder}/nginx.pid;
@@ -44,12 +39,7 @@ events {{ worker_connections 256; }}
 http {{
   client_body_temp_path {folder}/body; proxy_temp_path {folder}/proxy;
   fastcgi_temp_path {folder}/fcgi; uwsgi_temp_path {folder}/uwsgi; scgi_temp_path {folder}/scgi;
-  {http_part}
-  server {{
-    listen 127.0.0.1:{listen};
-    server_name localhost;
-    {server_part}
-  }}
+  include {site};
 }}
 """
 
@@ -123,7 +113,7 @@ async def test_the_deploy_nginx_lines_proxy_logs_no_secret_and_holds_its_limits(
     writer.close()
 
     # limit_conn: one address holds at most the deploy file's number of connections at once.
-    limit = int(re.search(r"limit_conn companion_addr (\d+);", deploy_block()).group(1))
+    limit = proxy_config.CONN_PER_ADDRESS
     held = []
     try:
         for _ in range(limit):  # each waits in the middle of its body, so each holds its connection
