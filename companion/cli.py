@@ -89,8 +89,8 @@ def serve_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="ADDRESS",
-        help="address of your reverse proxy whose X-Forwarded-Proto/Host are believed (repeatable); "
-        "not needed with --public-url",
+        help="address of your reverse proxy whose X-Forwarded-Proto/Host/For are believed (repeatable): "
+        "the limits per client address then count the address the proxy saw, not the proxy's own",
     )
     p.add_argument("--max-rooms", type=int, default=1000, help="rooms stored at once on this server (default 1000)")
     p.add_argument("--max-rooms-per-facilitator", type=int, default=50,

@@ -49,6 +49,7 @@ from .web_common import (  # noqa: F401  (names other modules and tests take fro
     _https,
     authenticate,
     base_url,
+    client_address,
     legacy_cookie_name,
     read_json,
     session_cookie,
@@ -373,7 +374,7 @@ async def http_rate_limit(request: web.Request, handler):
     if request.path.startswith("/static/") or request.path == "/healthz":
         return await handler(request)
     limits = request.app[HTTP_LIMITS]
-    refused = not limits.take("a " + (request.remote or "?"), *HttpLimits.PER_ADDRESS)
+    refused = not limits.take("a " + client_address(request), *HttpLimits.PER_ADDRESS)
     credential = request.headers.get("Authorization") or request.cookies.get(session_cookie(request))
     if credential and not refused:
         refused = not limits.take("c " + tokens.token_hash(credential), *HttpLimits.PER_CREDENTIAL)
@@ -597,7 +598,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     # Never a token in the URL (?token=): URLs end up in logs and browser history.
     room, me = authenticate(request)
     per_ip = request.app[WS_PER_IP]
-    address = request.remote or "?"
+    address = client_address(request)
     if per_ip[address] >= MAX_SOCKETS_PER_IP:
         raise ClientError(429, "too_many_sockets", "Te veel open verbindingen vanaf dit adres.")
     # A page that vanished (wifi gone) is noticed within about 10-20 s.

@@ -84,6 +84,18 @@ def base_url(request: web.Request) -> str:
 
 
 
+def client_address(request: web.Request) -> str:
+    """The client's address, for the limits per address. Behind one of the operator's proxies
+    (``--trusted-proxy``) the last address in X-Forwarded-For, the one that proxy saw; else the peer's
+    (behind a proxy that is not trusted: the proxy's, shared by everyone)."""
+    remote = request.remote or "?"
+    if remote in request.app[SETTINGS].trusted_proxies:
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+        if forwarded:
+            return forwarded
+    return remote
+
+
 async def read_json(request: web.Request) -> dict[str, Any]:
     if request.content_length and request.content_length > MAX_BODY:
         raise ClientError(413, "too_large", "Het verzoek is te groot.")

@@ -60,6 +60,36 @@ async def test_sockets_per_participant_newest_wins_and_per_address(harness, monk
         await ws.close()
 
 
+async def test_behind_a_trusted_proxy_the_limits_count_per_client_not_per_proxy(harness, monkeypatch):
+    """Behind nginx every connection comes from nginx's address: with --trusted-proxy the server counts
+    the address nginx saw (X-Forwarded-For), so one busy site does not use up the limit for all; from
+    anyone else the header is not believed."""
+    from companion.web_common import SETTINGS
+
+    monkeypatch.setattr(web_module, "MAX_SOCKETS_PER_IP", 2)
+    fac, invite, _ = await harness.create_room()
+    url = harness.url(f"/r/{fac.room_id}/ws")
+
+    def via(address: str) -> dict:
+        return {**fac.headers, "X-Forwarded-For": f"198.51.100.99, {address}"}  # the last is what the proxy saw
+
+    untrusted = [await harness.http.ws_connect(url, headers=via(f"203.0.113.{n}")) for n in (1, 2)]
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:  # all one address: the peer's own
+        await harness.http.ws_connect(url, headers=via("203.0.113.3"))
+    assert refused.value.status == 429
+    for ws in untrusted:
+        await ws.close()
+    await asyncio.sleep(0.1)
+
+    harness.server.app[SETTINGS].trusted_proxies = ("127.0.0.1",)
+    held = [await harness.http.ws_connect(url, headers=via(address)) for address in ("203.0.113.1", "203.0.113.1", "203.0.113.2")]
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await harness.http.ws_connect(url, headers=via("203.0.113.1"))
+    assert refused.value.status == 429
+    for ws in held:
+        await ws.close()
+
+
 async def test_more_sockets_buy_no_more_messages(harness):
     fac, _, _ = await harness.create_room()
     url = harness.url(f"/r/{fac.room_id}/ws")
