@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from .config import Settings, default_data_dir
+from .front import default_workers
 from .speech.options import WINDOW_HELP, WINDOWS
 
 DESCRIPTION = """\
@@ -144,16 +145,40 @@ def serve_parser() -> argparse.ArgumentParser:
         "--lease-renew-seconds", type=float, default=5.0,
         help="how often a server process renews the leases of its rooms; at most half of --lease-seconds (default 5)",
     )
+    p.add_argument(
+        "--workers", type=int, metavar="N",
+        help="server processes, each serving its own rooms with its own speech model, so rooms use every core "
+        "(default: the number of cores, here %d). A front process takes the connections and passes each to "
+        "the worker of its room. 1: a single process. With https in the server itself (--tls-cert, --self-signed) "
+        "one process serves (it cannot see a room inside TLS): to use every core with https, let nginx or Caddy "
+        "do TLS in front" % default_workers(),
+    )
+    # Internal: started by the front as one of its workers (index,count,channel fd,front pid).
+    p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("-v", "--verbose", action="store_true", help="more logging")
     return p
 
 
 def serve(argv: list[str]) -> int:
     args = serve_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    worker = tuple(int(x) for x in args.worker.split(",")) if args.worker else None
+    tag = f" w{worker[0]}" if worker else ""
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format=f"%(asctime)s %(levelname)s{tag} %(name)s: %(message)s")
     if bool(args.tls_cert) != bool(args.tls_key):
         print("companion: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
+    tls = bool(args.tls_cert or args.self_signed)
+    if args.workers is not None and args.workers < 1:
+        print("companion: --workers must be 1 or more", file=sys.stderr)
+        return 2
+    if tls and args.workers is not None and args.workers > 1:
+        print("companion: --workers above 1 needs plain http: with --tls-cert or --self-signed the server cannot "
+              "see which room a connection is for. Let nginx or Caddy do https in front of "
+              "'companion serve --workers N' (README, 'Deploying on a server'), or leave out --workers.",
+              file=sys.stderr)
+        return 2
+    workers = 1 if tls else (args.workers or default_workers())
     if not (math.isfinite(args.lease_seconds) and 0 < args.lease_renew_seconds * 2 <= args.lease_seconds):
         # inf would let a room wait forever for a process that died
         print("companion: --lease-seconds must be a finite number of seconds, --lease-renew-seconds above 0 and at most"
@@ -195,9 +220,14 @@ def serve(argv: list[str]) -> int:
         lease_seconds=args.lease_seconds,
         lease_renew_seconds=args.lease_renew_seconds,
     )
-    from .server import run
+    from . import server
 
-    return run(settings)
+    if worker is not None:
+        index, count, channel, front_pid = worker
+        return server.run_worker(settings, index, count, channel, front_pid)
+    if workers > 1:
+        return server.run_front(settings, workers, argv)
+    return server.run(settings)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,6 +48,8 @@ class Settings:
     node_id: str | None = None
     lease_seconds: float = 15.0
     lease_renew_seconds: float = 5.0
+    # Under ``serve --workers N``: (this worker's index, N); the front routes each room to one worker.
+    worker: tuple[int, int] | None = None
 
     @property
     def db_path(self) -> Path:

@@ -27,7 +27,8 @@ class ServerProcess:
         self.base = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
         self.log_path = log_path
-        self.extra = extra
+        # One process unless the caller asks for workers: a test's pid is then the server itself.
+        self.extra = extra if "--workers" in extra else ["--workers", "1", *extra]
         self.proc: subprocess.Popen | None = None
         self.facilitator_token: str | None = None
 

@@ -27,6 +27,7 @@ from . import browser_sessions, db, facilitators, tokens, web_advice
 from . import hub as hub_module
 from .config import Settings
 from .engine import PhaseEngine
+from .front import worker_for
 from .errors import ClientError, bad_request, conflict
 from .hub import Hub
 from .leases import Leases
@@ -841,7 +842,10 @@ def create_app(settings: Settings) -> web.Application:
         leases = app[LEASES]
         # This node's own rooms and rooms nobody holds; the rest come over when their lease ends and
         # their traffic arrives here.
-        resumed = engine.resume_all(lambda ids: [i for i in leases.resumable(ids) if leases.take(i) is None])
+        # Under a front (serve --workers N) only the rooms the front routes here: a room held elsewhere would wait.
+        mine = (lambda i: True) if settings.worker is None else (
+            lambda i: worker_for(i, settings.worker[1]) == settings.worker[0])
+        resumed = engine.resume_all(lambda ids: [i for i in leases.resumable(ids) if mine(i) and leases.take(i) is None])
         await live.resume()
         if resumed:
             log.info("resumed %d unfinished room(s)", resumed)

@@ -14,7 +14,7 @@ import pytest
 from companion.serve_process import free_port
 
 
-def wait_up(url: str, context: ssl.SSLContext | None = None, timeout: float = 20) -> bytes:
+def wait_up(url: str, context: ssl.SSLContext | None = None, timeout: float = 60) -> bytes:
     deadline = time.monotonic() + timeout
     while True:
         try:
