@@ -112,6 +112,12 @@ def serve_parser() -> argparse.ArgumentParser:
     p.add_argument("--asr-window", choices=WINDOWS, default="full", help=WINDOW_HELP)
     p.add_argument("--no-transcription", action="store_true", help="do not transcribe (no speech model is loaded)")
     p.add_argument(
+        "--media-forwarder", choices=["frames", "rtp"], default="frames",
+        help="how the server passes each participant's audio and video on: 'rtp' forwards the packets as they "
+        "arrive (less CPU per room; keyframe requests and retransmissions handled per link), 'frames' "
+        "reassembles every frame first (default, the earlier way)",
+    )
+    p.add_argument(
         "--turn-url",
         action="append",
         default=[],
@@ -215,6 +221,7 @@ def serve(argv: list[str]) -> int:
         asr_threads=args.asr_threads,
         asr_window=args.asr_window,
         enable_transcription=not args.no_transcription,
+        media_forwarder=args.media_forwarder,
         turn=turn,
         node_id=args.node_id,
         lease_seconds=args.lease_seconds,

@@ -782,10 +782,11 @@ def _live_services(app: web.Application, settings: Settings, engine: PhaseEngine
     app[STATE_EXTRAS].append(live.transcription_status)
     app[STATE_EXTRAS].append(live.media_status)
     if settings.enable_media:
-        from .media.service import MediaService
+        from .media.service import media_service
 
-        live.media = MediaService(
+        live.media = media_service(
             hub.send_media,
+            settings.media_forwarder,
             audio_sink=live if live.transcription is not None else None,
             turn=settings.turn,
             session_seconds=lambda room_id: engine.get(room_id).method.total_minutes * 60,

@@ -109,3 +109,70 @@ async def test_receive_buffers_are_widened_on_the_sockets_an_offer_gathers():
         assert sizes and all(size >= 2 * min(hooks.RECEIVE_BUFFER, cap) for size in sizes), (sizes, cap)
     finally:
         await pc.close()
+
+
+# ---------------------------------------------------------------- the RTP forwarder's hooks
+def test_receiver_per_packet_work_is_what_the_packet_tap_repeats():
+    """install_packet_tap stands in for RTCRtpReceiver._handle_rtp_packet and repeats its work up to
+    the depayloader; if aiortc changes that work, the tap must be looked at again."""
+    from aiortc.rtcdtlstransport import RTCDtlsTransport
+
+    source = inspect.getsource(RTCRtpReceiver._handle_rtp_packet)
+    for step in (
+        "if not self._enabled:",
+        "self.__remote_bitrate_estimator.add(",
+        "self.__active_ssrc[packet.ssrc] = clock.current_datetime()",
+        "codec = self.__codecs.get(packet.payload_type)",
+        "self.__remote_streams[packet.ssrc].add(packet)",
+        "packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)",
+        "self.__nack_generator.add(packet)",
+        "depayload(codec, packet.payload)",
+    ):
+        assert step in source, step
+    # The transport calls the receiver's method by name on each packet, so an instance attribute wins.
+    assert "await receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)" in inspect.getsource(
+        RTCDtlsTransport._handle_rtp_data)
+    assert "await self._handle_rtp_data(data, arrival_time_ms=arrival_time_ms)" in inspect.getsource(
+        RTCDtlsTransport._recv_next)
+    assert "await self._handle_rtcp_data(data)" in inspect.getsource(RTCDtlsTransport._recv_next)
+    assert "self._tx_srtp.protect(data)" in inspect.getsource(RTCDtlsTransport._send_rtp)
+
+
+async def test_packet_tap_state_and_sender_report_names():
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    try:
+        video = pc.addTransceiver("video", direction="sendrecv")
+        receiver, sender = video.receiver, video.sender
+        for name in hooks.RECEIVER_STATE_ATTRS:
+            assert hasattr(receiver, name), name
+        assert isinstance(getattr(receiver, "_RTCRtpReceiver__codecs"), dict)
+        assert getattr(receiver, "_RTCRtpReceiver__started") is False
+        assert hasattr(receiver, "_RTCRtpReceiver__rtcp_ssrc")
+        assert callable(receiver._send_rtcp) and callable(receiver._send_rtcp_nack)
+
+        async def on_packet(codec, packet):
+            pass
+
+        hooks.install_packet_tap(receiver, on_packet)
+        assert receiver._handle_rtp_packet.__name__ == "handle_rtp_packet"
+        for name in hooks.SENDER_REPORT_ATTRS:
+            assert isinstance(getattr(sender, name), int), name
+        hooks.note_sent(sender, ntp_time=5, rtp_timestamp=7, octets=100)
+        assert [getattr(sender, n) for n in hooks.SENDER_REPORT_ATTRS] == [5, 7, 100, 1]
+        run_rtcp = inspect.getsource(RTCRtpSender._run_rtcp)
+        for field in ("ntp_timestamp=self.__ntp_timestamp", "rtp_timestamp=self.__rtp_timestamp",
+                      "packet_count=self.__packet_count", "octet_count=self.__octet_count"):
+            assert field in run_rtcp, field
+        assert isinstance(sender._ssrc, int) and isinstance(sender._rtx_ssrc, int)
+        assert list(inspect.signature(RTCRtpSender.send).parameters) == ["self", "parameters"]
+        assert "self.__transport._register_rtp_sender(self, parameters)" in inspect.getsource(RTCRtpSender.send)
+        seen = []
+        hooks.on_send_parameters(sender, seen.append)
+
+        async def nack(seq):
+            pass
+
+        hooks.route_retransmissions(sender, nack)
+        assert sender._retransmit is nack
+    finally:
+        await pc.close()

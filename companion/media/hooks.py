@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import queue
 import socket
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import aioice
 import aioice.ice
@@ -151,3 +151,183 @@ def route_keyframe_requests(sender: RTCRtpSender, on_request: Callable[[], None]
 def is_vp8_keyframe(data: bytes) -> bool:
     """VP8 frame header: the lowest bit of the first byte is 0 on a keyframe (RFC 6386 9.1)."""
     return bool(data) and (data[0] & 0x01) == 0
+
+
+# ---------------------------------------------------------------- RTP-level forwarding
+# The receiver's own per-packet work before it depayloads: these private
+# attributes of RTCRtpReceiver are dicts and objects made once in __init__
+# and filled in place by receive(), so a tap can hold on to them.
+RECEIVER_STATE_ATTRS = (
+    "_RTCRtpReceiver__codecs",
+    "_RTCRtpReceiver__active_ssrc",
+    "_RTCRtpReceiver__remote_streams",
+    "_RTCRtpReceiver__rtx_ssrc",
+    "_RTCRtpReceiver__nack_generator",
+    "_RTCRtpReceiver__remote_bitrate_estimator",
+)
+# The sender's figures its RTCP loop puts in each sender report (SR).
+SENDER_REPORT_ATTRS = (
+    "_RTCRtpSender__ntp_timestamp",
+    "_RTCRtpSender__rtp_timestamp",
+    "_RTCRtpSender__octet_count",
+    "_RTCRtpSender__packet_count",
+)
+
+# (codec parameters, RtpPacket with the original SSRC/sequence number, RTX already unwrapped)
+PacketHandler = Callable[[Any, Any], Awaitable[None]]
+
+
+def install_packet_tap(receiver: RTCRtpReceiver, on_packet: PacketHandler) -> None:
+    """Hand each decrypted RTP packet of this receiver to ``on_packet`` instead of
+    aiortc's depayloader, jitter buffer and decoder.
+
+    What aiortc does per packet before that stays as it was, so the source
+    sees the same RTCP from us as before: receiver reports (loss, jitter),
+    NACKs for packets that did not arrive (its retransmissions, unwrapped from
+    RTX, come through ``on_packet`` like any packet) and REMB bandwidth estimates.
+    Call it before the receiver starts.
+    """
+    from aiortc.codecs import is_rtx
+    from aiortc.rtcrtpreceiver import StreamStatistics
+    from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unwrap_rtx
+    from aiortc import clock
+
+    started = getattr(receiver, "_RTCRtpReceiver__started", None)
+    if started is None:
+        raise RuntimeError(f"aiortc {aiortc.__version__}: RTCRtpReceiver.__started is gone")
+    if started:
+        raise RuntimeError("install_packet_tap: the receiver has already started")
+    try:
+        codecs, active, streams, rtx_ssrc, nack, estimator = (getattr(receiver, a) for a in RECEIVER_STATE_ATTRS)
+    except AttributeError as exc:
+        raise RuntimeError(f"aiortc {aiortc.__version__}: RTCRtpReceiver state moved ({exc})") from None
+
+    async def handle_rtp_packet(packet: Any, arrival_time_ms: int) -> None:
+        if not receiver._enabled:
+            return
+        if estimator is not None and packet.extensions.abs_send_time is not None:
+            remb = estimator.add(
+                abs_send_time=packet.extensions.abs_send_time, arrival_time_ms=arrival_time_ms,
+                payload_size=len(packet.payload) + packet.padding_size, ssrc=packet.ssrc,
+            )
+            rtcp_ssrc = receiver._RTCRtpReceiver__rtcp_ssrc
+            if rtcp_ssrc is not None and remb is not None:
+                await receiver._send_rtcp(RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb)))
+        active[packet.ssrc] = clock.current_datetime()
+        codec = codecs.get(packet.payload_type)
+        if codec is None:
+            return
+        stats = streams.get(packet.ssrc)
+        if stats is None:
+            stats = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        stats.add(packet)
+        if is_rtx(codec):
+            original = rtx_ssrc.get(packet.ssrc)
+            apt = codec.parameters.get("apt")
+            if original is None or len(packet.payload) < 2 or apt not in codecs:
+                return
+            packet = unwrap_rtx(packet, payload_type=apt, ssrc=original)
+            codec = codecs[apt]
+        if nack is not None and nack.add(packet):
+            await receiver._send_rtcp_nack(packet.ssrc, sorted(nack.missing))
+        await on_packet(codec, packet)
+
+    receiver._handle_rtp_packet = handle_rtp_packet  # type: ignore[method-assign]
+
+
+def on_send_parameters(sender: RTCRtpSender, callback: Callable[[Any], None]) -> None:
+    """Call ``callback(RTCRtpSendParameters)`` when negotiation starts this sender (its
+    payload types, header extension ids and mid are known from then on)."""
+    original = sender.send
+
+    async def send(parameters: Any) -> None:
+        callback(parameters)
+        await original(parameters)
+
+    sender.send = send  # type: ignore[method-assign]
+
+
+def route_retransmissions(sender: RTCRtpSender, on_nack: Callable[[int], Awaitable[None]]) -> None:
+    """A subscriber's NACK calls the sender's ``_retransmit(seq)`` per lost packet; its own
+    history is empty on the packet path, so answer from ours."""
+    if not inspect_has(RTCRtpSender._handle_rtcp_packet, "await self._retransmit(seq)"):
+        raise RuntimeError("aiortc RTCRtpSender no longer answers NACKs through _retransmit")
+    sender._retransmit = on_nack  # type: ignore[method-assign]
+
+
+def send_rtp(sender: RTCRtpSender, data: bytes) -> Awaitable[None]:
+    """SRTP-protect and send one serialized RTP packet on the sender's transport (ConnectionError
+    while it is not connected)."""
+    return sender.transport._send_rtp(data)
+
+
+def note_sent(sender: RTCRtpSender, ntp_time: int, rtp_timestamp: int, octets: int) -> None:
+    """Count one packet we sent past the sender, so that its RTCP sender reports tell the
+    subscriber the truth (packet and octet counts; NTP/RTP time of the latest packet)."""
+    sender._RTCRtpSender__ntp_timestamp = ntp_time  # type: ignore[attr-defined]
+    sender._RTCRtpSender__rtp_timestamp = rtp_timestamp  # type: ignore[attr-defined]
+    sender._RTCRtpSender__octet_count += octets  # type: ignore[attr-defined]
+    sender._RTCRtpSender__packet_count += 1  # type: ignore[attr-defined]
+
+
+def inspect_has(function: Any, text: str) -> bool:
+    import inspect
+
+    try:
+        return text in inspect.getsource(function)
+    except (OSError, TypeError):
+        return False
+
+
+# ---------------------------------------------------------------- test peers
+def _dtls_transports(pc: Any) -> list[Any]:
+    seen: list[Any] = []
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport
+        if dtls is not None and all(dtls is not d for d in seen):
+            seen.append(dtls)
+    return seen
+
+
+def drop_incoming_rtp(pc: Any, should_drop: Callable[[bytes], bool]) -> int:
+    """Make ``pc`` lose the decrypted incoming RTP packets (not RTCP) for which ``should_drop`` is
+    true, as a lossy link would.  For test peers; call after setLocalDescription.  Returns the
+    number of transports hooked (hooking one twice keeps the first hook)."""
+    hooked = 0
+    for dtls in _dtls_transports(pc):
+        original = dtls._handle_rtp_data
+        if getattr(original, "_companion_loss", False):
+            continue
+
+        async def handle(data: bytes, arrival_time_ms: int, original=original) -> None:
+            if not should_drop(data):
+                await original(data, arrival_time_ms=arrival_time_ms)
+
+        handle._companion_loss = True  # type: ignore[attr-defined]
+        dtls._handle_rtp_data = handle
+        hooked += 1
+    return hooked
+
+
+def record_incoming_rtcp(pc: Any, packets: list[Any]) -> int:
+    """Append every RTCP packet ``pc`` receives (parsed, aiortc's RtcpPacket classes) to ``packets``.
+    For test peers; call after setLocalDescription."""
+    from aiortc.rtp import RtcpPacket
+
+    hooked = 0
+    for dtls in _dtls_transports(pc):
+        original = dtls._handle_rtcp_data
+        if getattr(original, "_companion_record", False):
+            continue
+
+        async def handle(data: bytes, original=original) -> None:
+            try:
+                packets.extend(RtcpPacket.parse(data))
+            except ValueError:
+                pass
+            await original(data)
+
+        handle._companion_record = True  # type: ignore[attr-defined]
+        dtls._handle_rtcp_data = handle
+        hooked += 1
+    return hooked

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Callable
 
 from ..errors import ClientError
 from .peer import MediaPeer, PatternTrack, ToneTrack
-from .service import MediaService
+from .service import DEFAULT_FORWARDER, media_service
 
 ROOM = "room1"
 
 
 class Call:
-    def __init__(self, audio_sink=None, decode: bool = False):
+    def __init__(self, audio_sink=None, decode: bool = False, forwarder: str | None = None):
+        """``forwarder``: as ``serve --media-forwarder``; by default $COMPANION_MEDIA_FORWARDER, else the server's default."""
         self.peers: dict[str, MediaPeer] = {}
-        self.service = MediaService(self._route, audio_sink=audio_sink)
+        self.forwarder = forwarder or os.environ.get("COMPANION_MEDIA_FORWARDER") or DEFAULT_FORWARDER
+        self.service = media_service(self._route, self.forwarder, audio_sink=audio_sink)
         self.decode = decode
         self.client_errors: list[ClientError] = []
 
@@ -34,13 +37,15 @@ class Call:
 
         return send
 
-    async def join(self, pid: str, shade: int = 0, frequency: float = 440.0) -> MediaPeer:
+    async def join(self, pid: str, shade: int = 0, frequency: float = 440.0, **options) -> MediaPeer:
+        """``options``: more MediaPeer arguments (``drop_incoming``, ``rtcp_log``)."""
         peer = MediaPeer(
             pid,
             self._to_server(pid),
             audio=ToneTrack(frequency),
             video=PatternTrack(shade=shade),
             decode=self.decode,
+            **options,
         )
         self.peers[pid] = peer
         await peer.start()

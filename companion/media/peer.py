@@ -163,8 +163,14 @@ class MediaPeer:
         audio: MediaStreamTrack | None = None,
         video: MediaStreamTrack | None = None,
         decode: bool = False,
+        drop_incoming: Callable[[bytes], bool] | None = None,
+        rtcp_log: list | None = None,
     ):
+        """``drop_incoming``: lose incoming RTP packets it is true for (a lossy link); ``rtcp_log``:
+        a list that gets every RTCP packet this participant receives."""
         self.pid = pid
+        self.drop_incoming = drop_incoming
+        self.rtcp_log = rtcp_log
         self._send = send
         self.audio = audio
         self.video = video
@@ -255,6 +261,10 @@ class MediaPeer:
         await pc.setLocalDescription(await pc.createAnswer())
         # Simulated pages share one process: a busy event loop must not lose their packets either.
         hooks.widen_receive_buffers(pc)
+        if self.drop_incoming is not None:
+            hooks.drop_incoming_rtp(pc, self.drop_incoming)
+        if self.rtcp_log is not None:
+            hooks.record_incoming_rtcp(pc, self.rtcp_log)
         self.offers += 1
         await self._send({"type": "media.answer", "seq": message.get("seq"), "sdp": pc.localDescription.sdp})
 

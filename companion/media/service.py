@@ -57,6 +57,9 @@ class PathStats:
     dropped_closed: int = 0  # gate closed
     dropped_waiting: int = 0  # gate open, waiting for a keyframe
     dropped_full: int = 0  # subscriber's queue overflowed
+    # RTP forwarder only: packets sent again on a subscriber's NACK, and NACKed packets no longer held
+    retransmitted: int = 0
+    nack_missed: int = 0
     # monotonic time of the first frame after the gate last opened
     resumed_at: float | None = None
     opened_at: float | None = None
@@ -72,6 +75,8 @@ class PathStats:
             "dropped_closed": self.dropped_closed,
             "dropped_waiting": self.dropped_waiting,
             "dropped_full": self.dropped_full,
+            "retransmitted": self.retransmitted,
+            "nack_missed": self.nack_missed,
             "resume_delay": None
             if self.resumed_at is None or self.opened_at is None
             else round(self.resumed_at - self.opened_at, 3),
@@ -88,6 +93,7 @@ class _Slot:
     source: str | None = None
     open: bool = False
     waiting_keyframe: bool = True
+    out: Any = None  # the RTP forwarder's outgoing stream state (rtp/forwarder.py)
 
     @property
     def mid(self) -> str | None:
@@ -322,6 +328,9 @@ class MediaService:
     def _feed_slot(self, sub: _Peer, slot: _Slot) -> None:
         """Pass-through slots are fed frame by frame from the source's tap; nothing to wire."""
 
+    def _slot_created(self, sub: _Peer, slot: _Slot) -> None:
+        """A new downstream transceiver, before its first negotiation."""
+
     def _assign(self, sub: _Peer, source: str) -> bool:
         """Give ``source`` a slot of each kind in ``sub``'s connection; True when that needs an offer."""
         from . import hooks
@@ -338,6 +347,7 @@ class MediaService:
                 _prefer_codec(transceiver, kind)
                 slot = _Slot(kind, transceiver, track)
                 hooks.route_keyframe_requests(transceiver.sender, self._keyframe_router(sub.room_id, slot))
+                self._slot_created(sub, slot)
                 sub.slots.append(slot)
                 needs_offer = True
             slot.source = source
@@ -614,6 +624,23 @@ class MediaService:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+# How media moves through the server: "rtp" forwards packets (rtp/forwarder.py), "frames" hands
+# encoded frames from aiortc's jitter buffer to its packetizer (this module).
+FORWARDERS = ("frames", "rtp")
+DEFAULT_FORWARDER = "frames"
+
+
+def media_service(send: Send, forwarder: str = DEFAULT_FORWARDER, **kwargs: Any) -> MediaService:
+    """A MediaService of the chosen ``forwarder`` (one of FORWARDERS); ``kwargs`` as MediaService takes."""
+    if forwarder == "rtp":
+        from .rtp.forwarder import RtpForwarder
+
+        return RtpForwarder(send, **kwargs)
+    if forwarder != "frames":
+        raise ValueError(f"unknown media forwarder {forwarder!r} (one of {', '.join(FORWARDERS)})")
+    return MediaService(send, **kwargs)
 
 
 def _sdp_of(message: dict) -> str:

@@ -1,0 +1,203 @@
+"""The RTP forwarder: packets from a source go to each subscriber as packets.
+
+The frame pass-through (media/service.py) lets aiortc reassemble every
+incoming frame in its jitter buffer and packetize it again once per
+subscriber.  Here each packet, as it arrives decrypted from the source's
+receiver (hooks.install_packet_tap), is renumbered per subscriber
+(rewrite.py: SSRC, sequence number, timestamp, payload type, VP8 picture id
+and TL0PICIDX), SRTP-protected on the subscriber's transport and sent.  The
+gates, slots and signalling are the pass-through's own: only how media
+moves differs.
+
+RTCP stays per link, as a forwarder should keep it:
+- a subscriber's PLI or FIR becomes a keyframe request to the source,
+  at most one per source per ``service.PLI_INTERVAL``;
+- a subscriber's NACK is answered from that outgoing stream's history
+  (RTX when negotiated), never passed on;
+- receiver reports end at the server: each side sees only reports about
+  its own streams (the server reports on what it received itself).
+
+A gate that opens, or a subscriber that is not connected yet, waits for
+the start of a keyframe (asking the source with a PLI) before its first
+video packet.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any, Awaitable, Callable
+
+from .. import hooks
+from ..gates import Kind
+from ..service import MediaService, _Peer, _Slot
+from . import vp8
+from .history import PacketHistory
+from .rewrite import StreamRewriter
+
+VIDEO_CLOCK = 90_000
+AUDIO_CLOCK = 48_000
+
+
+class OutStream:
+    """One subscriber slot's outgoing RTP stream: its numbering, what it negotiated, its history."""
+
+    def __init__(self, kind: Kind, sender: Any) -> None:
+        from aiortc.rtp import HeaderExtensionsMap
+
+        self.kind = kind
+        self.sender = sender
+        self.rewriter = StreamRewriter(VIDEO_CLOCK if kind == "video" else AUDIO_CLOCK)
+        # Only video is NACKed (aiortc offers nack feedback for video alone).
+        self.history: PacketHistory[Any] | None = PacketHistory() if kind == "video" else None
+        self.ext_map = HeaderExtensionsMap()
+        self.payload_type: int | None = None
+        self.rtx_payload_type: int | None = None
+        self.rtx_seq = random.randrange(0x8000)
+        self.mid: str | None = None
+
+    def configure(self, parameters: Any) -> None:
+        """From the sender's negotiated RTCRtpSendParameters."""
+        from aiortc.codecs import is_rtx
+
+        codecs = parameters.codecs
+        self.payload_type = codecs[0].payloadType
+        self.rtx_payload_type = next(
+            (c.payloadType for c in codecs if is_rtx(c) and c.parameters.get("apt") == self.payload_type), None
+        )
+        self.mid = parameters.muxId
+        self.ext_map.configure(parameters)
+
+
+class RtpForwarder(MediaService):
+    """MediaService that forwards RTP packets; same API, gates and signalling."""
+
+    def _tap_upstream(self, transceiver: Any, room_id: str, pid: str, kind: Kind) -> None:
+        hooks.install_packet_tap(transceiver.receiver, self._packet_handler(room_id, pid, kind))
+
+    def _slot_created(self, sub: _Peer, slot: _Slot) -> None:
+        sender = slot.transceiver.sender
+        slot.out = OutStream(slot.kind, sender)
+        hooks.on_send_parameters(sender, slot.out.configure)
+        hooks.route_retransmissions(sender, self._nack_handler(sub.room_id, sub.pid, slot))
+
+    def _packet_handler(self, room_id: str, source: str, kind: Kind) -> Callable[[Any, Any], Awaitable[None]]:
+        from aiortc import clock
+        from aiortc.rtp import RtpPacket
+
+        video = kind == "video"
+
+        async def on_packet(codec: Any, packet: Any) -> None:
+            room = self._rooms.get(room_id)
+            src = room.peers.get(source) if room else None
+            if src is None or src.closed:
+                return
+            payload: bytes = packet.payload
+            descriptor = None
+            if video:
+                descriptor = vp8.parse(payload)
+                if descriptor is None:
+                    return
+                frame_start = descriptor.starts_frame
+                keyframe = frame_start and vp8.starts_keyframe(payload, descriptor)
+                # Counted per frame, as the pass-through counts.
+                frame_end = bool(packet.marker)
+            else:
+                frame_start = frame_end = True
+                keyframe = False
+                if src.decoder is not None and self._sink is not None:
+                    self._transcribe(room_id, src, payload, packet.timestamp)
+            if frame_start:
+                room.received[source] = room.received.get(source, 0) + 1
+            src.keyframes += keyframe
+            now = time.monotonic()
+            ntp = clock.current_ntp_time()
+            abs_send_time = (ntp >> 14) & 0x00FFFFFF
+            segment = (source, packet.ssrc)
+            want_keyframe = False
+            for sub in list(room.peers.values()):
+                slot = sub.slot_for.get((source, kind))
+                if slot is None or sub is src or slot.out is None:
+                    continue
+                out: OutStream = slot.out
+                path = room.path(source, sub.pid, kind)
+                if not slot.open:
+                    out.rewriter.restart()
+                    path.dropped_closed += frame_start
+                    continue
+                if video and slot.waiting_keyframe:
+                    if not keyframe:
+                        out.rewriter.restart()
+                        if frame_start:
+                            path.dropped_waiting += 1
+                            want_keyframe = True
+                            self._note_waiting(path, room_id, source, sub.pid, src)
+                        continue
+                    slot.waiting_keyframe = False
+                    path.waiting_since = None
+                if out.payload_type is None:  # not negotiated yet
+                    slot.waiting_keyframe = True
+                    continue
+                numbers = out.rewriter.rewrite(segment, packet.sequence_number, packet.timestamp, now)
+                if numbers is None:
+                    continue
+                seq, ts = numbers
+                body = payload
+                if descriptor is not None and (descriptor.picture_id is not None or descriptor.tl0picidx is not None):
+                    body = vp8.renumber(
+                        payload, descriptor,
+                        None if descriptor.picture_id is None
+                        else out.rewriter.picture_id(descriptor.picture_id, descriptor.picture_id_bits),
+                        None if descriptor.tl0picidx is None else out.rewriter.tl0picidx(descriptor.tl0picidx),
+                    )
+                rtp = RtpPacket(payload_type=out.payload_type, marker=packet.marker, sequence_number=seq, timestamp=ts,
+                                ssrc=out.sender._ssrc, payload=body)
+                rtp.extensions.mid = out.mid
+                if video:
+                    rtp.extensions.abs_send_time = abs_send_time
+                else:
+                    rtp.extensions.audio_level = packet.extensions.audio_level
+                try:
+                    await hooks.send_rtp(out.sender, rtp.serialize(out.ext_map))
+                except ConnectionError:
+                    # Not connected (yet or any more): start over at a keyframe once it is.
+                    out.rewriter.restart()
+                    if video:
+                        slot.waiting_keyframe = True
+                    continue
+                if out.history is not None:
+                    out.history.store(seq, rtp)
+                hooks.note_sent(out.sender, ntp, ts, len(body))
+                path.packets += frame_end
+                path.keyframes += keyframe
+                if path.resumed_at is None:
+                    path.resumed_at = now
+            if want_keyframe:
+                self._want_keyframe(room_id, source)
+
+        return on_packet
+
+    def _nack_handler(self, room_id: str, subscriber: str, slot: _Slot) -> Callable[[int], Awaitable[None]]:
+        from aiortc.rtp import wrap_rtx
+
+        async def retransmit(seq: int) -> None:
+            out: OutStream = slot.out
+            room = self._rooms.get(room_id)
+            if room is None or slot.source is None:
+                return
+            path = room.path(slot.source, subscriber, slot.kind)
+            packet = out.history.get(seq) if out.history is not None else None
+            if packet is None:
+                path.nack_missed += 1
+                return
+            if out.rtx_payload_type is not None:
+                packet = wrap_rtx(packet, payload_type=out.rtx_payload_type, sequence_number=out.rtx_seq,
+                                  ssrc=out.sender._rtx_ssrc)
+                out.rtx_seq = (out.rtx_seq + 1) & 0xFFFF
+            try:
+                await hooks.send_rtp(out.sender, packet.serialize(out.ext_map))
+            except ConnectionError:
+                return
+            path.retransmitted += 1
+
+        return retransmit

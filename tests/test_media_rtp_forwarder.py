@@ -1,0 +1,118 @@
+"""The RTP forwarder (serve --media-forwarder rtp) with real aiortc peers: a reopened gate starts on a
+keyframe with no gap in the stream, a lossy subscriber's NACKs are answered from its own stream's history,
+and RTCP stays on its own link."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_PLI, RtcpPsfbPacket, RtcpRrPacket, RtcpRtpfbPacket, RtcpSrPacket, unpack_remb_fci
+
+from companion.media import hooks
+from companion.media.gates import MediaView
+from companion.media.loopback import ROOM, Call, wait_for
+
+from test_media_forwarding import resume_limit, sent_after
+
+
+async def inbound_lost(peer, source: str, kind: str) -> int:
+    """packetsLost of ``peer``'s receiving stream whose slot carries ``source``."""
+    lost = 0
+    for transceiver in peer.pc.getTransceivers():
+        if transceiver.receiver.track is not None and transceiver.kind == kind and peer.source_of(transceiver.mid) == source:
+            report = await transceiver.receiver.getStats()
+            lost += sum(getattr(s, "packetsLost", 0) or 0 for s in report.values() if s.type == "inbound-rtp")
+    return lost
+
+
+async def test_gate_reopens_on_a_keyframe_without_a_gap_in_the_stream():
+    call = Call(forwarder="rtp")
+    everyone = ("a", "b")
+    try:
+        await call.service.apply_view(MediaView(ROOM, participants=everyone))
+        await call.join("a")
+        b = await call.join("b", shade=90)
+        await wait_for(lambda: b.received[("a", "video")] >= 8, 20)
+        await call.service.apply_view(MediaView(ROOM, participants=everyone, camera_off=frozenset({"a"})))
+        await asyncio.sleep(1.5)  # a's camera goes on sending: 1.5 s of packets held back
+        held = call.service.stats(ROOM)[("a", "b", "video")]["dropped_closed"]
+        assert held >= 5
+        before = b.received[("a", "video")]
+        opened = time.monotonic()
+        await call.service.apply_view(MediaView(ROOM, participants=everyone))
+        await wait_for(lambda: b.received[("a", "video")] >= before + 5, 20)
+        path = call.service.stats(ROOM)[("a", "b", "video")]
+        assert path["resume_delay"] is not None and path["resume_delay"] < resume_limit(), path
+        flags = sent_after(b.video_log, "a", opened)
+        assert flags and flags[0], f"the first frame after reopening was not a keyframe: {flags[:5]}"
+        # The renumbering hides the 1.5 s of held-back packets: b's receiver counts no loss for them
+        # (without it the jump in sequence numbers shows as dozens of lost packets).
+        assert await inbound_lost(b, "a", "video") < 5
+    finally:
+        await call.close()
+
+
+async def test_lossy_subscriber_gets_retransmissions_and_rtcp_stays_on_its_link():
+    call = Call(forwarder="rtp")
+    everyone = ("a", "b", "c")
+    rng = random.Random(15)
+    logs: dict[str, list] = {pid: [] for pid in everyone}
+    lossy = "c"
+    dropped = []
+
+    def lose(data: bytes) -> bool:
+        if rng.random() < 0.08:
+            dropped.append(int.from_bytes(data[8:12], "big"))
+            return True
+        return False
+    try:
+        await call.service.apply_view(MediaView(ROOM, participants=everyone))
+        for n, pid in enumerate(everyone):
+            await call.join(pid, shade=60 * n, rtcp_log=logs[pid],
+                            drop_incoming=lose if pid == lossy else None)
+        peers = call.peers
+        # aiortc's own receiver (the test peer) recovers slowly from loss in its jitter buffer whichever
+        # forwarder serves it, so the lossy peer is only asked to have started.
+        await wait_for(lambda: all(peers[d].received[(s, "video")] >= (1 if d == lossy else 5)
+                                   for s in everyone for d in everyone if s != d), 25,
+                       explain=lambda: f"{ {d: dict(p.received) for d, p in peers.items()} } {call.service.stats(ROOM)}")
+        await asyncio.sleep(4.0)
+        stats = call.service.stats(ROOM)
+        # Every video packet lost on c's link (but the last few, whose loss c cannot see yet) was
+        # NACKed by c and sent again from the server's history for that stream; the clean link needed none.
+        slots = call.service._rooms[ROOM].peers[lossy].slot_for
+        for source in ("a", "b"):
+            ssrc = slots[(source, "video")].out.sender._ssrc
+            lost_here = sum(1 for s in dropped if s == ssrc)
+            path = stats[(source, lossy, "video")]
+            assert path["retransmitted"] >= max(1, lost_here - 2), (source, lost_here, path)
+            assert path["nack_missed"] == 0, path
+        assert stats[("a", "b", "video")]["retransmitted"] <= 1, stats[("a", "b", "video")]
+
+        # A keyframe request from c about a's video reaches a, and a alone.
+        a_video_ssrc = next(t.sender._ssrc for t in peers["a"].pc.getTransceivers() if t.sender.track is peers["a"].video)
+        plis_before = sum(1 for p in logs["a"] if isinstance(p, RtcpPsfbPacket) and p.fmt == RTCP_PSFB_PLI)
+        await asyncio.sleep(0.4)  # past the server's rate limit for a's keyframe requests
+        c_from_a = next(t for t in peers["c"].pc.getTransceivers() if peers["c"].source_of(t.mid) == "a" and t.kind == "video")
+        assert await hooks.request_keyframe(c_from_a.receiver)
+        await wait_for(lambda: sum(1 for p in logs["a"] if isinstance(p, RtcpPsfbPacket) and p.fmt == RTCP_PSFB_PLI
+                                   and p.media_ssrc == a_video_ssrc) > plis_before, 5)
+
+        # Every report and feedback message each peer received is about a stream that peer sends.
+        for pid, log in logs.items():
+            own = set()
+            for t in peers[pid].pc.getTransceivers():
+                if t.sender.track is not None:
+                    own |= {t.sender._ssrc, t.sender._rtx_ssrc}
+            assert log, f"{pid} received no RTCP at all"
+            for packet in log:
+                if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+                    assert all(r.ssrc in own for r in packet.reports), (pid, packet)
+                elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+                    assert set(unpack_remb_fci(packet.fci)[1]) <= own, (pid, packet)
+                elif isinstance(packet, (RtcpPsfbPacket, RtcpRtpfbPacket)):
+                    assert packet.media_ssrc in own, (pid, packet)
+    finally:
+        await call.close()
