@@ -10,21 +10,11 @@ and when a participant is removed or their personal link renewed.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
+from .db import Connection
 from . import tokens
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS browser_rooms (
-    session_hash TEXT NOT NULL,
-    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
-    participant_id TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
-    created_at REAL NOT NULL,
-    PRIMARY KEY (session_hash, room_id)
-);
-CREATE INDEX IF NOT EXISTS browser_rooms_participant ON browser_rooms(participant_id);
-"""
 
 # Rooms one browser session may name: beyond this the oldest entries go (a page
 # opening links to thousands of rooms must not grow one session without end).
@@ -35,7 +25,7 @@ def valid(session: object) -> bool:
     return isinstance(session, str) and 16 <= len(session) <= 128
 
 
-def remember(conn: sqlite3.Connection, session: str, room_id: str, participant_id: str) -> None:
+def remember(conn: Connection, session: str, room_id: str, participant_id: str) -> None:
     """This browser is ``participant_id`` in ``room_id`` from now on (replacing whoever it was there)."""
     key = tokens.token_hash(session)
     conn.execute(
@@ -51,7 +41,7 @@ def remember(conn: sqlite3.Connection, session: str, room_id: str, participant_i
     )
 
 
-def participant(conn: sqlite3.Connection, session: object, room_id: str) -> str | None:
+def participant(conn: Connection, session: object, room_id: str) -> str | None:
     if not valid(session):
         return None
     row = conn.execute(
@@ -61,7 +51,7 @@ def participant(conn: sqlite3.Connection, session: object, room_id: str) -> str 
     return row["participant_id"] if row else None
 
 
-def rooms_left(conn: sqlite3.Connection, session: object) -> int:
+def rooms_left(conn: Connection, session: object) -> int:
     if not valid(session):
         return 0
     return conn.execute(
@@ -69,6 +59,6 @@ def rooms_left(conn: sqlite3.Connection, session: object) -> int:
     ).fetchone()[0]
 
 
-def forget_participant(conn: sqlite3.Connection, participant_id: str) -> None:
+def forget_participant(conn: Connection, participant_id: str) -> None:
     """Every browser that was this participant no longer is (link renewed, person removed)."""
     conn.execute("DELETE FROM browser_rooms WHERE participant_id = ?", (participant_id,))

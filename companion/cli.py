@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from .config import Settings, default_data_dir
+from .db import is_postgresql, sqlite_path
 from .front import default_workers
 from .speech.options import WINDOW_HELP, WINDOWS
 
@@ -23,6 +24,8 @@ companion: a self-hosted room for online intervisie.
   companion facilitator add NAME  a personal link for a facilitator (only they create rooms);
                                   also: facilitator list, facilitator remove NAME
   companion rooms list            the rooms on this server; rooms delete ID deletes one now
+  companion migrate               bring the database to this release's schema (serve does it
+                                  at start too); --database URL for a shared PostgreSQL
   companion transcribe FILE       transcribe a recording with the same local model
   companion model export-openai OUT.pt
                                   convert the bundled Whisper weights for openai-whisper
@@ -45,6 +48,7 @@ companion: a self-hosted room for online intervisie.
 DELEGATED = {
     "facilitator": ("companion.operator", "facilitator_main"),
     "rooms": ("companion.operator", "rooms_main"),
+    "migrate": ("companion.operator", "migrate_main"),
     "transcribe": ("companion.speech.cli", "transcribe_main"),
     "model": ("companion.speech.cli", "model_main"),
     "turn-config": ("companion.turn", "config_main"),
@@ -159,6 +163,12 @@ def serve_parser() -> argparse.ArgumentParser:
         "one process serves (it cannot see a room inside TLS): to use every core with https, let nginx or Caddy "
         "do TLS in front" % default_workers(),
     )
+    p.add_argument(
+        "--database", metavar="URL",
+        help="the database: postgresql://USER@HOST:PORT/DBNAME for several server processes or machines sharing "
+        "one PostgreSQL database (the password from ~/.pgpass or $PGPASSWORD, not the command line), or "
+        "sqlite:///PATH; default: companion.sqlite3 in the data folder",
+    )
     # Internal: started by the front as one of its workers (index,count,channel fd,front pid).
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("-v", "--verbose", action="store_true", help="more logging")
@@ -226,7 +236,14 @@ def serve(argv: list[str]) -> int:
         node_id=args.node_id,
         lease_seconds=args.lease_seconds,
         lease_renew_seconds=args.lease_renew_seconds,
+        database=args.database,
     )
+    if args.database and not is_postgresql(args.database):
+        try:
+            sqlite_path(args.database)
+        except ValueError as exc:
+            print(f"companion: --database: {exc}", file=sys.stderr)
+            return 2
     from . import server
 
     if worker is not None:

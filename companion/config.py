@@ -52,10 +52,18 @@ class Settings:
     lease_renew_seconds: float = 5.0
     # Under ``serve --workers N``: (this worker's index, N); the front routes each room to one worker.
     worker: tuple[int, int] | None = None
+    # The database (companion/db.py): None for the SQLite file in the data folder, else a URL
+    # (postgresql://user@host:port/dbname, shared by several server processes, or sqlite:///path).
+    database: str | None = None
 
     @property
     def db_path(self) -> Path:
         return self.data_dir / "companion.sqlite3"
+
+    @property
+    def database_target(self) -> "Path | str":
+        """What ``db.connect`` opens: the --database URL, or the SQLite file in the data folder."""
+        return self.database or self.db_path
 
     @property
     def methods_dir(self) -> Path:

@@ -1,115 +1,68 @@
-"""SQLite storage: one file per server, WAL, schema owned per module.
+"""Storage: an embedded SQLite file (the default) or a shared PostgreSQL database, behind one small interface.
 
-The room server writes a change here before it tells anyone about it, so a
-restart finds every room where it was.  Calls are short and synchronous on
-purpose: a handful of rows per change, well under a millisecond with WAL.
+The room server writes a change here before it tells anyone about it, so a restart (or another node,
+with PostgreSQL) finds every room where it was.  Calls are short and synchronous on purpose: a handful
+of rows per change, well under a millisecond with SQLite's WAL, about a network round trip with
+PostgreSQL.
+
+Which database: :func:`connect` takes a path (an SQLite file, as ``companion serve`` has always made in
+its data folder), ``sqlite:///<path>`` or ``postgresql://user@host:port/dbname`` (libpq's URL form;
+``?sslmode=...`` and the other libpq parameters pass through).  Several server processes, on one machine
+or several, can share one PostgreSQL database; an SQLite file serves the processes of one machine.
+
+The interface is the one of Python's ``sqlite3`` module, which the code was written against: ``execute(sql,
+params)`` with ``?`` placeholders returns a cursor (``fetchone``, ``fetchall``, iteration, ``rowcount``,
+``description``), rows are read by column name or index, ``with Transaction(conn):`` is all or nothing.
+For SQLite it *is* a ``sqlite3.Connection``; for PostgreSQL :class:`PgConnection` translates the
+placeholders for psycopg 3 and gives rows that behave like ``sqlite3.Row``.  The SQL itself is written in
+what both databases understand (``INSERT ... ON CONFLICT``, ``IS NOT DISTINCT FROM``, flags as 0/1
+integers).
+
+The schema is made and changed by Alembic (``companion/migrations``), run by :func:`connect` when the
+database is behind (``companion migrate`` does it by hand); ``companion/schema.py`` describes the result.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
+import threading
+import uuid
+from functools import lru_cache
 from pathlib import Path
-
-CORE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS rooms (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    method_id TEXT NOT NULL,
-    -- the method as it was when the room was made: editing a file later
-    -- never changes a session under way
-    method_source TEXT NOT NULL,
-    language TEXT NOT NULL,
-    capacity INTEGER NOT NULL,
-    invite_hash TEXT NOT NULL UNIQUE,
-    created_at REAL NOT NULL,
-    status TEXT NOT NULL DEFAULT 'waiting',
-    step_index INTEGER,
-    step_started_at REAL,
-    paused_at REAL,
-    paused_total REAL NOT NULL DEFAULT 0,
-    extra_seconds REAL NOT NULL DEFAULT 0,
-    overtime_notified INTEGER NOT NULL DEFAULT 0,
-    inbrenger_id TEXT,
-    case_id TEXT,
-    question_original TEXT,
-    question_reformulated TEXT,
-    vote_closed INTEGER NOT NULL DEFAULT 0,
-    vote_tie TEXT,
-    ended_at REAL,
-    retention_days INTEGER NOT NULL DEFAULT 30,
-    rev INTEGER NOT NULL DEFAULT 0
-);
--- A method's text is stored once, by its SHA-256, however many rooms use it (rooms made before this
--- table keep their own copy in rooms.method_source; new rooms leave that empty).
-CREATE TABLE IF NOT EXISTS method_sources (
-    hash TEXT PRIMARY KEY,
-    source TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS room_methods (
-    room_id TEXT PRIMARY KEY REFERENCES rooms(id) ON DELETE CASCADE,
-    method_hash TEXT NOT NULL REFERENCES method_sources(hash)
-);
--- The facilitator's control over who is in: a locked room takes no new joins; a removed
--- participant's links stop working but their words stay in the room under their name.
-CREATE TABLE IF NOT EXISTS room_locks (
-    room_id TEXT PRIMARY KEY REFERENCES rooms(id) ON DELETE CASCADE,
-    locked_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS removed_participants (
-    participant_id TEXT PRIMARY KEY REFERENCES participants(id) ON DELETE CASCADE,
-    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
-    removed_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS participants (
-    id TEXT PRIMARY KEY,
-    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    role TEXT NOT NULL,
-    token_hash TEXT NOT NULL UNIQUE,
-    joined_at REAL NOT NULL,
-    mic_muted_by TEXT,
-    camera_off INTEGER NOT NULL DEFAULT 0
-);
-CREATE UNIQUE INDEX IF NOT EXISTS participants_room_name
-    ON participants(room_id, name COLLATE NOCASE);
-CREATE TABLE IF NOT EXISTS cases (
-    id TEXT PRIMARY KEY,
-    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
-    participant_id TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
-    title TEXT NOT NULL,
-    question TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    UNIQUE (room_id, participant_id)
-);
-CREATE TABLE IF NOT EXISTS votes (
-    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
-    voter_id TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
-    case_id TEXT NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
-    PRIMARY KEY (room_id, voter_id)
-);
-CREATE TABLE IF NOT EXISTS takeaways (
-    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
-    participant_id TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
-    text TEXT NOT NULL,
-    shared INTEGER NOT NULL DEFAULT 0,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (room_id, participant_id)
-);
-"""
+from typing import Any, Iterable, Sequence
 
 
-def _modules() -> list:
-    modules = []
-    for name in ("companion.speech.store", "companion.advice.store", "companion.advice.aside", "companion.facilitators", "companion.browser_sessions", "companion.signals", "companion.leases"):
-        try:
-            module = __import__(name, fromlist=["SCHEMA"])
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        modules.append(module)
-    return modules
+class PgError(Exception):
+    """PostgreSQL refused or failed a statement, or could not be reached (the psycopg error is its cause)."""
+
+
+class PgIntegrityError(PgError):
+    """PostgreSQL refused a row: a unique key, a foreign key, a NOT NULL."""
+
+
+# Either driver's "a constraint refused this row" / "the database failed", for ``except db.IntegrityError``
+# (psycopg is imported only when a PostgreSQL database is opened: its import costs a quarter second).
+IntegrityError = (sqlite3.IntegrityError, PgIntegrityError)
+DatabaseError = (sqlite3.Error, PgError)
+
+
+def _pg_error(exc: Exception) -> PgError:
+    import psycopg
+
+    kind = PgIntegrityError if isinstance(exc, psycopg.IntegrityError) else PgError
+    error = kind(str(exc).strip())
+    error.__cause__ = exc
+    return error
+
+# pg_advisory_xact_lock keys: one for every write transaction (what BEGIN IMMEDIATE is to SQLite: one
+# writer at a time, so a read-then-write inside a transaction sees no other writer between), one for
+# the migrations (two nodes starting at once).  Arbitrary constants, the same in every process.
+_WRITE_LOCK = 0x636F6D7061_01
+_MIGRATE_LOCK = 0x636F6D7061_02
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def prepare_folder(folder: Path) -> None:
@@ -128,38 +81,375 @@ def _private_file(path: Path) -> None:
             pass
 
 
-def connect(path: Path | str) -> sqlite3.Connection:
-    if str(path) != ":memory:":
+def is_postgresql(target: Path | str) -> bool:
+    return isinstance(target, str) and target.split("://", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
+
+
+def sqlite_path(target: Path | str) -> str:
+    """The SQLite file a target names (a path or ``sqlite:///path``; ``:memory:`` as is)."""
+    text = str(target)
+    if text.startswith("sqlite://"):
+        rest = text[len("sqlite://"):]
+        if rest in ("", "/", "/:memory:"):
+            return ":memory:"
+        if not rest.startswith("/"):
+            raise ValueError(f"an SQLite URL names its file after three slashes (sqlite:///path): {text}")
+        # SQLAlchemy's form: sqlite:///relative/path, sqlite:////absolute/path.
+        return rest[1:]
+    if "://" in text:
+        raise ValueError(f"unknown database (sqlite:///path or postgresql://user@host:port/db): {text}")
+    return text
+
+
+def describe(target: Path | str) -> str:
+    """The target for a log line, without a password."""
+    if is_postgresql(target) or "://" in str(target):
+        return re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", str(target))
+    return str(target)
+
+
+def dialect(conn: Any) -> str:
+    """``"sqlite"`` or ``"postgresql"``."""
+    return "postgresql" if isinstance(conn, PgConnection) else "sqlite"
+
+
+def connect(target: Path | str) -> "sqlite3.Connection | PgConnection":
+    """Open the database (made and brought to the newest schema if it is behind).
+
+    Raises ``ValueError`` for a target that names neither database, and the driver's error
+    (one of ``DatabaseError``) when it cannot be opened."""
+    if is_postgresql(target):
+        conn = PgConnection(str(target))
+        if _version(conn) != head():
+            migrate(target)
+        return conn
+    path = sqlite_path(target)
+    if path == ":memory:":
+        # One private in-memory database, reachable by the migration's own connection while this one is open.
+        path = f"file:companion-{uuid.uuid4().hex}?mode=memory&cache=shared"
+    else:
         _private_file(Path(path))
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn = _sqlite_connect(path)
+    if _version(conn) != head() and not _create_fresh(conn):
+        migrate(path)
+    return conn
+
+
+def _sqlite_connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, uri=path.startswith("file:"))
     conn.row_factory = sqlite3.Row
+    _sqlite_pragmas(conn)
+    return conn
+
+
+def _sqlite_pragmas(conn: Any) -> None:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     # Deleted words must not linger in free pages of the file.
     conn.execute("PRAGMA secure_delete=ON")
     conn.execute("PRAGMA busy_timeout=5000")
-    conn.executescript(CORE_SCHEMA)
-    modules = _modules()
-    for module in modules:
-        conn.executescript(module.SCHEMA)
-    # A module's upgrade(conn) moves rows of a database from before one of its new tables; idempotent.
-    for module in modules:
-        upgrade = getattr(module, "upgrade", None)
-        if upgrade is not None:
-            upgrade(conn)
-    return conn
+
+
+_template_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _fresh_schema() -> tuple[tuple[str, ...], str]:
+    """The statements SQLite stored for a database Alembic brought to head, and that head.
+
+    Made once per process in memory: a new SQLite file gets them in one transaction instead of a run of
+    the migrations (half a second each time, which a test suite making hundreds of files feels)."""
+    with _template_lock:
+        path = f"file:companion-template-{uuid.uuid4().hex}?mode=memory&cache=shared"
+        keep = sqlite3.connect(path, uri=True)
+        try:
+            _, version = migrate(path)
+            rows = keep.execute(
+                "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
+            ).fetchall()
+        finally:
+            keep.close()
+    return tuple(row[0] for row in rows), version
+
+
+def _create_fresh(conn: sqlite3.Connection) -> bool:
+    """Give an SQLite database without any table the newest schema; False if it has tables (then migrate)."""
+    if conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is not None:
+        return False
+    statements, version = _fresh_schema()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Checked again under the write lock: another process may have made the schema meanwhile.
+        if conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is not None:
+            conn.execute("ROLLBACK")
+            return False
+        for sql in statements:
+            conn.execute(sql)
+        conn.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (version,))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return True
+
+
+def _version(conn: Any) -> str | None:
+    if isinstance(conn, PgConnection):
+        if conn.execute("SELECT to_regclass('alembic_version')").fetchone()[0] is None:
+            return None
+    elif conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'").fetchone() is None:
+        return None
+    row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    return row[0] if row else None
+
+
+def _alembic_config():
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head() -> str:
+    """The newest schema revision this code knows (checked against Alembic's own view by the tests;
+    read from a constant so that opening a database does not import Alembic)."""
+    from .migrations import HEAD
+
+    return HEAD
+
+
+def _engine(target: Path | str):
+    import sqlalchemy as sa
+
+    if is_postgresql(target):
+        url = sa.make_url(str(target)).set(drivername="postgresql+psycopg")
+        return sa.create_engine(url, poolclass=sa.pool.NullPool)
+    path = sqlite_path(target)
+    engine = sa.create_engine(
+        "sqlite://", creator=lambda: sqlite3.connect(path, uri=path.startswith("file:"), isolation_level=None),
+        poolclass=sa.pool.NullPool,
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA secure_delete=ON")
+        cursor.close()
+
+    # One migration at a time on one file (several workers may start together), and DDL inside the
+    # transaction: SQLAlchemy's own pysqlite handling would leave both to the driver's guesses.
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def migrate(target: Path | str, revision: str = "head") -> tuple[str | None, str]:
+    """Bring the database's schema to ``revision`` with Alembic; returns (revision before, after).
+
+    A database made before Alembic (an SQLite file of an earlier release) is adopted by the first
+    revision, its rows kept.  Safe to run from several processes at once: they take turns."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    config = _alembic_config()
+    engine = _engine(target)
+    try:
+        try:
+            connection = engine.connect()
+        except sa.exc.DBAPIError as exc:
+            raise (_pg_error(exc.orig) if is_postgresql(target) else exc.orig) from exc
+        with connection:
+            config.attributes["connection"] = connection
+            config.attributes["lock"] = _MIGRATE_LOCK if is_postgresql(target) else None
+            config.attributes["before"] = None
+            command.upgrade(config, revision)
+            connection.commit()
+            after = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    finally:
+        engine.dispose()
+    return config.attributes["before"], after
+
+
+def _translate(sql: str) -> str:
+    """``?`` placeholders to psycopg's ``%s`` (and a literal ``%`` to ``%%``), outside quotes and comments."""
+    out = []
+    quote = None
+    i, n = 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if quote:
+            out.append(ch)
+            if ch == quote:
+                quote = None
+        elif ch in ("'", '"'):
+            quote = ch
+            out.append(ch)
+        elif ch == "-" and sql.startswith("--", i):
+            end = sql.find("\n", i)
+            end = n if end < 0 else end
+            out.append(sql[i:end].replace("%", "%%"))
+            i = end
+            continue
+        elif ch == "?":
+            out.append("%s")
+        elif ch == "%":
+            out.append("%%")
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+_translated: dict[str, str] = {}
+
+
+def _params(params: Any) -> Any:
+    # Flags are 0/1 integers in the schema; PostgreSQL will not put a boolean into an integer column.
+    if isinstance(params, dict):
+        return {k: int(v) if isinstance(v, bool) else v for k, v in params.items()}
+    return [int(v) if isinstance(v, bool) else v for v in params]
+
+
+class PgRow(tuple):
+    """A result row read by index or by column name, like ``sqlite3.Row`` (``keys()``, ``dict(row)``)."""
+
+    _index: dict[str, int]
+
+    def __new__(cls, values: Sequence[Any], index: dict[str, int]) -> "PgRow":
+        row = super().__new__(cls, values)
+        row._index = index
+        return row
+
+    def __getitem__(self, key):  # type: ignore[override]
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._index[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+
+def _row_factory(cursor):
+    index = {col.name: i for i, col in enumerate(cursor.description or ())}
+    return lambda values: PgRow(values, index)
+
+
+class PgConnection:
+    """A PostgreSQL connection (psycopg 3) with the ``sqlite3.Connection`` surface the code uses.
+
+    Autocommit outside ``Transaction``, as the SQLite connection is opened (``isolation_level=None``).
+    Parameters are bound on the client (psycopg's ``ClientCursor``): a value compares with a column as a
+    literal would, the way SQLite's loose typing let the code pass ids and numbers."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str):
+        self.url = url
+        self._lock = threading.RLock()
+        self._in_transaction = False
+        self._conn = self._open()
+
+    def _open(self):
+        import psycopg
+
+        try:
+            return psycopg.connect(
+                self.url, autocommit=True, cursor_factory=psycopg.ClientCursor, row_factory=_row_factory,
+                application_name="companion",
+            )
+        except psycopg.Error as exc:
+            raise _pg_error(exc) from exc
+
+    def _sql(self, sql: str) -> str:
+        done = _translated.get(sql)
+        if done is None:
+            done = _translated[sql] = _translate(sql)
+        return done
+
+    def _live(self):
+        # A connection the server dropped (a restart of PostgreSQL, a failover) is opened again before
+        # the next statement; a statement inside a transaction fails instead, as the transaction is lost.
+        if self._conn.closed and not self._in_transaction:
+            self._conn = self._open()
+        return self._conn
+
+    def execute(self, sql: str, params: Any = ()):
+        """Run one statement; returns psycopg's cursor (``fetchone``, ``fetchall``, iteration, ``rowcount``)."""
+        import psycopg
+
+        with self._lock:
+            conn = self._live()
+            try:
+                # Always with a parameter list, even empty: psycopg then reads %% as %, as _translate wrote it.
+                return conn.execute(self._sql(sql), _params(params))
+            except psycopg.Error as exc:
+                raise _pg_error(exc) from exc
+
+    def executemany(self, sql: str, seq: Iterable[Any]):
+        import psycopg
+
+        with self._lock:
+            cur = self._live().cursor()
+            try:
+                cur.executemany(self._sql(sql), [_params(p) for p in seq])
+            except psycopg.Error as exc:
+                raise _pg_error(exc) from exc
+            return cur
+
+    def begin(self) -> None:
+        self.execute("BEGIN")
+        self._in_transaction = True
+        self.execute(f"SELECT pg_advisory_xact_lock({_WRITE_LOCK})")
+
+    def end(self, commit: bool) -> None:
+        try:
+            self.execute("COMMIT" if commit else "ROLLBACK")
+        finally:
+            self._in_transaction = False
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._in_transaction
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> "PgConnection":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class Transaction:
-    """``with Transaction(conn):`` — all or nothing, so a refused command leaves no half-written state."""
+    """``with Transaction(conn):`` — all or nothing, so a refused command leaves no half-written state.
 
-    def __init__(self, conn: sqlite3.Connection):
+    One writer at a time, as SQLite's ``BEGIN IMMEDIATE`` gives: on PostgreSQL every write transaction
+    takes one advisory lock first, so a check and the write it allows are never split by another
+    process's write (room limits, unique names, positions in the advice list)."""
+
+    def __init__(self, conn: Any):
         self.conn = conn
 
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
+    def __enter__(self) -> Any:
+        if isinstance(self.conn, PgConnection):
+            self.conn.begin()
+        else:
+            self.conn.execute("BEGIN IMMEDIATE")
         return self.conn
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        if isinstance(self.conn, PgConnection):
+            self.conn.end(commit=exc_type is None)
+        else:
+            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+# What the rest of the code names in its annotations: either driver's connection and row.
+Connection = sqlite3.Connection | PgConnection
+Row = sqlite3.Row | PgRow

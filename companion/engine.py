@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import sqlite3
 import time
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from . import signals, tokens
-from .db import Transaction
+from .db import Connection, Transaction
 from .errors import ClientError, bad_request, conflict, forbidden, not_found
 from .methods import LANGUAGES, MethodCatalog
 from .names import name_key
@@ -69,7 +68,7 @@ INB = frozenset({INBRENGER})
 
 
 class PhaseEngine:
-    def __init__(self, conn: sqlite3.Connection, catalog: MethodCatalog, clock: Callable[[], float] = time.time):
+    def __init__(self, conn: Connection, catalog: MethodCatalog, clock: Callable[[], float] = time.time):
         self.conn = conn
         self.catalog = catalog
         self.clock = clock
@@ -144,7 +143,9 @@ class PhaseEngine:
         with Transaction(self.conn) as conn:
             self._check_room_limits(conn, owner_id)
             source_hash = hashlib.sha256(method.source.encode("utf-8")).hexdigest()
-            conn.execute("INSERT OR IGNORE INTO method_sources (hash, source) VALUES (?, ?)", (source_hash, method.source))
+            conn.execute(
+                "INSERT INTO method_sources (hash, source) VALUES (?, ?) ON CONFLICT DO NOTHING", (source_hash, method.source)
+            )
             conn.execute(
                 """INSERT INTO rooms (id, name, method_id, method_source, language, capacity, invite_hash, created_at)
                    VALUES (?, ?, ?, '', ?, ?, ?, ?)""",
@@ -159,7 +160,7 @@ class PhaseEngine:
                 conn.execute("INSERT INTO room_owners (room_id, facilitator_id) VALUES (?, ?)", (room_id, owner_id))
         return self.get(room_id), fac_token, invite
 
-    def _check_room_limits(self, conn: sqlite3.Connection, owner_id: str | None) -> None:
+    def _check_room_limits(self, conn: Connection, owner_id: str | None) -> None:
         if conn.execute("SELECT COUNT(*) FROM rooms").fetchone()[0] >= self.max_rooms:
             raise ClientError(429, "server_full", "Deze server heeft het maximale aantal kamers. Vraag de beheerder om ruimte.")
         if owner_id is not None:
@@ -603,7 +604,9 @@ class PhaseEngine:
             raise bad_request("locked moet true of false zijn", "invalid")
         if locked:
             self._require_running(room)
-            self.conn.execute("INSERT OR IGNORE INTO room_locks (room_id, locked_at) VALUES (?, ?)", (room.id, now))
+            self.conn.execute(
+                "INSERT INTO room_locks (room_id, locked_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (room.id, now)
+            )
         else:
             self.conn.execute("DELETE FROM room_locks WHERE room_id = ?", (room.id,))
         room.locked = locked
@@ -621,7 +624,7 @@ class PhaseEngine:
         )
         self.conn.execute("DELETE FROM browser_rooms WHERE participant_id = ?", (participant.id,))
         self.conn.execute(
-            "INSERT OR IGNORE INTO removed_participants (participant_id, room_id, removed_at) VALUES (?, ?, ?)",
+            "INSERT INTO removed_participants (participant_id, room_id, removed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (participant.id, room.id, now),
         )
         participant.removed = True

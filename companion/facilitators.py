@@ -9,43 +9,21 @@ facilitator on a laptop needs no extra step.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from typing import Any
 
 from . import tokens
 from .engine import clean_text
-from .db import Transaction
+from .db import Connection, Transaction
 from .errors import ClientError
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS facilitators (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    token_hash TEXT NOT NULL UNIQUE,
-    created_at REAL NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS facilitators_name ON facilitators(name COLLATE NOCASE);
--- Which facilitator made a room: for the per-facilitator room limit and the operator's list.
--- No foreign key to facilitators: a removed facilitator's rooms keep running.
-CREATE TABLE IF NOT EXISTS room_owners (
-    room_id TEXT PRIMARY KEY REFERENCES rooms(id) ON DELETE CASCADE,
-    facilitator_id TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS room_owners_facilitator ON room_owners(facilitator_id);
--- One-off facts about this data folder ("first_facilitator": the first link was made).
-CREATE TABLE IF NOT EXISTS server_meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-"""
 
 MAX_NAME = 40
 FIRST_NAME = "begeleider"
 LINK_PATH = "/f/"
 
 
-def add(conn: sqlite3.Connection, name: Any) -> tuple[str, str]:
+def add(conn: Connection, name: Any) -> tuple[str, str]:
     """A new facilitator; returns (id, token). The token is shown once and stored only as a hash.
 
     Raises ClientError (409) when the name is taken (names are how the operator removes them)."""
@@ -53,7 +31,7 @@ def add(conn: sqlite3.Connection, name: Any) -> tuple[str, str]:
     token = tokens.new_token()
     fid = tokens.new_id()
     with Transaction(conn):
-        if conn.execute("SELECT 1 FROM facilitators WHERE name = ? COLLATE NOCASE", (display,)).fetchone():
+        if conn.execute("SELECT 1 FROM facilitators WHERE lower(name) = lower(?)", (display,)).fetchone():
             raise ClientError(409, "name_taken", f"Er is al een begeleider met de naam {display!r}.")
         conn.execute(
             "INSERT INTO facilitators (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)",
@@ -62,14 +40,14 @@ def add(conn: sqlite3.Connection, name: Any) -> tuple[str, str]:
     return fid, token
 
 
-def remove(conn: sqlite3.Connection, name: str) -> bool:
+def remove(conn: Connection, name: str) -> bool:
     """Revoke a facilitator's link (by name or id). Their rooms stay; they can make no new ones."""
     with Transaction(conn):
-        cur = conn.execute("DELETE FROM facilitators WHERE name = ? COLLATE NOCASE OR id = ?", (name, name))
+        cur = conn.execute("DELETE FROM facilitators WHERE lower(name) = lower(?) OR id = ?", (name, name))
     return cur.rowcount > 0
 
 
-def listing(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def listing(conn: Connection) -> list[dict[str, Any]]:
     """Every facilitator with how many rooms they hold now: [{id, name, created_at, rooms}]."""
     rows = conn.execute(
         """SELECT f.id, f.name, f.created_at,
@@ -79,7 +57,7 @@ def listing(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return [dict(row) for row in rows]
 
 
-def authenticate(conn: sqlite3.Connection, token: Any) -> dict[str, Any] | None:
+def authenticate(conn: Connection, token: Any) -> dict[str, Any] | None:
     """The facilitator a token belongs to ({id, name}), or None."""
     if not isinstance(token, str) or not token or len(token) > 128:
         return None
@@ -87,7 +65,7 @@ def authenticate(conn: sqlite3.Connection, token: Any) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def first_run(conn: sqlite3.Connection) -> str | None:
+def first_run(conn: Connection) -> str | None:
     """On a data folder that never had a facilitator: make one and return its token, once ever.
 
     Later starts return None, also when the operator has removed every facilitator since."""
@@ -100,5 +78,5 @@ def first_run(conn: sqlite3.Connection) -> str | None:
     return add(conn, FIRST_NAME)[1]
 
 
-def count(conn: sqlite3.Connection) -> int:
+def count(conn: Connection) -> int:
     return conn.execute("SELECT COUNT(*) FROM facilitators").fetchone()[0]

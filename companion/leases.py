@@ -15,18 +15,11 @@ wall-clock seconds (``time.time()``), so processes on several machines need cloc
 from __future__ import annotations
 
 import math
-import sqlite3
 import time
 from typing import Callable
 
-SCHEMA = """
--- Which process serves a room now (companion/leases.py); expires_at in Unix seconds.
-CREATE TABLE IF NOT EXISTS room_leases (
-    room_id TEXT PRIMARY KEY REFERENCES rooms(id) ON DELETE CASCADE,
-    owner TEXT NOT NULL,
-    expires_at REAL NOT NULL
-);
-"""
+from .db import Connection
+
 
 DEFAULT_SECONDS = 15.0
 DEFAULT_RENEW_SECONDS = 5.0
@@ -42,7 +35,7 @@ class Leases:
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         owner: str,
         seconds: float = DEFAULT_SECONDS,
         renew_seconds: float = DEFAULT_RENEW_SECONDS,
@@ -112,8 +105,8 @@ class Leases:
         now = self.clock()
         for room_id in ids:
             self.conn.execute(
-                "UPDATE room_leases SET expires_at = MIN(expires_at, ?) WHERE room_id = ? AND owner = ?",
-                (now, room_id, self.owner),
+                "UPDATE room_leases SET expires_at = ? WHERE room_id = ? AND owner = ? AND expires_at > ?",
+                (now, room_id, self.owner, now),
             )
         self._let_go(ids)
 

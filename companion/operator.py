@@ -1,8 +1,8 @@
 """The operator's commands: ``companion facilitator ...`` and ``companion rooms ...``.
 
-They work on the data folder directly, also while ``companion serve`` runs: SQLite
-serialises the writes, and the server notices a deleted room within a minute
-(its pages are closed then).
+They work on the database directly (the data folder's SQLite file, or ``--database URL`` as the
+server was started with), also while ``companion serve`` runs: the database serialises the writes,
+and the server notices a deleted room within a minute (its pages are closed then).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from .retention import delete_room
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, default=default_data_dir(),
                    help=f"the server's data folder (default {default_data_dir()})")
+    p.add_argument("--database", metavar="URL",
+                   help="the server's --database (postgresql://USER@HOST:PORT/DBNAME), if it was started with one")
 
 
 def facilitator_parser() -> argparse.ArgumentParser:
@@ -53,11 +55,24 @@ def rooms_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _open(data_dir: Path):
-    if not (data_dir / "companion.sqlite3").exists():
-        print(f"companion: no server data in {data_dir} (use --data-dir)", file=sys.stderr)
+def _target(args: argparse.Namespace) -> "Path | str":
+    return args.database or args.data_dir / "companion.sqlite3"
+
+
+def _open(args: argparse.Namespace, create: bool = False):
+    """The server's database, or None (with a message) when there is none or it cannot be opened."""
+    target = _target(args)
+    if not args.database:
+        if create:
+            db.prepare_folder(args.data_dir)
+        elif not (args.data_dir / "companion.sqlite3").exists():
+            print(f"companion: no server data in {args.data_dir} (use --data-dir or --database)", file=sys.stderr)
+            return None
+    try:
+        return db.connect(target)
+    except (ValueError, *db.DatabaseError) as exc:
+        print(f"companion: cannot open the database {db.describe(target)}: {exc}", file=sys.stderr)
         return None
-    return db.connect(data_dir / "companion.sqlite3")
 
 
 def _when(stamp: float | None) -> str:
@@ -66,13 +81,9 @@ def _when(stamp: float | None) -> str:
 
 def facilitator_main(argv: list[str]) -> int:
     args = facilitator_parser().parse_args(argv)
-    if args.action == "add":
-        db.prepare_folder(args.data_dir)
-        conn = db.connect(args.data_dir / "companion.sqlite3")
-    else:
-        conn = _open(args.data_dir)
-        if conn is None:
-            return 1
+    conn = _open(args, create=args.action == "add")
+    if conn is None:
+        return 1
     try:
         if args.action == "add":
             try:
@@ -102,7 +113,7 @@ def facilitator_main(argv: list[str]) -> int:
 
 def rooms_main(argv: list[str]) -> int:
     args = rooms_parser().parse_args(argv)
-    conn = _open(args.data_dir)
+    conn = _open(args)
     if conn is None:
         return 1
     try:
@@ -129,3 +140,33 @@ def rooms_main(argv: list[str]) -> int:
         return 0
     finally:
         conn.close()
+
+
+def migrate_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="companion migrate",
+        description="Bring the database to the schema of this release (Alembic migrations; rows are kept). "
+        "companion serve does the same at start; run it by hand before starting the new release on several "
+        "machines, or to see which revision a database is at.",
+    )
+    _common(p)
+    return p
+
+
+def migrate_main(argv: list[str]) -> int:
+    args = migrate_parser().parse_args(argv)
+    target = _target(args)
+    if not args.database:
+        db.prepare_folder(args.data_dir)
+    try:
+        before, after = db.migrate(target)
+    except (ValueError, *db.DatabaseError) as exc:
+        print(f"companion: cannot migrate {db.describe(target)}: {exc}", file=sys.stderr)
+        return 1
+    where = db.describe(target)
+    if before == after:
+        print(f"{where}: at revision {after} already")
+    else:
+        print(f"{where}: revision {before or '(none)'} -> {after}")
+    return 0
+

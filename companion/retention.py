@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
-from .db import Transaction
+from .db import Connection, Transaction, dialect
 
 DAY = 86400.0
 ABANDONED_DAYS = 30
@@ -13,38 +12,36 @@ ABANDONED_DAYS = 30
 UNSTARTED_DAYS = 1
 
 
-def _tables_with_room_id(conn: sqlite3.Connection) -> list[str]:
-    # Every module's table that holds room data carries a room_id column; finding
-    # them here means a new table can never be forgotten by the deletion.
-    tables = [row["name"] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    return [
-        name
-        for name in tables
-        if name != "rooms" and any(col["name"] == "room_id" for col in conn.execute(f'PRAGMA table_info("{name}")'))
-    ]
+def delete_room(conn: Connection, room_id: str) -> None:
+    from .schema import room_tables  # SQLAlchemy's import is kept off the operator commands' start
 
-
-def delete_room(conn: sqlite3.Connection, room_id: str) -> None:
     with Transaction(conn):
-        # Module tables may point at participants without ON DELETE CASCADE.
-        conn.execute("PRAGMA defer_foreign_keys = ON")
-        for table in _tables_with_room_id(conn):
+        if dialect(conn) == "sqlite":
+            # Tables from before the migrations may point at participants without ON DELETE CASCADE.
+            conn.execute("PRAGMA defer_foreign_keys = ON")
+        # Every table that holds room data carries a room_id column (schema.room_tables finds them all,
+        # so a new table can never be forgotten here), children before parents.
+        for table in room_tables():
             conn.execute(f'DELETE FROM "{table}" WHERE room_id = ?', (room_id,))
         conn.execute("DELETE FROM rooms WHERE id = ?", (room_id,))
         conn.execute("DELETE FROM method_sources WHERE hash NOT IN (SELECT method_hash FROM room_methods)")
     wipe_deleted(conn)
 
 
-def wipe_deleted(conn: sqlite3.Connection) -> None:
-    """After a deletion: copy the WAL into the database and empty it.
+def wipe_deleted(conn: Connection) -> None:
+    """After a deletion: on SQLite, copy the WAL into the database and empty it.
 
     secure_delete overwrites the freed pages in the database file, but the
     write-ahead log still holds the old page images until a checkpoint; TRUNCATE
-    leaves it at zero bytes, so the deleted words are in no file any more."""
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    leaves it at zero bytes, so the deleted words are in no file any more.
+    PostgreSQL has no such switch: its deleted rows are in no query at once, and their bytes stay in
+    the table and WAL files until VACUUM and the WAL's recycling reuse them (its operator keeps the
+    database's disk encrypted, as the README says)."""
+    if dialect(conn) == "sqlite":
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def purge_expired(conn: sqlite3.Connection, now: float | None = None) -> list[str]:
+def purge_expired(conn: Connection, now: float | None = None) -> list[str]:
     """Delete rooms whose retention ran out; return their ids."""
     now = time.time() if now is None else now
     expired = [

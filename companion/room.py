@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 import json
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .db import Connection, Row
 from .media.gates import MediaView
 from .methods import Method, Step, parse_method
 
@@ -31,7 +31,7 @@ class Participant:
     removed: bool = False
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "Participant":
+    def from_row(cls, row: Row) -> "Participant":
         return cls(
             id=row["id"],
             name=row["name"],
@@ -162,7 +162,7 @@ class Room:
         )
 
     @classmethod
-    def load(cls, conn: sqlite3.Connection, room_id: str) -> "Room | None":
+    def load(cls, conn: Connection, room_id: str) -> "Room | None":
         row = conn.execute("SELECT * FROM rooms WHERE id = ?", (room_id,)).fetchone()
         if row is None:
             return None
@@ -206,7 +206,7 @@ class Room:
         room.locked = conn.execute("SELECT 1 FROM room_locks WHERE room_id = ?", (room_id,)).fetchone() is not None
         return room
 
-    def save(self, conn: sqlite3.Connection) -> None:
+    def save(self, conn: Connection) -> None:
         """Write the room's own row (participants are written where they change)."""
         conn.execute(
             """UPDATE rooms SET status=?, step_index=?, step_started_at=?, paused_at=?,
@@ -233,7 +233,7 @@ class Room:
             ),
         )
 
-    def save_participant(self, conn: sqlite3.Connection, participant: Participant) -> None:
+    def save_participant(self, conn: Connection, participant: Participant) -> None:
         conn.execute(
             "UPDATE participants SET mic_muted_by=?, camera_off=? WHERE id=?",
             (participant.mic_muted_by, int(participant.camera_off), participant.id),

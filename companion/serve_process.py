@@ -20,15 +20,19 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """``companion serve`` in a subprocess on its own data folder, as the operator starts it."""
+    """``companion serve`` in a subprocess on its own data folder, as the operator starts it.
 
-    def __init__(self, data_dir: Path, log_path: Path, extra: list[str]):
+    ``database``: a ``--database`` URL (several processes sharing one PostgreSQL database); None: the
+    SQLite file in the data folder."""
+
+    def __init__(self, data_dir: Path, log_path: Path, extra: list[str], database: str | None = None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
         self.log_path = log_path
         # One process unless the caller asks for workers: a test's pid is then the server itself.
         self.extra = extra if "--workers" in extra else ["--workers", "1", *extra]
+        self.database = database
         self.proc: subprocess.Popen | None = None
         self.facilitator_token: str | None = None
 
@@ -47,7 +51,7 @@ class ServerProcess:
         from . import db, facilitators
 
         db.prepare_folder(self.data_dir)
-        conn = db.connect(self.data_dir / "companion.sqlite3")
+        conn = db.connect(self.database or self.data_dir / "companion.sqlite3")
         try:
             self.facilitator_token = facilitators.add(conn, "Operator's facilitator")[1]
         finally:
@@ -60,7 +64,7 @@ class ServerProcess:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "companion", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
-                 *self.extra],
+                 *(["--database", self.database] if self.database else []), *self.extra],
                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
         deadline = time.monotonic() + timeout

@@ -11,7 +11,7 @@ import sys
 
 from aiohttp import web
 
-from . import facilitators
+from . import db, facilitators
 from .config import Settings
 from .tls import ensure_self_signed, ssl_context
 
@@ -57,7 +57,8 @@ def announce(settings: Settings, conn, scheme: str) -> None:
               f"  {base}{facilitators.LINK_PATH}{first}", flush=True)
     elif facilitators.count(conn) == 0:
         print("companion: no facilitator can create rooms; add one with: companion facilitator add NAME", flush=True)
-    print(f"companion: open {base}/ (data in {settings.data_dir})", flush=True)
+    stored = f"database {db.describe(settings.database)}" if settings.database else f"data in {settings.data_dir}"
+    print(f"companion: open {base}/ ({stored})", flush=True)
 
 
 def _check_open_files() -> None:
@@ -71,7 +72,11 @@ def run(settings: Settings) -> int:
 
     _check_open_files()
     context = _tls_context(settings)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except db.DatabaseError as exc:
+        print(f"companion: cannot open the database {db.describe(settings.database_target)}: {exc}", file=sys.stderr)
+        return 1
     announce(settings, app[ENGINE].conn, "https" if context else "http")
     # No access log: paths carry secrets (/r/<room>/k/<token>, /r/<room>/i/<invite>). Header lines up to 32 KB: a browser
     # with many old per-room cookies still gets through once, and is told to drop them.
@@ -82,7 +87,6 @@ def run(settings: Settings) -> int:
 
 def run_front(settings: Settings, count: int, argv: list[str]) -> int:
     """``serve --workers N`` (N > 1): the front process (companion/front.py) and its N workers."""
-    from . import db
     from .front import Front
 
     _check_open_files()
@@ -93,7 +97,12 @@ def run_front(settings: Settings, count: int, argv: list[str]) -> int:
         print(f"companion: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     db.prepare_folder(settings.data_dir)
-    conn = db.connect(settings.db_path)
+    try:
+        # The workers open it too; the schema is made or migrated here, once, before they start.
+        conn = db.connect(settings.database_target)
+    except db.DatabaseError as exc:
+        print(f"companion: cannot open the database {db.describe(settings.database_target)}: {exc}", file=sys.stderr)
+        return 1
     try:
         announce(settings, conn, "http")
     finally:

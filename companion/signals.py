@@ -8,17 +8,9 @@ The phase engine's commands write them (``hand.raise``, ``help.signal``, ``camer
 
 from __future__ import annotations
 
-import sqlite3
+from .db import Connection
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS participant_signals (
-    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
-    participant_id TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
-    kind TEXT NOT NULL,
-    at REAL NOT NULL,
-    PRIMARY KEY (room_id, participant_id, kind)
-);
-"""
+
 
 HAND = "hand"
 HELP = "help"  # "ik hoor niets / ik moet even weg": for the facilitator only
@@ -27,12 +19,12 @@ NO_WEBRTC = "no_webrtc"
 KINDS = frozenset({HAND, HELP, CAMERA_SELF_OFF, NO_WEBRTC})
 
 
-def set_signal(conn: sqlite3.Connection, room_id: str, participant_id: str, kind: str, on: bool, at: float) -> bool:
+def set_signal(conn: Connection, room_id: str, participant_id: str, kind: str, on: bool, at: float) -> bool:
     """Raise or lower one signal; True when that changed something."""
     assert kind in KINDS
     if on:
         cur = conn.execute(
-            "INSERT OR IGNORE INTO participant_signals (room_id, participant_id, kind, at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO participant_signals (room_id, participant_id, kind, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (room_id, participant_id, kind, at),
         )
     else:
@@ -43,11 +35,11 @@ def set_signal(conn: sqlite3.Connection, room_id: str, participant_id: str, kind
     return cur.rowcount > 0
 
 
-def clear_kind(conn: sqlite3.Connection, room_id: str, kind: str) -> None:
+def clear_kind(conn: Connection, room_id: str, kind: str) -> None:
     conn.execute("DELETE FROM participant_signals WHERE room_id = ? AND kind = ?", (room_id, kind))
 
 
-def for_room(conn: sqlite3.Connection, room_id: str) -> dict[str, dict[str, float]]:
+def for_room(conn: Connection, room_id: str) -> dict[str, dict[str, float]]:
     """``{participant_id: {kind: at}}``."""
     out: dict[str, dict[str, float]] = {}
     for row in conn.execute(

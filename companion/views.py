@@ -7,12 +7,12 @@ Anything a role may not see is left out here, not hidden in the browser.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 import tomllib
 from functools import lru_cache
 from typing import Any, Callable
 
+from .db import Connection
 from . import signals
 from .methods import LANGUAGES, render_text
 from .room import ENDED, FACILITATOR, INBRENGER, Room, text_context
@@ -31,7 +31,7 @@ def golden_questions() -> dict[str, Any]:
 
 
 def snapshot(
-    conn: sqlite3.Connection,
+    conn: Connection,
     room: Room,
     participant_id: str,
     online: set[str],
@@ -127,7 +127,7 @@ def snapshot(
     return state
 
 
-def _cases_and_vote(conn: sqlite3.Connection, room: Room, pid: str, role: str) -> tuple[list, dict]:
+def _cases_and_vote(conn: Connection, room: Room, pid: str, role: str) -> tuple[list, dict]:
     counts = {
         row["case_id"]: row["n"]
         for row in conn.execute("SELECT case_id, COUNT(*) AS n FROM votes WHERE room_id = ? GROUP BY case_id", (room.id,))
@@ -161,7 +161,7 @@ def _cases_and_vote(conn: sqlite3.Connection, room: Room, pid: str, role: str) -
     return cases, vote
 
 
-def _takeaways(conn: sqlite3.Connection, room: Room, pid: str) -> dict[str, Any]:
+def _takeaways(conn: Connection, room: Room, pid: str) -> dict[str, Any]:
     mine = None
     shared = []
     for row in conn.execute(

@@ -815,7 +815,7 @@ def create_app(settings: Settings) -> web.Application:
 
     db.prepare_folder(settings.data_dir)
     settings.methods_dir.mkdir(parents=True, exist_ok=True)
-    conn = db.connect(settings.db_path)
+    conn = db.connect(settings.database_target)
     if not SHIPPED_METHODS.is_dir():
         log.error("the shipped methods are missing (%s): reinstall companion", SHIPPED_METHODS)
     catalog = load_catalog([SHIPPED_METHODS, settings.methods_dir])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +98,10 @@ class Person:
 
 
 class Harness:
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, database: str | None = None):
         self.data_dir = data_dir
+        # None: the SQLite file in the data folder; else a PostgreSQL URL (--database).
+        self.database = database
         self.server: TestServer | None = None
         self.http: aiohttp.ClientSession | None = None
         self.people: list[Person] = []
@@ -112,7 +115,7 @@ class Harness:
         return {"Authorization": f"Bearer {self.facilitator_token}"}
 
     def settings(self) -> Settings:
-        return Settings(data_dir=self.data_dir, enable_media=False, enable_transcription=False)
+        return Settings(data_dir=self.data_dir, enable_media=False, enable_transcription=False, database=self.database)
 
     async def start(self) -> None:
         app = create_app(self.settings())
@@ -166,9 +169,25 @@ class Harness:
             await self.server.close()
 
 
+def pytest_generate_tests(metafunc):
+    # A module with BOTH_DATABASES = True runs its harness tests on SQLite and on PostgreSQL
+    # (a test marked sqlite_only, which looks into the SQLite file itself, on SQLite alone).
+    if (
+        "harness" in metafunc.fixturenames
+        and getattr(metafunc.module, "BOTH_DATABASES", False)
+        and metafunc.definition.get_closest_marker("sqlite_only") is None
+    ):
+        metafunc.parametrize("harness", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-async def harness(tmp_path):
-    h = Harness(tmp_path / "data")
+async def harness(request, tmp_path):
+    """The server in this test's process (aiohttp's TestServer), on SQLite unless the module asks for
+    both databases (BOTH_DATABASES)."""
+    database = None
+    if getattr(request, "param", "sqlite") == "postgresql":
+        database = request.getfixturevalue("pg_cluster").new_database(migrated=True)
+    h = Harness(tmp_path / "data", database)
     await h.start()
     yield h
     await h.close()
@@ -214,3 +233,29 @@ def server(tmp_path):
     served.start()
     yield served
     served.close()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL 15 cluster for the whole session (tests/pg_cluster.py): ``new_database()``
+    gives a fresh database's URL. Skipped only where Debian's binaries are missing, and never in CI."""
+    from pg_cluster import PgCluster, missing_reason
+
+    reason = missing_reason()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI installs PostgreSQL: {reason}")
+        pytest.skip(reason)
+    cluster = PgCluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    """What ``db.connect`` opens, once per backend: the SQLite file a server makes in its data folder,
+    and a fresh database of the session's PostgreSQL cluster with the schema made."""
+    if request.param == "sqlite":
+        return tmp_path / "companion.sqlite3"
+    return request.getfixturevalue("pg_cluster").new_database(migrated=True)
+

@@ -25,8 +25,8 @@ def _room(conn, room_id: str, people: dict[str, str], language: str = "nl") -> N
 
 
 @pytest.fixture
-def conn(tmp_path):
-    c = db.connect(tmp_path / "companion.sqlite3")
+def conn(database):
+    c = db.connect(database)
     _room(c, "r1", {"anna": "Anna", "bram": "Bram"})
     _room(c, "r2", {"zoe": "Zoë"})
     yield c
@@ -42,8 +42,8 @@ def _asides(conn, room="r1"):
 
 
 def test_the_table_comes_with_the_core_connect(conn):
-    tables = {r["name"] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"set_aside", "advice_item_languages"} <= tables
+    for table in ("set_aside", "advice_item_languages"):
+        assert conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0
 
 
 @pytest.mark.parametrize(

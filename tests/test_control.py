@@ -6,6 +6,9 @@ import asyncio
 
 import aiohttp
 
+# The engine's SQL on both databases (tests/conftest.py).
+BOTH_DATABASES = True
+
 
 async def _closed_with(person, code: int) -> None:
     for _ in range(100):

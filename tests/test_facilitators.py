@@ -17,6 +17,9 @@ from companion.retention import DAY, purge_expired
 from companion.serve_process import ServerProcess
 from companion.web import ENGINE
 
+# The engine's SQL on both databases (tests/conftest.py).
+BOTH_DATABASES = True
+
 ROOM = {"name": "Team Noord", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur"}
 
 

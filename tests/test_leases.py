@@ -55,8 +55,8 @@ def test_lease_times_that_cannot_work_are_refused(tmp_path, capsys):
     conn.close()
 
 
-def test_two_processes_racing_for_expired_leases_never_both_own_one(tmp_path):
-    path = tmp_path / "companion.sqlite3"
+def test_two_processes_racing_for_expired_leases_never_both_own_one(database):
+    path = database
     conn = db.connect(path)
     now = time.time()
     with db.Transaction(conn):

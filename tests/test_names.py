@@ -6,6 +6,9 @@ import pytest
 
 from companion.names import name_key
 
+# The engine's SQL on both databases (tests/conftest.py).
+BOTH_DATABASES = True
+
 # Each pair: a name already in the room, and a look-alike typed by someone else.
 LOOK_ALIKES = [
     ("José", "Jose\u0301"),  # composed é, then e + combining acute

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from companion.media_status import SETUP_GRACE, STALL, WINDOW, MediaWatch
 
+# The engine's SQL on both databases (tests/conftest.py).
+BOTH_DATABASES = True
+
 
 async def _group(harness, names=("Anne", "Bas", "Chris")):
     facilitator, invite, _ = await harness.create_room(method="roddelmodel")

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from companion.tokens import token_hash
 
+# The engine's SQL on both databases (tests/conftest.py).
+BOTH_DATABASES = True
 
+
+@pytest.mark.sqlite_only
 async def test_create_room_gives_two_links_and_stores_only_hashes(harness):
     facilitator, invite, data = await harness.create_room()
     assert data["facilitator_url"].split("/k/")[1] == facilitator.token

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 
 import pytest
 
+from companion import db
 from companion.methods import KINDS_NEEDING_INBRENGER, SHIPPED_METHODS, load_catalog
+
+# The engine's SQL on both databases (tests/conftest.py).
+BOTH_DATABASES = True
 
 CATALOG = load_catalog([SHIPPED_METHODS])
 
@@ -205,10 +208,12 @@ async def test_every_change_is_on_disk_before_it_is_broadcast(harness):
     await people[0].connect()
     await facilitator.ok("session.start")
     s = await people[0].wait_state(lambda s: s["room"]["status"] == "running")
-    conn = sqlite3.connect(harness.data_dir / "companion.sqlite3")
+    conn = db.connect(harness.settings().database_target)  # another connection, as another process has
     row = conn.execute("SELECT status, step_index, rev FROM rooms WHERE id = ?", (facilitator.room_id,)).fetchone()
-    assert row == ("running", 0, s["rev"])
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert tuple(row) == ("running", 0, s["rev"])
+    if db.dialect(conn) == "sqlite":
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
 
 
 async def test_websocket_garbage_gets_errors_and_the_room_goes_on(harness):

@@ -21,8 +21,8 @@ def _utt(uid: str, start: float, pid: str = "anna", step: str = "advies", room: 
     return Utterance(room, step, pid, uid, start, start + 2, f"tekst {uid}", 0.8, "nl")
 
 
-def test_insert_is_idempotent_and_listing_follows_speech_order(tmp_path):
-    conn = db.connect(tmp_path / "c.sqlite3")
+def test_insert_is_idempotent_and_listing_follows_speech_order(database):
+    conn = db.connect(database)
     _room(conn, "r1")
     assert insert_utterance(conn, _utt("b", 5.0, "bram"))
     assert insert_utterance(conn, _utt("a", 1.0))
@@ -34,8 +34,8 @@ def test_insert_is_idempotent_and_listing_follows_speech_order(tmp_path):
     assert len(list_utterances(conn, "r1")) == 3
 
 
-def test_an_utterance_of_a_deleted_room_is_not_stored(tmp_path):
-    conn = db.connect(tmp_path / "c.sqlite3")
+def test_an_utterance_of_a_deleted_room_is_not_stored(database):
+    conn = db.connect(database)
     assert not insert_utterance(conn, _utt("x", 1.0, room="gone"))
     _room(conn, "r1")
     insert_utterance(conn, _utt("a", 1.0).to_dict())

@@ -77,6 +77,11 @@ def test_wheel_holds_every_shipped_file(installed):
         assert files
         missing = [str(p.relative_to(ROOT)) for p in files if f"companion/{p.relative_to(ROOT).as_posix()}" not in names]
         assert not missing, f"not in the wheel: {missing}"
+    # The schema's migrations (run by the server at start) with Alembic's template for new ones.
+    migrations = [p for p in (ROOT / "companion" / "migrations").rglob("*") if p.suffix in (".py", ".mako")]
+    assert len(migrations) >= 4
+    missing = [str(p.relative_to(ROOT)) for p in migrations if p.relative_to(ROOT).as_posix() not in names]
+    assert not missing, f"not in the wheel: {missing}"
 
 
 def test_installed_package_finds_its_files_inside_itself(installed):

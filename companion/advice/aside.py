@@ -14,34 +14,13 @@ Rows are deleted with the room (``retention.delete_room`` finds the
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
 from typing import Any, Iterable
 
+from ..db import Connection, Row
 from ..errors import bad_request, not_found
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS set_aside (
-    id TEXT PRIMARY KEY,
-    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
-    participant_id TEXT,
-    start_s REAL,
-    end_s REAL,
-    text TEXT NOT NULL,
-    -- one of REASONS
-    reason TEXT NOT NULL,
-    -- the language the words were heard in (another language than the room's shows here)
-    language TEXT,
-    -- JSON list of the utterance ids the words came from
-    utterance_ids TEXT NOT NULL DEFAULT '[]',
-    created_at REAL NOT NULL,
-    -- the advice item it became when someone restored it (NULL: still set aside)
-    restored_item TEXT,
-    restored_at REAL
-);
-CREATE INDEX IF NOT EXISTS set_aside_room ON set_aside(room_id, start_s);
-"""
 
 # Why a piece of speech is not in the list.  The codes are the wire format; the
 # page words them (i18n ``aside.reason.*``).
@@ -60,7 +39,7 @@ def _now() -> float:
     return time.time()
 
 
-def _row(row: sqlite3.Row) -> dict[str, Any]:
+def _row(row: Row) -> dict[str, Any]:
     return {
         "id": row["id"],
         "participant_id": row["participant_id"],
@@ -80,7 +59,7 @@ _SELECT = """SELECT a.*, p.name AS speaker FROM set_aside a
 
 
 def set_aside(
-    conn: sqlite3.Connection,
+    conn: Connection,
     room_id: str,
     *,
     speaker_id: str | None,
@@ -118,7 +97,7 @@ def set_aside(
     return aside_id
 
 
-def list_set_aside(conn: sqlite3.Connection, room_id: str, include_restored: bool = False) -> list[dict[str, Any]]:
+def list_set_aside(conn: Connection, room_id: str, include_restored: bool = False) -> list[dict[str, Any]]:
     """What is set aside in a room, in spoken order."""
     where = "" if include_restored else " AND a.restored_item IS NULL"
     rows = conn.execute(
@@ -127,7 +106,7 @@ def list_set_aside(conn: sqlite3.Connection, room_id: str, include_restored: boo
     return [_row(r) for r in rows]
 
 
-def counts(conn: sqlite3.Connection, room_id: str | None = None) -> dict[str, int]:
+def counts(conn: Connection, room_id: str | None = None) -> dict[str, int]:
     """How many pieces are set aside per reason (restored ones included: they were set aside)."""
     sql = "SELECT reason, COUNT(*) AS n FROM set_aside"
     args: tuple[Any, ...] = ()
@@ -137,12 +116,12 @@ def counts(conn: sqlite3.Connection, room_id: str | None = None) -> dict[str, in
     return {r["reason"]: r["n"] for r in conn.execute(sql + " GROUP BY reason ORDER BY reason", args)}
 
 
-def total(conn: sqlite3.Connection, room_id: str) -> int:
+def total(conn: Connection, room_id: str) -> int:
     """How many pieces a room ever set aside (a cheap "did anything change" for the live feed)."""
     return conn.execute("SELECT COUNT(*) FROM set_aside WHERE room_id = ?", (room_id,)).fetchone()[0]
 
 
-def get(conn: sqlite3.Connection, room_id: str, aside_id: Any) -> dict[str, Any]:
+def get(conn: Connection, room_id: str, aside_id: Any) -> dict[str, Any]:
     if not isinstance(aside_id, str) or not aside_id:
         raise bad_request("aside_id ontbreekt", "invalid")
     row = conn.execute(f"{_SELECT} WHERE a.room_id = ? AND a.id = ?", (room_id, aside_id)).fetchone()
@@ -151,7 +130,7 @@ def get(conn: sqlite3.Connection, room_id: str, aside_id: Any) -> dict[str, Any]
     return _row(row)
 
 
-def mark_restored(conn: sqlite3.Connection, room_id: str, aside_id: str, item_id: str) -> bool:
+def mark_restored(conn: Connection, room_id: str, aside_id: str, item_id: str) -> bool:
     """Record that the piece became ``item_id``; False when someone restored it already."""
     cur = conn.execute(
         "UPDATE set_aside SET restored_item = ?, restored_at = ? WHERE room_id = ? AND id = ? AND restored_item IS NULL",
@@ -160,10 +139,10 @@ def mark_restored(conn: sqlite3.Connection, room_id: str, aside_id: str, item_id
     return cur.rowcount == 1
 
 
-def delete(conn: sqlite3.Connection, room_id: str, aside_id: str) -> None:
+def delete(conn: Connection, room_id: str, aside_id: str) -> None:
     """Forget one entry (a turn decoded again brings the same speech back as a whole)."""
     conn.execute("DELETE FROM set_aside WHERE room_id = ? AND id = ?", (room_id, aside_id))
 
 
-def delete_room_set_aside(conn: sqlite3.Connection, room_id: str) -> int:
+def delete_room_set_aside(conn: Connection, room_id: str) -> int:
     return conn.execute("DELETE FROM set_aside WHERE room_id = ?", (room_id,)).rowcount

@@ -1,4 +1,4 @@
-"""The advice list in SQLite: items, the facilitator's corrections, the inbrenger's marks.
+"""The advice list in the database: items, the facilitator's corrections, the inbrenger's marks.
 
 Items are built from the advice step's utterances as they arrive.  The
 facilitator corrects them; every correction is written to ``advice_edits``
@@ -11,88 +11,16 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 import uuid
 from typing import Any, Iterable
 
-from ..db import Transaction
+from ..db import Connection, Row, Transaction
 from ..engine import clean_text
 from ..errors import ClientError, bad_request, not_found
 from . import aside
 from .splitter import JOIN_PAUSE, NEW_ADVICE_PAUSE, AdviceItem, as_utterance, detect_language, has_cue, is_lead_in, opens_as_proposal, split_round
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS advice_items (
-    id TEXT PRIMARY KEY,
-    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
-    participant_id TEXT,
-    position REAL NOT NULL,
-    start_s REAL,
-    end_s REAL,
-    -- what the machine heard (or what was typed, for an item added by hand)
-    original_text TEXT NOT NULL,
-    text TEXT NOT NULL,
-    source TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    edited INTEGER NOT NULL DEFAULT 0,
-    deleted INTEGER NOT NULL DEFAULT 0,
-    merged_into TEXT,
-    mark TEXT,
-    note TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS advice_items_room ON advice_items(room_id, position);
-CREATE TABLE IF NOT EXISTS advice_utterances (
-    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
-    utterance_id TEXT NOT NULL,
-    participant_id TEXT,
-    start_s REAL NOT NULL,
-    end_s REAL NOT NULL,
-    text TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    -- the last item this utterance went into (NULL: nothing in it was advice)
-    item_id TEXT,
-    PRIMARY KEY (room_id, utterance_id)
-);
-CREATE TABLE IF NOT EXISTS advice_edits (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
-    item_id TEXT NOT NULL,
-    participant_id TEXT,
-    action TEXT NOT NULL,
-    before TEXT,
-    after TEXT,
-    at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS advice_edits_item ON advice_edits(room_id, item_id);
--- the language an item was heard in, for items in another language than the room's
-CREATE TABLE IF NOT EXISTS advice_item_languages (
-    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
-    item_id TEXT NOT NULL,
-    language TEXT NOT NULL,
-    PRIMARY KEY (room_id, item_id)
-);
--- The inbrenger's marks and notes, per inbrenger: someone who becomes inbrenger later starts
--- with none and never sees the previous one's. (advice_items.mark/note held them before this
--- table; upgrade() moves those here when a database is opened and leaves the columns empty.)
-CREATE TABLE IF NOT EXISTS advice_marks (
-    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
-    item_id TEXT NOT NULL,
-    inbrenger_id TEXT NOT NULL,
-    mark TEXT,
-    note TEXT NOT NULL DEFAULT '',
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (item_id, inbrenger_id)
-);
-CREATE TABLE IF NOT EXISTS advice_notes (
-    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
-    participant_id TEXT NOT NULL,
-    text TEXT NOT NULL,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (room_id, participant_id)
-);
-"""
 
 MARKS = ("useful", "not_for_me", "ask")
 MAX_ITEM_TEXT = 4000
@@ -113,7 +41,7 @@ def _new_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def _row_dict(row: sqlite3.Row) -> dict[str, Any]:
+def _row_dict(row: Row) -> dict[str, Any]:
     return {
         "id": row["id"],
         "participant_id": row["participant_id"],
@@ -138,7 +66,7 @@ _SELECT = """SELECT i.*, p.name AS speaker, l.language AS language FROM advice_i
              LEFT JOIN advice_item_languages l ON l.room_id = i.room_id AND l.item_id = i.id"""
 
 
-def _item_row(conn: sqlite3.Connection, room_id: str, item_id: Any) -> sqlite3.Row:
+def _item_row(conn: Connection, room_id: str, item_id: Any) -> Row:
     if not isinstance(item_id, str) or not item_id:
         raise bad_request("item_id ontbreekt", "invalid")
     row = conn.execute(f"{_SELECT} WHERE i.room_id = ? AND i.id = ?", (room_id, item_id)).fetchone()
@@ -147,14 +75,14 @@ def _item_row(conn: sqlite3.Connection, room_id: str, item_id: Any) -> sqlite3.R
     return row
 
 
-def _live_row(conn: sqlite3.Connection, room_id: str, item_id: Any) -> sqlite3.Row:
+def _live_row(conn: Connection, room_id: str, item_id: Any) -> Row:
     row = _item_row(conn, room_id, item_id)
     if row["deleted"]:
         raise not_found("Dit advies is verwijderd.", "unknown_item")
     return row
 
 
-def get_item(conn: sqlite3.Connection, room_id: str, item_id: str) -> dict[str, Any]:
+def get_item(conn: Connection, room_id: str, item_id: str) -> dict[str, Any]:
     return _row_dict(_item_row(conn, room_id, item_id))
 
 
@@ -162,7 +90,7 @@ _NO_INBRENGER = object()
 
 
 def list_items(
-    conn: sqlite3.Connection, room_id: str, include_deleted: bool = False, inbrenger_id: Any = _NO_INBRENGER
+    conn: Connection, room_id: str, include_deleted: bool = False, inbrenger_id: Any = _NO_INBRENGER
 ) -> list[dict[str, Any]]:
     """The list in its order; ``number`` counts the visible items from 1.
 
@@ -183,7 +111,7 @@ def list_items(
     return items
 
 
-def _own_marks(conn: sqlite3.Connection, room_id: str, item: dict[str, Any], inbrenger_id: str | None) -> dict[str, Any]:
+def _own_marks(conn: Connection, room_id: str, item: dict[str, Any], inbrenger_id: str | None) -> dict[str, Any]:
     """Put this inbrenger's mark and note on ``item`` (None: there is no inbrenger, so none)."""
     row = conn.execute(
         "SELECT mark, note FROM advice_marks WHERE item_id = ? AND inbrenger_id = ?", (item["id"], inbrenger_id or "")
@@ -192,36 +120,7 @@ def _own_marks(conn: sqlite3.Connection, room_id: str, item: dict[str, Any], inb
     return item
 
 
-def upgrade(conn: sqlite3.Connection) -> int:
-    """Give the marks and notes of a database from before ``advice_marks`` to their inbrenger.
-
-    The old code kept them on the item itself (``advice_items.mark``/``note``) without saying
-    whose they were, and showed them to whoever was inbrenger: after a change of inbrenger the
-    new one saw (and, on a first mark, took over) the previous one's. Only an inbrenger could
-    write them, and the room's inbrenger when the database is opened with this code is the one
-    they were last shown to, so they become that person's; the old columns are then emptied
-    (``secure_delete`` overwrites them) so no later inbrenger ever sees them. A room that already
-    has per-inbrenger rows had them copied there at its first new mark: its old columns are only
-    emptied. A room without an inbrenger cannot have them (the old code let no one else mark) and
-    is left alone. Run at every open (``db.connect``); returns how many items were handed over.
-    """
-    with Transaction(conn):
-        moved = conn.execute(
-            """INSERT OR IGNORE INTO advice_marks (room_id, item_id, inbrenger_id, mark, note, updated_at)
-               SELECT i.room_id, i.id, r.inbrenger_id, i.mark, i.note, i.updated_at
-               FROM advice_items i JOIN rooms r ON r.id = i.room_id
-               WHERE (i.mark IS NOT NULL OR i.note != '') AND r.inbrenger_id IS NOT NULL
-                 AND NOT EXISTS (SELECT 1 FROM advice_marks m WHERE m.room_id = i.room_id)"""
-        ).rowcount
-        conn.execute(
-            """UPDATE advice_items SET mark = NULL, note = ''
-               WHERE (mark IS NOT NULL OR note != '')
-                 AND EXISTS (SELECT 1 FROM advice_marks m WHERE m.room_id = advice_items.room_id)"""
-        )
-    return moved
-
-
-def _write_mark(conn: sqlite3.Connection, room_id: str, item_id: str, inbrenger_id: str, **values: Any) -> None:
+def _write_mark(conn: Connection, room_id: str, item_id: str, inbrenger_id: str, **values: Any) -> None:
     conn.execute(
         """INSERT INTO advice_marks (room_id, item_id, inbrenger_id, mark, note, updated_at) VALUES (?, ?, ?, NULL, '', ?)
            ON CONFLICT (item_id, inbrenger_id) DO NOTHING""",
@@ -234,7 +133,7 @@ def _write_mark(conn: sqlite3.Connection, room_id: str, item_id: str, inbrenger_
         )
 
 
-def history(conn: sqlite3.Connection, room_id: str, item_id: str | None = None) -> list[dict[str, Any]]:
+def history(conn: Connection, room_id: str, item_id: str | None = None) -> list[dict[str, Any]]:
     sql = "SELECT * FROM advice_edits WHERE room_id = ?"
     args: list[Any] = [room_id]
     if item_id is not None:
@@ -254,14 +153,14 @@ def history(conn: sqlite3.Connection, room_id: str, item_id: str | None = None) 
     ]
 
 
-def _snapshot(row: sqlite3.Row | dict[str, Any]) -> dict[str, Any]:
+def _snapshot(row: Row | dict[str, Any]) -> dict[str, Any]:
     keys = ("text", "participant_id", "deleted", "merged_into", "position", "mark", "note")
     data = dict(row) if isinstance(row, dict) else {k: row[k] for k in row.keys()}
     return {k: data.get(k) for k in keys}
 
 
 def _log(
-    conn: sqlite3.Connection,
+    conn: Connection,
     room_id: str,
     item_id: str,
     actor_id: str | None,
@@ -283,23 +182,23 @@ def _log(
     )
 
 
-def _reload(conn: sqlite3.Connection, room_id: str, item_id: str) -> sqlite3.Row:
+def _reload(conn: Connection, room_id: str, item_id: str) -> Row:
     return conn.execute(f"{_SELECT} WHERE i.room_id = ? AND i.id = ?", (room_id, item_id)).fetchone()
 
 
-def _next_position(conn: sqlite3.Connection, room_id: str) -> float:
+def _next_position(conn: Connection, room_id: str) -> float:
     row = conn.execute("SELECT MAX(position) AS p FROM advice_items WHERE room_id = ?", (room_id,)).fetchone()
     return (row["p"] or 0.0) + 1.0
 
 
-def _position_after(conn: sqlite3.Connection, room_id: str, position: float) -> float:
+def _position_after(conn: Connection, room_id: str, position: float) -> float:
     row = conn.execute(
         "SELECT MIN(position) AS p FROM advice_items WHERE room_id = ? AND position > ?", (room_id, position)
     ).fetchone()
     return (position + row["p"]) / 2 if row["p"] is not None else position + 1.0
 
 
-def _check_speaker(conn: sqlite3.Connection, room_id: str, participant_id: Any) -> str | None:
+def _check_speaker(conn: Connection, room_id: str, participant_id: Any) -> str | None:
     if participant_id is None:
         return None
     if not isinstance(participant_id, str):
@@ -311,7 +210,7 @@ def _check_speaker(conn: sqlite3.Connection, room_id: str, participant_id: Any) 
 
 
 def _insert_item(
-    conn: sqlite3.Connection,
+    conn: Connection,
     room_id: str,
     *,
     participant_id: str | None,
@@ -354,7 +253,7 @@ def _utterance_language(raw: Any) -> str | None:
 
 
 def ingest_utterances(
-    conn: sqlite3.Connection,
+    conn: Connection,
     room_id: str,
     utterances: Iterable[Any],
     language: str | None = None,
@@ -489,7 +388,7 @@ def ingest_utterances(
     return [_row_dict(_reload(conn, room_id, item_id)) for item_id in changed]
 
 
-def _remember(conn: sqlite3.Connection, room_id: str, utt: Any, text: str) -> None:
+def _remember(conn: Connection, room_id: str, utt: Any, text: str) -> None:
     conn.execute(
         """INSERT INTO advice_utterances (room_id, utterance_id, participant_id, start_s, end_s, text, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?)""",
@@ -502,7 +401,7 @@ def _replaced_pieces(raw: Any) -> list[str]:
     return [str(v) for v in value or () if v]
 
 
-def _take_turn(conn: sqlite3.Connection, room_id: str, turn: Any, pieces: list[str]) -> bool:
+def _take_turn(conn: Connection, room_id: str, turn: Any, pieces: list[str]) -> bool:
     """Make room for a turn decoded again as one window: its pieces' items and set-aside words go.
 
     Only while nobody worked on them: an item the facilitator edited, moved,
@@ -517,7 +416,7 @@ def _take_turn(conn: sqlite3.Connection, room_id: str, turn: Any, pieces: list[s
         return True
     # The pieces' items: this speaker's spoken items inside the turn (a piece can make several).
     items = conn.execute(
-        """SELECT * FROM advice_items WHERE room_id = ? AND participant_id IS ? AND start_s IS NOT NULL
+        """SELECT * FROM advice_items WHERE room_id = ? AND participant_id IS NOT DISTINCT FROM ? AND start_s IS NOT NULL
            AND start_s >= ? AND start_s <= ?""",
         (room_id, turn.speaker_id, turn.start - 0.01, turn.end + 0.01),
     ).fetchall()
@@ -530,7 +429,7 @@ def _take_turn(conn: sqlite3.Connection, room_id: str, turn: Any, pieces: list[s
         ).fetchone() is not None:
             return False
     grown_into = conn.execute(
-        """SELECT 1 FROM advice_items WHERE room_id = ? AND participant_id IS ? AND start_s < ? AND end_s > ?""",
+        """SELECT 1 FROM advice_items WHERE room_id = ? AND participant_id IS NOT DISTINCT FROM ? AND start_s < ? AND end_s > ?""",
         (room_id, turn.speaker_id, turn.start - 0.01, turn.start + 0.01),
     ).fetchone()
     if grown_into is not None:
@@ -553,14 +452,15 @@ def _take_turn(conn: sqlite3.Connection, room_id: str, turn: Any, pieces: list[s
     return True
 
 
-def _set_language(conn: sqlite3.Connection, room_id: str, item_id: str, language: str) -> None:
+def _set_language(conn: Connection, room_id: str, item_id: str, language: str) -> None:
     conn.execute(
-        "INSERT OR REPLACE INTO advice_item_languages (room_id, item_id, language) VALUES (?, ?, ?)",
+        """INSERT INTO advice_item_languages (room_id, item_id, language) VALUES (?, ?, ?)
+           ON CONFLICT (room_id, item_id) DO UPDATE SET language = excluded.language""",
         (room_id, item_id, language),
     )
 
 
-def restore_set_aside(conn: sqlite3.Connection, room_id: str, aside_id: Any, actor_id: str | None) -> dict[str, Any]:
+def restore_set_aside(conn: Connection, room_id: str, aside_id: Any, actor_id: str | None) -> dict[str, Any]:
     """Put a set-aside piece of speech in the list as a normal item, where it was said; return the item."""
     with Transaction(conn):
         piece = aside.get(conn, room_id, aside_id)
@@ -588,7 +488,7 @@ def restore_set_aside(conn: sqlite3.Connection, room_id: str, aside_id: Any, act
         return _row_dict(_reload(conn, room_id, item_id))
 
 
-def signature(conn: sqlite3.Connection, room_id: str) -> tuple[Any, ...]:
+def signature(conn: Connection, room_id: str) -> tuple[Any, ...]:
     """Changes whenever the list or what is set aside changes (for the live feed)."""
     items = conn.execute(
         "SELECT COUNT(*) AS n, MAX(updated_at) AS t FROM advice_items WHERE room_id = ?", (room_id,)
@@ -601,7 +501,7 @@ def _same_text(a: str, b: str) -> bool:
     return len(words(a)) >= 3 and words(a) == words(b)
 
 
-def _position_for_time(conn: sqlite3.Connection, room_id: str, start: float) -> float:
+def _position_for_time(conn: Connection, room_id: str, start: float) -> float:
     """Right after the last item said before ``start``; hand-made items keep their place."""
     row = conn.execute(
         "SELECT MAX(position) AS p FROM advice_items WHERE room_id = ? AND start_s IS NOT NULL AND start_s <= ?",
@@ -628,7 +528,7 @@ def _position_for_time(conn: sqlite3.Connection, room_id: str, start: float) -> 
 
 
 def _carries_on(
-    last: sqlite3.Row | None, previous: sqlite3.Row | None, utt: Any, first: AdviceItem, language: str | None
+    last: Row | None, previous: Row | None, utt: Any, first: AdviceItem, language: str | None
 ) -> bool:
     if last is None or previous is None:
         return False
@@ -649,7 +549,7 @@ def _carries_on(
     )
 
 
-def _grow(conn: sqlite3.Connection, room_id: str, last: sqlite3.Row, part: AdviceItem, previous: sqlite3.Row) -> None:
+def _grow(conn: Connection, room_id: str, last: Row, part: AdviceItem, previous: Row) -> None:
     text = last["text"]
     addition = part.text
     if not _raw_text_ends_sentence(previous["text"]):
@@ -665,7 +565,7 @@ def _grow(conn: sqlite3.Connection, room_id: str, last: sqlite3.Row, part: Advic
 
 
 # ------------------------------------------------------------------ corrections
-def edit_text(conn: sqlite3.Connection, room_id: str, item_id: str, text: Any, actor_id: str | None) -> dict[str, Any]:
+def edit_text(conn: Connection, room_id: str, item_id: str, text: Any, actor_id: str | None) -> dict[str, Any]:
     text = clean_text(text, "Tekst", MAX_ITEM_TEXT, multiline=True)
     with Transaction(conn):
         row = _live_row(conn, room_id, item_id)
@@ -678,7 +578,7 @@ def edit_text(conn: sqlite3.Connection, room_id: str, item_id: str, text: Any, a
 
 
 def set_speaker(
-    conn: sqlite3.Connection, room_id: str, item_id: str, participant_id: Any, actor_id: str | None
+    conn: Connection, room_id: str, item_id: str, participant_id: Any, actor_id: str | None
 ) -> dict[str, Any]:
     with Transaction(conn):
         row = _live_row(conn, room_id, item_id)
@@ -693,7 +593,7 @@ def set_speaker(
 
 
 def merge_items(
-    conn: sqlite3.Connection, room_id: str, first_id: str, second_id: str, actor_id: str | None
+    conn: Connection, room_id: str, first_id: str, second_id: str, actor_id: str | None
 ) -> dict[str, Any]:
     """Join two items into the one that comes first in the list; the other is kept, hidden, as merged."""
     if first_id == second_id:
@@ -709,10 +609,10 @@ def merge_items(
         now = _now()
         conn.execute(
             """UPDATE advice_items SET text = ?, original_text = ?, start_s = ?, end_s = ?, edited = 1, updated_at = ?,
-                      note = CASE WHEN note = '' THEN ? WHEN ? = '' THEN note ELSE note || char(10) || ? END,
+                      note = CASE WHEN note = '' THEN ? WHEN ? = '' THEN note ELSE note || ? || ? END,
                       mark = COALESCE(mark, ?)
                WHERE id = ?""",
-            (text, original, start, end, now, b["note"], b["note"], b["note"], b["mark"], a["id"]),
+            (text, original, start, end, now, b["note"], b["note"], "\n", b["note"], b["mark"], a["id"]),
         )
         conn.execute(
             "UPDATE advice_items SET deleted = 1, merged_into = ?, updated_at = ? WHERE id = ?", (a["id"], now, b["id"])
@@ -722,10 +622,11 @@ def merge_items(
             conn.execute(
                 """INSERT INTO advice_marks (room_id, item_id, inbrenger_id, mark, note, updated_at) VALUES (?, ?, ?, ?, ?, ?)
                    ON CONFLICT (item_id, inbrenger_id) DO UPDATE SET
-                       note = CASE WHEN note = '' THEN excluded.note WHEN excluded.note = '' THEN note
-                                   ELSE note || char(10) || excluded.note END,
-                       mark = COALESCE(mark, excluded.mark), updated_at = excluded.updated_at""",
-                (room_id, a["id"], m["inbrenger_id"], m["mark"], m["note"], now),
+                       note = CASE WHEN advice_marks.note = '' THEN excluded.note
+                                   WHEN excluded.note = '' THEN advice_marks.note
+                                   ELSE advice_marks.note || ? || excluded.note END,
+                       mark = COALESCE(advice_marks.mark, excluded.mark), updated_at = excluded.updated_at""",
+                (room_id, a["id"], m["inbrenger_id"], m["mark"], m["note"], now, "\n"),
             )
         _log(conn, room_id, a["id"], actor_id, "merge", {"text": a["text"], "merged": b["id"]}, {"text": text})
         _log(conn, room_id, b["id"], actor_id, "merged_into", _snapshot(b), {"merged_into": a["id"]})
@@ -733,7 +634,7 @@ def merge_items(
 
 
 def split_item(
-    conn: sqlite3.Connection, room_id: str, item_id: str, at: Any, actor_id: str | None
+    conn: Connection, room_id: str, item_id: str, at: Any, actor_id: str | None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Cut an item's text at a character position: the tail becomes a new item right after it."""
     if not isinstance(at, int) or isinstance(at, bool):
@@ -775,7 +676,7 @@ def split_item(
         return _row_dict(_reload(conn, room_id, item_id)), _row_dict(_reload(conn, room_id, new_id))
 
 
-def delete_item(conn: sqlite3.Connection, room_id: str, item_id: str, actor_id: str | None) -> dict[str, Any]:
+def delete_item(conn: Connection, room_id: str, item_id: str, actor_id: str | None) -> dict[str, Any]:
     with Transaction(conn):
         row = _live_row(conn, room_id, item_id)
         conn.execute("UPDATE advice_items SET deleted = 1, updated_at = ? WHERE id = ?", (_now(), item_id))
@@ -783,7 +684,7 @@ def delete_item(conn: sqlite3.Connection, room_id: str, item_id: str, actor_id: 
         return _row_dict(_reload(conn, room_id, item_id))
 
 
-def restore_item(conn: sqlite3.Connection, room_id: str, item_id: str, actor_id: str | None) -> dict[str, Any]:
+def restore_item(conn: Connection, room_id: str, item_id: str, actor_id: str | None) -> dict[str, Any]:
     with Transaction(conn):
         row = _item_row(conn, room_id, item_id)
         if not row["deleted"]:
@@ -795,7 +696,7 @@ def restore_item(conn: sqlite3.Connection, room_id: str, item_id: str, actor_id:
         return _row_dict(_reload(conn, room_id, item_id))
 
 
-def _check_item_count(conn: sqlite3.Connection, room_id: str) -> None:
+def _check_item_count(conn: Connection, room_id: str) -> None:
     made = conn.execute(
         "SELECT COUNT(*) FROM advice_items WHERE room_id = ? AND source IN ('hand', 'split')", (room_id,)
     ).fetchone()[0]
@@ -804,7 +705,7 @@ def _check_item_count(conn: sqlite3.Connection, room_id: str) -> None:
 
 
 def add_item(
-    conn: sqlite3.Connection,
+    conn: Connection,
     room_id: str,
     text: Any,
     participant_id: Any,
@@ -828,7 +729,7 @@ def add_item(
         return _row_dict(_reload(conn, room_id, item_id))
 
 
-def move_item(conn: sqlite3.Connection, room_id: str, item_id: str, index: Any, actor_id: str | None) -> list[dict[str, Any]]:
+def move_item(conn: Connection, room_id: str, item_id: str, index: Any, actor_id: str | None) -> list[dict[str, Any]]:
     """Put an item at ``index`` (0-based) among the visible items."""
     if not isinstance(index, int) or isinstance(index, bool) or index < 0:
         raise bad_request("index moet een getal vanaf 0 zijn", "invalid")
@@ -849,7 +750,7 @@ def move_item(conn: sqlite3.Connection, room_id: str, item_id: str, index: Any, 
 
 
 # ------------------------------------------------------------------ the inbrenger's work
-def set_mark(conn: sqlite3.Connection, room_id: str, item_id: str, mark: Any, actor_id: str | None) -> dict[str, Any]:
+def set_mark(conn: Connection, room_id: str, item_id: str, mark: Any, actor_id: str | None) -> dict[str, Any]:
     if mark is not None and mark not in MARKS:
         raise bad_request(f"mark moet een van {', '.join(MARKS)} of null zijn", "invalid")
     with Transaction(conn):
@@ -858,7 +759,7 @@ def set_mark(conn: sqlite3.Connection, room_id: str, item_id: str, mark: Any, ac
         return _own_marks(conn, room_id, _row_dict(_reload(conn, room_id, item_id)), actor_id)
 
 
-def set_item_note(conn: sqlite3.Connection, room_id: str, item_id: str, note: Any, actor_id: str | None) -> dict[str, Any]:
+def set_item_note(conn: Connection, room_id: str, item_id: str, note: Any, actor_id: str | None) -> dict[str, Any]:
     note = clean_text(note, "Notitie", MAX_NOTE, required=False, multiline=True)
     with Transaction(conn):
         _live_row(conn, room_id, item_id)
@@ -866,7 +767,7 @@ def set_item_note(conn: sqlite3.Connection, room_id: str, item_id: str, note: An
         return _own_marks(conn, room_id, _row_dict(_reload(conn, room_id, item_id)), actor_id)
 
 
-def set_overall_note(conn: sqlite3.Connection, room_id: str, participant_id: str, text: Any) -> str:
+def set_overall_note(conn: Connection, room_id: str, participant_id: str, text: Any) -> str:
     text = clean_text(text, "Notitie", MAX_NOTE, required=False, multiline=True)
     with Transaction(conn):
         if not text:
@@ -880,7 +781,7 @@ def set_overall_note(conn: sqlite3.Connection, room_id: str, participant_id: str
     return text
 
 
-def overall_note(conn: sqlite3.Connection, room_id: str, participant_id: str | None) -> str:
+def overall_note(conn: Connection, room_id: str, participant_id: str | None) -> str:
     if participant_id is None:
         return ""
     row = conn.execute(
@@ -890,7 +791,7 @@ def overall_note(conn: sqlite3.Connection, room_id: str, participant_id: str | N
 
 
 # ------------------------------------------------------------------ retention
-def delete_room_data(conn: sqlite3.Connection, room_id: str) -> int:
+def delete_room_data(conn: Connection, room_id: str) -> int:
     """Remove every advice row of a room (not hide: delete); return how many went."""
     with Transaction(conn):
         count = 0

@@ -1,37 +1,16 @@
-"""Transcribed utterances in SQLite: the raw transcript the advice list is built from.
+"""Transcribed utterances in the database: the raw transcript the advice list is built from.
 
-``companion.db`` executes ``SCHEMA``.  Inserting is idempotent on the
+The tables are in ``companion/schema.py``.  Inserting is idempotent on the
 utterance id, so a result that arrives twice (a worker restart) is stored once.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from typing import Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS utterances (
-    id TEXT PRIMARY KEY,
-    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
-    step_id TEXT NOT NULL,
-    participant_id TEXT NOT NULL,
-    start_s REAL NOT NULL,
-    end_s REAL NOT NULL,
-    text TEXT NOT NULL,
-    confidence REAL NOT NULL,
-    language TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS utterances_by_step ON utterances (room_id, step_id, start_s);
--- Pieces of a turn whose text gave way to the turn decoded again as one window (service.py).
-CREATE TABLE IF NOT EXISTS utterance_pieces (
-    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
-    piece_id TEXT NOT NULL,
-    turn_id TEXT NOT NULL,
-    PRIMARY KEY (room_id, piece_id)
-);
-"""
+from ..db import Connection, IntegrityError
+
 
 FIELDS = ("id", "room_id", "step_id", "participant_id", "start", "end", "text", "confidence", "language")
 
@@ -40,7 +19,7 @@ def _get(utterance: Any, name: str) -> Any:
     return utterance[name] if isinstance(utterance, dict) else getattr(utterance, name)
 
 
-def insert_utterance(conn: sqlite3.Connection, utterance: Any) -> bool:
+def insert_utterance(conn: Connection, utterance: Any) -> bool:
     """Store one utterance (a service.Utterance or a dict with its fields); False if its id was already stored.
 
     An utterance whose every word was set aside (empty text) is not stored here:
@@ -59,24 +38,24 @@ def insert_utterance(conn: sqlite3.Connection, utterance: Any) -> bool:
         )
         try:
             conn.executemany(
-                "INSERT OR IGNORE INTO utterance_pieces (room_id, piece_id, turn_id) VALUES (?, ?, ?)",
+                "INSERT INTO utterance_pieces (room_id, piece_id, turn_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [(room_id, piece, turn_id) for piece in replaces],
             )
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             return False  # the room was deleted meanwhile
     try:
         cur = conn.execute(
-        """INSERT OR IGNORE INTO utterances
+        """INSERT INTO utterances
            (id, room_id, step_id, participant_id, start_s, end_s, text, confidence, language, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
             (*values, time.time()),
         )
-    except sqlite3.IntegrityError:
+    except IntegrityError:
         return False  # the room was deleted while this utterance was being transcribed
     return cur.rowcount == 1
 
 
-def list_utterances(conn: sqlite3.Connection, room_id: str, step_id: str | None = None) -> list[dict[str, Any]]:
+def list_utterances(conn: Connection, room_id: str, step_id: str | None = None) -> list[dict[str, Any]]:
     """A room's utterances in spoken order (by start within the step), optionally of one step."""
     sql = "SELECT * FROM utterances WHERE room_id = ?"
     args: list[Any] = [room_id]
@@ -104,11 +83,11 @@ def list_utterances(conn: sqlite3.Connection, room_id: str, step_id: str | None 
     return out
 
 
-def replaced_pieces(conn: sqlite3.Connection, room_id: str) -> dict[str, str]:
+def replaced_pieces(conn: Connection, room_id: str) -> dict[str, str]:
     """Piece id -> the id of the turn that took its place."""
     return {r[0]: r[1] for r in conn.execute("SELECT piece_id, turn_id FROM utterance_pieces WHERE room_id = ?", (room_id,))}
 
 
-def delete_room_utterances(conn: sqlite3.Connection, room_id: str) -> int:
+def delete_room_utterances(conn: Connection, room_id: str) -> int:
     conn.execute("DELETE FROM utterance_pieces WHERE room_id = ?", (room_id,))
     return conn.execute("DELETE FROM utterances WHERE room_id = ?", (room_id,)).rowcount
