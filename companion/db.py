@@ -235,7 +235,8 @@ def _engine(target: Path | str):
     @sa.event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record):
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA busy_timeout=5000")
+        # Another process may be migrating the same file: wait for it (a migration may take a while).
+        cursor.execute("PRAGMA busy_timeout=120000")
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
@@ -276,14 +277,15 @@ def migrate(target: Path | str, revision: str = "head") -> tuple[str | None, str
 
 
 def _translate(sql: str) -> str:
-    """``?`` placeholders to psycopg's ``%s`` (and a literal ``%`` to ``%%``), outside quotes and comments."""
+    """``?`` placeholders to psycopg's ``%s`` outside quotes and comments, and every ``%`` to ``%%``."""
     out = []
     quote = None
     i, n = 0, len(sql)
     while i < n:
         ch = sql[i]
         if quote:
-            out.append(ch)
+            # psycopg reads % inside quotes too; a ? there is text, not a placeholder.
+            out.append("%%" if ch == "%" else ch)
             if ch == quote:
                 quote = None
         elif ch in ("'", '"'):
