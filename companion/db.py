@@ -96,7 +96,7 @@ def sqlite_path(target: Path | str) -> str:
             raise ValueError(f"an SQLite URL names its file after three slashes (sqlite:///path): {text}")
         # SQLAlchemy's form: sqlite:///relative/path, sqlite:////absolute/path.
         return rest[1:]
-    if "://" in text:
+    if "://" in text or text.startswith("sqlite:"):
         raise ValueError(f"unknown database (sqlite:///path or postgresql://user@host:port/db): {text}")
     return text
 
