@@ -1,7 +1,7 @@
 """The phase engine: the one authority on every room's state.
 
 Every change goes the same way: check the actor's right to it, validate,
-change the room in memory and in SQLite inside one transaction, then tell
+change the room in memory and in the database inside one transaction, then tell
 the listeners (WebSocket hub, media gates, transcription).  Clients never
 change state themselves; they send commands and receive snapshots.
 """

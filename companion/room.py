@@ -1,4 +1,4 @@
-"""A room's state as the phase engine holds it in memory, mirrored in SQLite."""
+"""A room's state as the phase engine holds it in memory, mirrored in the database (companion/db.py)."""
 
 from __future__ import annotations
 

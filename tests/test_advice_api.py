@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 
 import pytest
+from companion import db
 from companion import web_advice as api
 from companion.web import LIVE
 from conftest import Harness
 
 
-@pytest.fixture
-async def room(tmp_path):
-    h = Harness(tmp_path / "data")  # create_app registers the advice list itself
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def room(request, tmp_path):
+    database = request.getfixturevalue("pg_cluster").new_database(migrated=True) if request.param == "postgresql" else None
+    h = Harness(tmp_path / "data", database)  # create_app registers the advice list itself
     await h.start()
     h.app = h.server.app
     fac, invite, _ = await h.create_room(method="basismodel")
@@ -252,7 +253,7 @@ async def test_delete_now_removes_the_rows(room):
         assert r.status == 200
     await asyncio.sleep(0.2)
     assert anna.ws.closed and anna.ws.close_code == 4404  # open pages learn the room is gone
-    conn = sqlite3.connect(h.data_dir / "companion.sqlite3")
+    conn = db.connect(h.settings().database_target)
     for table in ("rooms", "participants", "advice_items", "advice_utterances", "advice_edits", "advice_notes", "takeaways"):
         column = "id" if table == "rooms" else "room_id"
         assert conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {column} = ?", (fac.room_id,)).fetchone()[0] == 0, table

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import aiohttp
 
+# The engine's SQL on both databases (tests/conftest.py).
+BOTH_DATABASES = True
+
 
 async def test_links_carry_the_room_id(harness):
     fac, invite, data = await harness.create_room()

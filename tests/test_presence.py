@@ -9,6 +9,9 @@ import pytest
 
 import companion.web
 
+# The engine's SQL on both databases (tests/conftest.py).
+BOTH_DATABASES = True
+
 GRACE = 1.5
 
 
