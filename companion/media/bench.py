@@ -1,4 +1,4 @@
-"""``companion bench media``: the pass-through server against aiortc's MediaRelay.
+"""``companion bench media``: the RTP forwarder and the frame pass-through against aiortc's MediaRelay.
 
 Each design runs as a real server in its own process (a small aiohttp app
 speaking the media.* protocol over a WebSocket); N simulated participants
@@ -25,6 +25,7 @@ from typing import Any
 from .replay import FPS, HEIGHT, WIDTH, encode_audio, encode_video, replay_tracks
 
 ROOM = "bench"
+DESIGNS = ("rtp", "passthrough", "relay")
 WARMUP = 4.0
 
 
@@ -32,7 +33,7 @@ WARMUP = 4.0
 def _serve(mode: str) -> None:
     from aiohttp import web
 
-    from .service import MediaService
+    from .service import media_service
 
     sockets: dict[str, web.WebSocketResponse] = {}
 
@@ -41,7 +42,10 @@ def _serve(mode: str) -> None:
         if ws is not None and not ws.closed:
             await ws.send_json(message)
 
-    service = MediaService(send) if mode == "passthrough" else _relay_class()(send)
+    if mode == "relay":
+        service = _relay_class()(send)
+    else:
+        service = media_service(send, "rtp" if mode == "rtp" else "frames")
 
     async def ws_handler(request: web.Request) -> web.WebSocketResponse:
         pid = request.query["pid"]
@@ -176,7 +180,9 @@ async def _run_design(mode: str, participants: int, seconds: float, video, audio
             async def send(message: dict, ws=ws) -> None:
                 await ws.send_json(message)
 
-            peer = MediaPeer(pid, send, audio=atrack, video=vtrack)
+            # Frames counted from packets: thirty receiving streams' jitter buffers in this one process
+            # would cost more than the server under test.
+            peer = MediaPeer(pid, send, audio=atrack, video=vtrack, count_packets=True)
 
             async def read(ws=ws, peer=peer) -> None:
                 async for msg in ws:
@@ -226,8 +232,12 @@ async def _run_design(mode: str, participants: int, seconds: float, video, audio
         lost = await lost_so_far() - lost0
         wall = wall1 - wall0
         streams = participants * (participants - 1)
+        forwarded = on_server.get("video_packets", 0) + on_server.get("audio_packets", 0)
         result = {
             "server_cpu_cores": round((cpu1 - cpu0) / wall, 3),
+            # The same CPU per frame the server forwarded (video frames and audio packets, all paths): on a
+            # machine busy with other work a starved server forwards less, and this figure stays comparable.
+            "server_cpu_us_per_forwarded_frame": round((cpu1 - cpu0) * 1e6 / max(1, forwarded), 1),
             "server_rss_mb": round(rss, 1),
             "video_fps_sent_per_source": round((sv1 - sv0) / participants / wall, 2),
             "video_fps_delivered_per_stream": round((v1 - v0) / streams / wall, 2),
@@ -273,9 +283,15 @@ async def _bench(participants: int, seconds: float, designs: list[str]) -> dict[
     for mode in designs:
         out[mode] = await _run_design(mode, participants, seconds, video, audio)
     out["load_after"] = [round(x, 2) for x in os.getloadavg()]
-    if "passthrough" in out and "relay" in out:
-        out["relay_over_passthrough_cpu"] = round(
-            out["relay"]["server_cpu_cores"] / max(out["passthrough"]["server_cpu_cores"], 1e-3), 2
+    # Ratios of server CPU within this one run (the machine's load is shared by all designs alike).
+    for slower, faster in (("passthrough", "rtp"), ("relay", "rtp"), ("relay", "passthrough")):
+        if slower in out and faster in out:
+            out[f"{slower}_over_{faster}_cpu"] = round(
+                out[slower]["server_cpu_cores"] / max(out[faster]["server_cpu_cores"], 1e-3), 2
+            )
+    if "passthrough" in out and "rtp" in out:
+        out["passthrough_over_rtp_cpu_per_frame"] = round(
+            out["passthrough"]["server_cpu_us_per_forwarded_frame"] / max(out["rtp"]["server_cpu_us_per_forwarded_frame"], 1e-3), 2
         )
     return out
 
@@ -285,15 +301,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--participants", type=int, default=6)
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
-    p.add_argument("--only", choices=["passthrough", "relay"], help="measure one design")
-    p.add_argument("--serve", choices=["passthrough", "relay"], help=argparse.SUPPRESS)
+    p.add_argument("--only", choices=DESIGNS, help="measure one design: rtp (serve --media-forwarder rtp), "
+                   "passthrough (--media-forwarder frames) or relay (aiortc's MediaRelay, decoding and encoding again)")
+    p.add_argument("--serve", choices=DESIGNS, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.serve:
         _serve(args.serve)
         return 0
     if args.participants < 2:
         p.error("--participants must be at least 2")
-    designs = [args.only] if args.only else ["passthrough", "relay"]
+    designs = [args.only] if args.only else list(DESIGNS)
     result = asyncio.run(_bench(args.participants, args.seconds, designs))
     if args.json:
         print(json.dumps(result, indent=2))
@@ -301,11 +318,14 @@ def main(argv: list[str] | None = None) -> int:
         for mode in designs:
             r = result[mode]
             print(
-                f"{mode:12s} server {r['server_cpu_cores']:.2f} cores, video {r['video_fps_delivered_per_stream']:.1f} "
+                f"{mode:12s} server {r['server_cpu_cores']:.2f} cores ({r['server_cpu_us_per_forwarded_frame']:.0f} us per forwarded frame), video {r['video_fps_delivered_per_stream']:.1f} "
                 f"fps per stream ({r['video_delivered_ratio']:.0%} of sent), lost {r['packets_lost']}"
             )
-        if "relay_over_passthrough_cpu" in result:
-            print(f"relay / pass-through CPU: {result['relay_over_passthrough_cpu']}x")
+        for key in ("passthrough_over_rtp_cpu", "passthrough_over_rtp_cpu_per_frame", "relay_over_rtp_cpu",
+                    "relay_over_passthrough_cpu"):
+            if key in result:
+                print(f"{key}: {result[key]}x")
+        print(f"load average before {result['load_before']}, after {result['load_after']}")
     return 0
 
 

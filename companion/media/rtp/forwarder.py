@@ -135,7 +135,10 @@ class RtpForwarder(MediaService):
                         continue
                     slot.waiting_keyframe = False
                     path.waiting_since = None
-                if out.payload_type is None:  # not negotiated yet
+                if out.payload_type is None or out.sender.transport.state != "connected":
+                    # Not negotiated or not connected (yet or any more): start at a keyframe once it is,
+                    # without using up sequence numbers the subscriber would then NACK.
+                    out.rewriter.restart()
                     slot.waiting_keyframe = True
                     continue
                 numbers = out.rewriter.rewrite(segment, packet.sequence_number, packet.timestamp, now)
