@@ -1,6 +1,7 @@
 """Several machines, tested with the real parts on loopback: Debian's nginx, configured by
 `companion proxy-config nginx`, in front of two `companion serve` processes standing for two nodes
-(own --node-id and port, one shared database, leases of 3 s renewed every second).
+(own --node-id, port and data folder) on one PostgreSQL database (Debian's, a throwaway cluster made
+by the test: tests/pg_cluster.py), with leases of 3 s renewed every second.
 
 Rooms are made through nginx and spread over both nodes by the consistent hash of their id; every
 request and WebSocket of a room lands on the node that holds its lease (the other would refuse it with
@@ -19,7 +20,6 @@ import asyncio
 import os
 import shutil
 import socket
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -98,14 +98,15 @@ http {{
 class Cluster:
     """Two nodes on one shared database behind nginx, started as an operator starts them."""
 
-    def __init__(self, tmp_path: Path):
+    def __init__(self, tmp_path: Path, database: str):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.data = tmp_path / "data"  # SQLite: one file both processes of this machine open
+        self.database = database
         common = ["--no-transcription", "--lease-seconds", str(LEASE), "--lease-renew-seconds", str(RENEW),
                   "--public-url", self.base, "--trusted-proxy", "127.0.0.1"]
         self.nodes = {
-            name: ServerProcess(self.data, tmp_path / f"{name}.log", [*common, "--node-id", name])
+            # Each node its own data folder (its methods, its speech model), as on two machines.
+            name: ServerProcess(tmp_path / name, tmp_path / f"{name}.log", [*common, "--node-id", name], database=database)
             for name in ("node-a", "node-b")
         }
         upstreams = [f"127.0.0.1:{node.port}" for node in self.nodes.values()]
@@ -125,25 +126,24 @@ class Cluster:
 
     def owner(self, room_id: str) -> str | None:
         """The node id holding the room's lease, read from the shared database."""
-        conn = sqlite3.connect(f"file:{self.data / 'companion.sqlite3'}?mode=ro", uri=True, timeout=10)
-        try:
-            row = conn.execute("SELECT owner FROM room_leases WHERE room_id = ?", (room_id,)).fetchone()
-        finally:
-            conn.close()
+        import psycopg
+
+        with psycopg.connect(self.database, connect_timeout=10) as conn:
+            row = conn.execute("SELECT owner FROM room_leases WHERE room_id = %s", (room_id,)).fetchone()
         return row[0] if row else None
 
     def stop(self) -> None:
         self.nginx.stop()
         for node in self.nodes.values():
             if node.proc is not None:
-                node.proc.kill()  # nothing to keep: the database goes with tmp_path
+                node.proc.kill()  # nothing to keep: the database is thrown away with the test cluster
                 node.proc.wait(20)
                 node.proc = None
 
 
 @pytest.fixture
-def cluster(tmp_path):
-    c = Cluster(tmp_path)
+def cluster(tmp_path, pg_cluster):
+    c = Cluster(tmp_path, pg_cluster.new_database("nodes"))
     try:
         c.start()
         yield c
