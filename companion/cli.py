@@ -40,6 +40,8 @@ companion: a self-hosted room for online intervisie.
   companion bench session --rooms 1
                                   capacity planning: server CPU and memory for whole
                                   simulated sessions, and the advice-list latency
+  companion bench speech-sharing  with --workers N: a speech model per worker or one shared,
+                                  latency and memory with three rooms in an advice round at once
   companion bench pauses          a pause inside a speaker's turn: word error rate
                                   whole, in pieces, and in pieces with the words before
 """
@@ -60,6 +62,7 @@ BENCHES = {
     "advice": "companion.advice.bench",
     "session": "companion.session_bench",
     "pauses": "companion.speech.pause_bench",
+    "speech-sharing": "companion.speech.sharing_bench",
 }
 
 

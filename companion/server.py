@@ -128,6 +128,8 @@ async def _one_request_per_connection(request: web.Request, response: web.Stream
     another room's, so it opens a new connection (WebSockets stay: their upgrade named the room)."""
     if not isinstance(response, web.WebSocketResponse):
         response.force_close()
+        # Said in the header too: this hook runs after aiohttp wrote its connection header into the response.
+        response.headers["Connection"] = "close"
 
 
 async def _serve_from_front(settings: Settings, channel_fd: int) -> int:

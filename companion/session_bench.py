@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .front import worker_for
 from .serve_process import ServerProcess
 
 METHOD = "roddelmodel"
@@ -113,13 +114,26 @@ class Usage:
     server_peak_rss: float = 0.0
     worker_peak_rss: float = 0.0
     total_peak_rss: float = 0.0
+    # Per process group ("front", "w0", "w1", ...): {"server_cpu", "speech_cpu", "server_peak_rss", "speech_peak_rss"}.
+    groups: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def _cmdline(pid: int) -> bytes:
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return f.read()
 
 
 class Meter:
-    """CPU and resident memory of the server and of its children (the speech worker), sampled from /proc.
+    """CPU and resident memory of the server's processes, sampled from /proc.
 
-    A thread samples every ``interval`` seconds, so a child that exits between
-    two readings still counts with its last CPU figure, and peaks are the
+    Server processes: the one ``companion serve`` process, or under ``--workers N`` the front and
+    its worker processes. Speech processes (multiprocessing children: the Whisper model and its
+    helper) count apart as "worker", as they always did here. Every process belongs to a group:
+    ``w<i>`` for worker i and the speech processes under it (``w0`` for a single process),
+    ``front`` for the front.
+
+    A thread samples every ``interval`` seconds, so a process that exits between two readings
+    still counts with its last CPU figure (a restarted worker is not lost), and peaks are the
     highest sum seen (the kernel's own VmHWM per process is reported too).
     """
 
@@ -127,9 +141,9 @@ class Meter:
         self.pid = pid
         self.interval = interval
         self._lock = threading.Lock()
-        self._child_cpu: dict[int, float] = {}
-        self._child_hwm: dict[int, float] = {}
-        self._server_cpu = 0.0
+        # pid -> (group, kind "server"|"speech", CPU seconds at the last reading)
+        self._cpu: dict[int, tuple[str, str, float]] = {}
+        self._kinds: dict[int, tuple[str, str]] = {}
         self._peaks = Usage()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="meter", daemon=True)
@@ -147,50 +161,83 @@ class Meter:
         while not self._stop.wait(self.interval):
             self.sample()
 
+    def _kind(self, pid: int, parent_group: str | None) -> tuple[str, str]:
+        """(group, kind) of a process, learned once per pid."""
+        known = self._kinds.get(pid)
+        if known is None:
+            argv = _cmdline(pid).split(b"\0")
+            if b"--worker" in argv:
+                known = (f"w{int(argv[argv.index(b'--worker') + 1].split(b',')[0])}", "server")
+            elif pid == self.pid:
+                several = b"--workers" in argv and int(argv[argv.index(b"--workers") + 1]) > 1
+                known = ("front" if several else "w0", "server")
+            else:
+                known = (parent_group or "w0", "speech")
+            self._kinds[pid] = known
+        return known
+
     def sample(self) -> None:
         try:
-            own = _stat(self.pid)[1]
-            server_rss, _ = _memory_mb(self.pid)
-        except OSError:
-            return
-        worker_rss = 0.0
-        readings: dict[int, tuple[float, float]] = {}
-        for child in _descendants(self.pid):
+            ppid_of = {self.pid: None}
+            for child in _descendants(self.pid):
+                ppid_of[child] = _stat(child)[0]
+        except (OSError, IndexError, ValueError):
+            ppid_of = {self.pid: None, **{c: None for c in _descendants(self.pid)}}
+        readings: dict[int, tuple[str, str, float, float]] = {}
+        for pid in sorted(ppid_of, key=lambda p: p != self.pid):  # the root first, then by pid
             try:
-                readings[child] = (_stat(child)[1], _memory_mb(child)[0])
+                parent = ppid_of.get(pid)
+                parent_group = readings[parent][0] if parent in readings else None
+                if parent_group == "front":
+                    parent_group = None
+                group, kind = self._kind(pid, parent_group)
+                readings[pid] = (group, kind, _stat(pid)[1], _memory_mb(pid)[0])
             except (OSError, IndexError, ValueError):
                 pass  # gone between the listing and the reading
+        if self.pid not in readings:
+            return
         with self._lock:
-            self._server_cpu = own
-            for child, (cpu, rss) in readings.items():
-                self._child_cpu[child] = cpu
-                self._child_hwm[child] = max(self._child_hwm.get(child, 0.0), rss)
-                worker_rss += rss
+            rss: dict[tuple[str, str], float] = {}
+            for pid, (group, kind, cpu, mem) in readings.items():
+                self._cpu[pid] = (group, kind, cpu)
+                rss[(group, kind)] = rss.get((group, kind), 0.0) + mem
             peaks = self._peaks
+            server_rss = sum(v for (g, k), v in rss.items() if k == "server")
+            speech_rss = sum(v for (g, k), v in rss.items() if k == "speech")
             peaks.server_peak_rss = max(peaks.server_peak_rss, server_rss)
-            peaks.worker_peak_rss = max(peaks.worker_peak_rss, worker_rss)
-            peaks.total_peak_rss = max(peaks.total_peak_rss, server_rss + worker_rss)
+            peaks.worker_peak_rss = max(peaks.worker_peak_rss, speech_rss)
+            peaks.total_peak_rss = max(peaks.total_peak_rss, server_rss + speech_rss)
+            for (group, kind), value in rss.items():
+                figures = peaks.groups.setdefault(group, {})
+                figures[f"{kind}_peak_rss"] = max(figures.get(f"{kind}_peak_rss", 0.0), value)
 
     def reading(self) -> Usage:
         """CPU so far, and the peaks since the last reading (which starts a new window)."""
         self.sample()
         with self._lock:
-            # A child that exits keeps its last reading here, so a restarted worker is not lost.
             usage = Usage(
-                server_cpu=self._server_cpu,
-                worker_cpu=sum(self._child_cpu.values()),
                 server_peak_rss=self._peaks.server_peak_rss,
                 worker_peak_rss=self._peaks.worker_peak_rss,
                 total_peak_rss=self._peaks.total_peak_rss,
+                groups={g: dict(f) for g, f in self._peaks.groups.items()},
             )
+            for group, kind, cpu in self._cpu.values():
+                if kind == "server":
+                    usage.server_cpu += cpu
+                else:
+                    usage.worker_cpu += cpu
+                figures = usage.groups.setdefault(group, {})
+                figures[f"{kind}_cpu"] = figures.get(f"{kind}_cpu", 0.0) + cpu
             self._peaks = Usage()
         return usage
 
     def cpu(self) -> tuple[float, float]:
-        """(server, children) CPU seconds so far; leaves the peak window alone."""
+        """(server, speech) CPU seconds so far; leaves the peak window alone."""
         self.sample()
         with self._lock:
-            return self._server_cpu, sum(self._child_cpu.values())
+            server = sum(cpu for _, kind, cpu in self._cpu.values() if kind == "server")
+            speech = sum(cpu for _, kind, cpu in self._cpu.values() if kind == "speech")
+        return server, speech
 
     def lifetime_peaks(self) -> dict[str, Any]:
         """The kernel's own peak resident size (VmHWM) of the server and of each child, since it started."""
@@ -201,8 +248,7 @@ class Meter:
         children = []
         for child in _descendants(self.pid):
             try:
-                with open(f"/proc/{child}/cmdline", "rb") as f:
-                    command = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+                command = _cmdline(child).replace(b"\0", b" ").decode(errors="replace").strip()
                 children.append({"command": command[:100], "peak_rss_mb": round(_memory_mb(child)[1], 1)})
             except OSError:
                 pass
@@ -226,6 +272,19 @@ def window_figures(start: Usage, end: Usage, seconds: float) -> dict[str, Any]:
             "worker": round(end.worker_peak_rss, 1),
             "total": round(end.total_peak_rss, 1),
         },
+        # Per process group: each worker (w0, w1, ...: the server process and its speech model), and the front.
+        "per_worker": {group: _group_figures(start.groups.get(group, {}), figures, wall)
+                       for group, figures in sorted(end.groups.items())},
+    }
+
+
+def _group_figures(start: dict[str, float], end: dict[str, float], wall: float) -> dict[str, Any]:
+    server = end.get("server_cpu", 0.0) - start.get("server_cpu", 0.0)
+    speech = end.get("speech_cpu", 0.0) - start.get("speech_cpu", 0.0)
+    return {
+        "mean_cores": {"server": round(server / wall, 3), "speech": round(speech / wall, 3)},
+        "peak_rss_mb": {"server": round(end.get("server_peak_rss", 0.0), 1),
+                        "speech": round(end.get("speech_peak_rss", 0.0), 1)},
     }
 
 
@@ -542,7 +601,9 @@ async def bench(args: argparse.Namespace, server: ServerProcess, meter: Meter) -
         "transcription": not args.no_transcription,
         "video": args.video,
         "cpu_count": os.cpu_count(),
+        "workers": args.workers,
         "loadavg_start": args.loadavg_start,
+        "idle_rss_mb": args.idle_rss_mb,
     }
     async with aiohttp.ClientSession() as http:
         lag = Lag(server.base)
@@ -615,12 +676,33 @@ async def bench(args: argparse.Namespace, server: ServerProcess, meter: Meter) -
             reason: sum(f["set_aside"].get(reason, 0) for f in figures)
             for reason in sorted({r for f in figures for r in f["set_aside"]})
         },
-        "rooms": [{k: v for k, v in f.items() if k != "latencies"} for f in figures],
+        "rooms": [
+            {"room": n + 1, "room_id": room.room_id, "worker": worker_for(room.room_id, args.workers) if args.workers > 1 else 0,
+             "latency_seconds": [round(x, 2) for x in f["latencies"]],
+             **{k: v for k, v in f.items() if k != "latencies"}}
+            for n, (room, f) in enumerate(zip(rooms, figures))
+        ],
     }
     out["steps"] = rooms[0].step_log
     base, session = out["baseline"]["mean_cores"]["total"], out["session"]["mean_cores"]["total"]
     out["session_over_baseline_cores"] = round(session - base, 3)
+    out["planning"] = planning(out, args.rooms)
     return out
+
+
+def planning(out: dict[str, Any], rooms: int) -> dict[str, Any]:
+    """What the README's planning figures come from: cores and memory per room, rooms per core."""
+    session, idle = out["session"], out.get("idle_rss_mb", 0.0)
+    per_room = session["mean_cores"]["total"] / rooms
+    return {
+        "server_cores_per_room": round(per_room, 3),
+        "rooms_per_core": round(1 / per_room, 1) if per_room > 0 else None,
+        "fixed_memory_mb": round(idle, 0),
+        "memory_mb_per_room": round(max(0.0, session["peak_rss_mb"]["total"] - idle) / rooms, 0),
+        "how": f"mean CPU of every server process (front, workers, speech models) over the whole session, "
+               f"divided by the {rooms} room(s); memory: the peak resident total in the session minus the total "
+               f"with no room open ({idle:.0f} MB: workers and their loaded speech models), divided by the rooms",
+    }
 
 
 def _too_busy(out: dict[str, Any], rooms: list[SimRoom], what: str) -> dict[str, Any]:
@@ -648,7 +730,7 @@ def summary(r: dict[str, Any]) -> str:
     s, b, a = r["session"], r["baseline"], r["advice"]
     lat = a["latency_seconds"]
     lines = [
-        f"{r['rooms']} room(s) x {r['participants']} participants, video {r['video']}, roddelmodel, {s['seconds']:.0f} s session"
+        f"--workers {r['workers']}: {r['rooms']} room(s) x {r['participants']} participants, video {r['video']}, roddelmodel, {s['seconds']:.0f} s session"
         f" ({r['step_seconds']:g} s per step), {r['cpu_count']} CPUs, load {r['loadavg_start']} -> {r['loadavg_end']}",
         f"session : server {s['mean_cores']['server']:.2f} cores + speech worker {s['mean_cores']['worker']:.2f}"
         f" = {s['mean_cores']['total']:.2f} cores ({s['cpu_seconds']['total']:.1f} CPU s)",
@@ -663,6 +745,16 @@ def summary(r: dict[str, Any]) -> str:
         f" reached the simulated pages in the baseline (50 and 24 when they keep up); they used {s['clients_cores']:.2f}"
         " cores in the session",
     ]
+    per_worker = s.get("per_worker", {})
+    lines.append("workers : " + "; ".join(
+        f"{g} {f['mean_cores']['server']:.2f}+{f['mean_cores']['speech']:.2f} cores,"
+        f" {f['peak_rss_mb']['server']:.0f}+{f['peak_rss_mb']['speech']:.0f} MB" for g, f in per_worker.items())
+        + " (server + speech model)")
+    lines.append("rooms   : " + "; ".join(
+        f"room {x['room']} on w{x['worker']}: advice latency {x['latency_seconds']} s" for x in a["rooms"]))
+    plan = r["planning"]
+    lines.append(f"planning: {plan['server_cores_per_room']:.2f} cores per room ({plan['rooms_per_core']} rooms per core),"
+                 f" {plan['fixed_memory_mb']:.0f} MB with no room + {plan['memory_mb_per_room']:.0f} MB per room")
     if r["media_connections_lost"]:
         lines.append(
             f"WARNING : {r['media_connections_lost']} media connection(s) were lost: this machine was too busy for"
@@ -705,6 +797,11 @@ When they cannot keep up in the baseline already, it stops there with exit statu
     )
     p.add_argument("--no-transcription", action="store_true", help="run the server without the speech model")
     p.add_argument("--asr-threads", type=int, default=2, help="CPU threads for the speech model, as companion serve (default 2)")
+    p.add_argument(
+        "--workers", default="1", metavar="N[,N...]",
+        help="worker processes of the server (companion serve --workers N; default 1); several, e.g. 1,2: one run "
+        "each, back to back on the same machine, printed together",
+    )
     p.add_argument("--keep", type=Path, help="keep the server's data folder and log here instead of a temporary folder")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     return p
@@ -719,31 +816,61 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--participants must be between 3 and {MAX_PARTICIPANTS}")
     if args.step_seconds < 0 or args.gap < 0 or args.baseline_seconds <= 0:
         p.error("--step-seconds and --gap must be 0 or more, --baseline-seconds more than 0")
+    try:
+        counts = [int(x) for x in str(args.workers).split(",")]
+    except ValueError:
+        counts = []
+    if not counts or not all(1 <= n <= 64 for n in counts):
+        p.error("--workers: one or more numbers 1..64, separated by commas")
+    results = []
+    args.several = len(counts) > 1
+    for count in counts:
+        args.workers = count
+        results.append(run_once(args))
+        if "error" in results[-1]:
+            break
+    result = results[0] if len(results) == 1 else {"runs": results, "order": "one after the other, in this order"}
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        print("\n\n".join(summary(r) for r in results if "error" not in r))
+    for r in results:
+        if "error" in r:
+            print(f"companion bench session: {r['error']} (load {r['loadavg_start']} -> "
+                  f"{r['loadavg_end']})", file=sys.stderr)
+            return 1
+    return 0
+
+
+def run_once(args: argparse.Namespace) -> dict[str, Any]:
+    """One server (``--workers args.workers``) on a fresh data folder, measured through the sessions."""
     with tempfile.TemporaryDirectory(prefix="companion-bench-") as tmp:
-        folder = args.keep or Path(tmp)
+        folder = (args.keep / f"workers-{args.workers}" if args.several else args.keep) if args.keep else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        extra = ["--asr-threads", str(args.asr_threads)] + (["--no-transcription"] if args.no_transcription else [])
+        extra = ["--workers", str(args.workers), "--asr-threads", str(args.asr_threads)]
+        extra += ["--no-transcription"] if args.no_transcription else []
         server = ServerProcess(folder / "data", folder / "server.log", extra)
         args.loadavg_start = [round(x, 2) for x in os.getloadavg()]
         started = time.monotonic()
         server.start()
+        # Every worker serving (the front answers /healthz once the first does).
+        deadline = time.monotonic() + 300
+        while args.workers > 1 and server.log_path.read_text(errors="replace").count(") serves") < args.workers:
+            if time.monotonic() > deadline:
+                server.stop()
+                raise RuntimeError("not every worker started:\n" + server.log_path.read_text(errors="replace")[-3000:])
+            time.sleep(0.2)
         meter = Meter(server.pid).start()
         try:
             startup = time.monotonic() - started
+            time.sleep(1.0)
+            args.idle_rss_mb = round(meter.reading().total_peak_rss, 1)
             result = asyncio.run(bench(args, server, meter))
             result["server_start_seconds"] = round(startup, 1)
         finally:
             meter.stop()
             server.stop()
-    if args.json:
-        print(json.dumps(result, indent=2, ensure_ascii=False))
-    elif "error" not in result:
-        print(summary(result))
-    if "error" in result:
-        print(f"companion bench session: {result['error']} (load {result['loadavg_start']} -> "
-              f"{result['loadavg_end']})", file=sys.stderr)
-        return 1
-    return 0
+    return result
 
 
 if __name__ == "__main__":

@@ -59,6 +59,34 @@ def test_a_short_session_gives_cpu_memory_and_every_advice_under_the_right_name(
     assert 0 < latency["p50"] <= latency["p95"] <= latency["max"] < 60
 
 
+def test_with_two_workers_it_gives_figures_per_worker_per_room_and_for_planning(capsys, tmp_path):
+    from companion.front import worker_for
+
+    code = session_bench.main([
+        "--workers", "2", "--rooms", "2", "--participants", "3", "--step-seconds", "0.5", "--baseline-seconds", "2",
+        "--video", "off", "--item-timeout", "60", "--json", "--keep", str(tmp_path),
+    ])
+    assert code == 0
+    r = json.loads(capsys.readouterr().out)
+    print(json.dumps({k: r[k] for k in ("session", "planning")} | {"rooms": r["advice"]["rooms"]}, indent=1))
+    assert r["workers"] == 2 and r["media_connections_lost"] == 0
+    workers = r["session"]["per_worker"]
+    assert set(workers) == {"front", "w0", "w1"}
+    # The front holds no speech model and little memory; each worker its own model.
+    assert workers["front"]["peak_rss_mb"]["speech"] == 0 and 0 < workers["front"]["peak_rss_mb"]["server"] < 150
+    for name in ("w0", "w1"):
+        assert workers[name]["peak_rss_mb"]["speech"] > 100 and workers[name]["peak_rss_mb"]["server"] > 50
+    assert sum(w["mean_cores"]["server"] + w["mean_cores"]["speech"] for w in workers.values()) == pytest.approx(
+        r["session"]["mean_cores"]["total"], abs=0.01)
+    for room in r["advice"]["rooms"]:
+        assert room["worker"] == worker_for(room["room_id"], 2)
+        assert room["found"] == 1 and len(room["latency_seconds"]) == 1 and room["wrongly_attributed"] == 0
+    plan = r["planning"]
+    assert plan["server_cores_per_room"] == pytest.approx(r["session"]["mean_cores"]["total"] / 2, abs=0.002)
+    assert plan["rooms_per_core"] > 0 and plan["memory_mb_per_room"] >= 0 and "divided by the 2 room" in plan["how"]
+    assert plan["fixed_memory_mb"] > 2 * 100  # two workers, each with its speech model loaded
+
+
 def test_bad_options_are_refused_with_a_message(capsys):
     with pytest.raises(SystemExit) as exit_info:
         session_bench.main(["--participants", "2"])

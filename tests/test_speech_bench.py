@@ -47,3 +47,26 @@ def test_bench_leads_with_real_voices_against_the_bare_model(tmp_path, capsys):
     assert report["real_nl_wer_bare"] == table[BARE]["real_nl_wer"] and report["real_nl_rtf"] > 0
     assert report["default"]["window"] == "30s"
     assert "engines" not in report and "live" not in report
+
+
+def test_speech_sharing_bench_measures_a_model_per_worker_against_one_shared(tmp_path, capsys):
+    """Two rooms at once, one deelnemer each: per worker (two models) and shared (one), one pass each."""
+    from companion.speech import sharing_bench
+
+    if not (realvoices.DEFAULT_DIR / realvoices.MANIFEST).is_file():
+        pytest.skip("the shared real recordings are not here")
+    args = ["--json", "--data-dir", str(tmp_path), "--rooms", "2", "--deelnemers", "1", "--workers", "2",
+            "--repeat", "1", "--only", "per-worker", "--only", "shared"]
+    assert sharing_bench.main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    per_worker, shared = report["configurations"]["per-worker"], report["configurations"]["shared"]
+    assert set(report["configurations"]) == {"per-worker", "shared"}
+    assert per_worker["model_processes"] == 2 and shared["model_processes"] == 1
+    for figures in (per_worker, shared):
+        assert figures["utterances"] >= 2 and 0 < figures["latency_seconds"]["p50"] <= figures["latency_seconds"]["max"]
+        # Each room's words came back under that room and speaker (a mix-up would show as errors here).
+        assert set(figures["word_error_rate_per_room"]) == {"room0", "room1"}
+        assert all(wer < 0.5 for wer in figures["word_error_rate_per_room"].values()), figures
+    # Two models hold about twice the memory of one (each loads Whisper base).
+    assert shared["models_peak_pss_mb"] > 100
+    assert per_worker["models_peak_pss_mb"] > 1.5 * shared["models_peak_pss_mb"]

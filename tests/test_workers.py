@@ -149,11 +149,18 @@ async def test_rooms_spread_over_workers_stay_there_and_come_back_after_a_worker
             assert before["step"]["index"] == 0
 
             # One kept-alive connection used for both rooms: each request still reaches its room's worker.
+            # The workers say so (Connection: close), so a client does not send its next request, a POST
+            # included, on a connection the worker closes.
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as reuse:
                 for _ in range(3):
                     for room in rooms.values():
                         status, state = await _state(reuse, server, room)
                         assert status == 200, state
+                        async with reuse.post(f"{server.base}/api/rooms/{room['room_id']}/commands",
+                                              json={"command": "no.such"}, headers={"Authorization": f"Bearer {room['token']}"}) as r:
+                            assert r.status == 400, await r.text()  # refused by the room's worker, not 503 elsewhere
+                async with reuse.get(server.base + "/api/methods") as r:
+                    assert r.status == 200 and r.headers["Connection"] == "close"
 
             staying = await _welcome(http, server, rooms[0])
             moving = await _welcome(http, server, rooms[1])
