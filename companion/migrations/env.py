@@ -1,8 +1,8 @@
 """Alembic's entry: runs the revisions on the connection companion.db.migrate hands over.
 
-Run programmatically (``companion.db.migrate``: at server start and by ``companion migrate``), so there
-is no alembic.ini; for a new revision a developer runs ``alembic`` with ``-x url=...`` pointing here, and
-compares with ``companion/schema.py`` (tests/test_migrations.py checks that head and schema agree).
+Run programmatically (``companion.db.migrate``: at server start and by ``companion migrate``); for a new
+revision a developer runs the ``alembic`` command with ``alembic.ini`` beside this file, which says how,
+and compares with ``companion/schema.py`` (tests/test_migrations.py checks that head and schema agree).
 """
 
 from __future__ import annotations
@@ -14,12 +14,17 @@ from companion import schema
 config = context.config
 connection = config.attributes.get("connection")
 if connection is None:
-    import sqlalchemy as sa
+    # The alembic command of a developer (companion/migrations/alembic.ini says how).
+    from logging.config import fileConfig
 
+    from companion import db
+
+    if config.config_file_name:
+        fileConfig(config.config_file_name)
     url = context.get_x_argument(as_dictionary=True).get("url")
     if not url:
-        raise SystemExit("run through `python -m companion migrate`, or give alembic -x url=<database URL>")
-    connection = sa.create_engine(url, poolclass=sa.pool.NullPool).connect()
+        raise SystemExit("give the database: alembic -c companion/migrations/alembic.ini -x url=<database URL> ...")
+    connection = db._engine(url if db.is_postgresql(url) else db.sqlite_path(url)).connect()
 
 context.configure(
     connection=connection,
