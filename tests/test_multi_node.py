@@ -11,7 +11,9 @@ them); its node is killed with SIGKILL. Within the lease time nginx's traffic fo
 other node, which takes the room over from the database: state, step, timer, gates and advice items
 as they were, the peers' WebSockets and media connections back on their own (with the room page's
 backoff), the gates holding on the new connections, and the room going on from there. A room of the
-surviving node notices nothing. Every process the test starts is stopped at the end, nginx included.
+surviving node notices nothing. The same with nodes that each run two workers (nginx picks the node,
+the node's front the worker) and a whole node killed at once. Every process the test starts is
+stopped at the end, nginx included.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -98,7 +101,7 @@ http {{
 class Cluster:
     """Two nodes on one shared database behind nginx, started as an operator starts them."""
 
-    def __init__(self, tmp_path: Path, database: str):
+    def __init__(self, tmp_path: Path, database: str, workers: int = 1):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.database = database
@@ -106,7 +109,8 @@ class Cluster:
                   "--public-url", self.base, "--trusted-proxy", "127.0.0.1"]
         self.nodes = {
             # Each node its own data folder (its methods, its speech model), as on two machines.
-            name: ServerProcess(tmp_path / name, tmp_path / f"{name}.log", [*common, "--node-id", name], database=database)
+            name: ServerProcess(tmp_path / name, tmp_path / f"{name}.log",
+                                [*common, "--node-id", name, "--workers", str(workers)], database=database)
             for name in ("node-a", "node-b")
         }
         upstreams = [f"127.0.0.1:{node.port}" for node in self.nodes.values()]
@@ -131,6 +135,22 @@ class Cluster:
         with psycopg.connect(self.database, connect_timeout=10) as conn:
             row = conn.execute("SELECT owner FROM room_leases WHERE room_id = %s", (room_id,)).fetchone()
         return row[0] if row else None
+
+    def crash(self, name: str) -> None:
+        """The machine of node ``name`` dies: SIGKILL to its process and every process under it at once."""
+        proc = self.nodes[name].proc
+        assert proc is not None
+        pids = [proc.pid]
+        for pid in pids:  # grows while it walks: children of children
+            try:
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    pids += [int(c) for c in (task / "children").read_text().split()]
+            except FileNotFoundError:
+                pass  # gone by itself meanwhile
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        proc.wait(10)
+        self.nodes[name].proc = None
 
     def stop(self) -> None:
         self.nginx.stop()
@@ -457,3 +477,57 @@ async def test_a_room_that_moved_is_served_again_after_its_node_comes_back(clust
         async with http.ws_connect(base.replace("http", "ws") + f"/r/{room['room_id']}/ws",
                                    headers={"Authorization": f"Bearer {room['token']}"}) as ws:
             assert (await ws.receive_json(timeout=10))["type"] == "welcome"
+
+
+async def test_nodes_with_workers_route_each_room_to_one_worker_and_move_when_a_node_dies(tmp_path, pg_cluster):
+    """The set-up the README gives for several machines, each using its cores: nginx in front of two nodes
+    that each run `companion serve --workers 2`. nginx picks the node by the room's hash, the node's front
+    the worker; every request and WebSocket of a room reaches the one worker holding its lease
+    (`<node>/w<i>`). When a whole node dies (its front and workers killed at once), its rooms continue on
+    a worker of the other node within the lease time."""
+    cluster = Cluster(tmp_path, pg_cluster.new_database("workers"), workers=2)
+    try:
+        cluster.start()
+        base = cluster.base
+        async with aiohttp.ClientSession() as http:
+            async def state(room: dict) -> int:
+                async with http.get(f"{base}/api/rooms/{room['room_id']}/state",
+                                    headers={"Authorization": f"Bearer {room['token']}"}) as r:
+                    return r.status
+
+            rooms, owners = [], {}
+            while len({owner.split("/")[0] for owner in owners.values()}) < 2 or len(rooms) < 6:
+                assert len(rooms) < MAX_ROOMS, f"every room went to one node: {owners}"
+                async with http.post(base + "/api/rooms", headers=cluster.facilitator_headers, json={
+                        "name": f"Groep {len(rooms) + 1}", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur"}) as r:
+                    assert r.status == 201, await r.text()
+                    room = await r.json()
+                rooms.append(room)
+                for _ in range(3):  # the other worker of the node, or the other node, would refuse it
+                    assert await state(room) == 200
+                    async with http.ws_connect(base.replace("http", "ws") + f"/r/{room['room_id']}/ws",
+                                               headers={"Authorization": f"Bearer {room['token']}"}) as ws:
+                        assert (await ws.receive_json(timeout=10))["type"] == "welcome"
+                owners[room["room_id"]] = cluster.owner(room["room_id"])
+            assert all(owner.split("/")[0] in cluster.nodes and owner.split("/")[1] in ("w0", "w1") for owner in owners.values()), owners
+            print(f"rooms on {len(set(owners.values()))} workers of 2 nodes: {sorted(owners.values())}")
+
+            victim = owners[rooms[0]["room_id"]].split("/")[0]
+            cluster.crash(victim)
+            killed = time.monotonic()
+            moved = [room for room in rooms if owners[room["room_id"]].startswith(victim + "/")]
+            for room in moved:
+                while (status := await state(room)) != 200:
+                    assert status == 503 and time.monotonic() - killed < LEASE + 10, status
+                    await asyncio.sleep(0.1)
+                owner = cluster.owner(room["room_id"])
+                assert not owner.startswith(victim + "/") and owner.split("/")[1] in ("w0", "w1"), owner
+            took = time.monotonic() - killed
+            print(f"{len(moved)} room(s) of the dead node answered from the other node {took:.2f} s after the kill")
+            assert took <= LEASE + 1.5, took
+            for room in rooms:
+                if room not in moved:
+                    assert owners[room["room_id"]] == cluster.owner(room["room_id"])  # the others stayed put
+                    assert await state(room) == 200
+    finally:
+        cluster.stop()
