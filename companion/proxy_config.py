@@ -23,7 +23,9 @@ from pathlib import Path
 
 from .web_common import BODY_SECONDS, MAX_BODY
 
-# Open connections per client address at nginx, over all nodes (a room of 6-7 needs about 2 each).
+# Open connections per client address at nginx, over all nodes, by default: a room of 6-7 on one
+# address (a training room behind its router) needs about 2 each. Many groups behind one address (a
+# campus or hospital network behind one NAT address) need --conn-per-address.
 CONN_PER_ADDRESS = 40
 # A node that refused a connection (dead) is passed over for this long before nginx tries it again.
 FAIL_TIMEOUT = "10s"
@@ -53,6 +55,7 @@ class NginxOptions:
     listen: list[str] = field(default_factory=list)
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    conn_per_address: int = CONN_PER_ADDRESS
 
     def command_line(self) -> list[str]:
         """The arguments of ``companion proxy-config`` that make this file again."""
@@ -65,6 +68,8 @@ class NginxOptions:
             argv += ["--listen", address]
         if self.tls_cert is not None and self.tls_key is not None:
             argv += ["--tls-cert", str(self.tls_cert), "--tls-key", str(self.tls_key)]
+        if self.conn_per_address != CONN_PER_ADDRESS:
+            argv += ["--conn-per-address", str(self.conn_per_address)]
         return argv
 
     def check(self) -> None:
@@ -78,6 +83,8 @@ class NginxOptions:
             raise ProxyConfigError("an --upstream is given twice")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ProxyConfigError("--tls-cert and --tls-key go together")
+        if not 1 <= self.conn_per_address <= 1_000_000:
+            raise ProxyConfigError("--conn-per-address: a number of connections, 1 or more")
         if not re.fullmatch(r"[A-Za-z0-9.*_-]+( [A-Za-z0-9.*_-]+)*", self.server_name):
             raise ProxyConfigError(f"--server-name {self.server_name!r}: a host name such as intervisie.example.nl")
         for item in [*self.listen, *map(str, filter(None, (self.tls_cert, self.tls_key)))]:
@@ -167,7 +174,7 @@ server {{
     client_body_timeout {int(BODY_SECONDS)}s;    # a body sent one byte at a time is cut off
     client_header_timeout {int(BODY_SECONDS)}s;
     client_max_body_size {_size(MAX_BODY)};  # the server refuses more anyway
-    limit_conn companion_addr {CONN_PER_ADDRESS};
+    limit_conn companion_addr {options.conn_per_address};
 
     proxy_http_version 1.1;
     proxy_set_header Upgrade $http_upgrade;
@@ -217,12 +224,15 @@ def parser() -> argparse.ArgumentParser:
                    help="nginx's listen address, e.g. 443 or 203.0.113.5:443 (repeatable; default 443 with TLS, else 80)")
     n.add_argument("--tls-cert", type=Path, help="certificate (PEM, full chain), e.g. /etc/letsencrypt/live/NAME/fullchain.pem")
     n.add_argument("--tls-key", type=Path, help="its private key (PEM), e.g. /etc/letsencrypt/live/NAME/privkey.pem")
+    n.add_argument("--conn-per-address", type=int, default=CONN_PER_ADDRESS, metavar="N",
+                   help=f"open connections one client address may hold (default {CONN_PER_ADDRESS}: about one room); raise it "
+                   "when many groups share one public address, e.g. a campus behind one NAT address (about 2 per person)")
     return p
 
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
-    options = NginxOptions(args.upstream, args.server_name, args.listen, args.tls_cert, args.tls_key)
+    options = NginxOptions(args.upstream, args.server_name, args.listen, args.tls_cert, args.tls_key, args.conn_per_address)
     try:
         conf = nginx_conf(options)
     except ProxyConfigError as exc:

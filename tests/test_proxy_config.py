@@ -59,7 +59,7 @@ def test_the_printed_configuration_passes_nginx_t_with_and_without_tls(tmp_path)
     from companion.tls import ensure_self_signed
 
     two = ["--upstream", "127.0.0.1:8081", "--upstream", "[::1]:8082"]
-    plain = proxy_config_cli("nginx", *two, "--listen", f"127.0.0.1:{free_port()}")
+    plain = proxy_config_cli("nginx", *two, "--listen", f"127.0.0.1:{free_port()}", "--conn-per-address", "400")
     assert plain.returncode == 0, plain.stderr
     checked = nginx_test(tmp_path / "plain", plain.stdout)
     assert checked.returncode == 0 and "test is successful" in checked.stderr, checked.stderr
@@ -85,6 +85,8 @@ def test_the_printed_configuration_passes_nginx_t_with_and_without_tls(tmp_path)
         assert re.search(r"location ~ \^/r/\[\^/\]\+/ws\$ \{[^}]*proxy_read_timeout 1h;", text)
         assert "X-Forwarded-Proto $scheme;" in text and "access_log off;" in text
         assert "UDP" in text  # media goes straight to the node: said in the file
+    assert "limit_conn companion_addr 400;" in plain.stdout and "--conn-per-address 400" in plain.stdout
+    assert f"limit_conn companion_addr {proxy_config.CONN_PER_ADDRESS};" in tls.stdout
 
     # An nginx that cannot parse something says so: the check above can fail.
     broken = nginx_test(tmp_path / "broken", plain.stdout.replace("hash $companion_room consistent;", "hash;"))
@@ -110,6 +112,7 @@ def test_options_that_cannot_work_are_refused_with_a_reason(capsys):
         (["--upstream", "a:1", "--tls-cert", "/x.pem"], "--tls-key"),
         (["--upstream", "a:1", "--server-name", "x; include /etc/passwd"], "--server-name"),
         (["--upstream", "a:1", "--listen", "80; foo"], "no spaces"),
+        (["--upstream", "a:1", "--conn-per-address", "0"], "--conn-per-address"),
     ):
         try:
             code = proxy_config.main(["nginx", *args])
