@@ -6,8 +6,9 @@ by the test: tests/pg_cluster.py), with leases of 3 s renewed every second.
 Rooms are made through nginx and spread over both nodes by the consistent hash of their id; every
 request and WebSocket of a room lands on the node that holds its lease (the other would refuse it with
 503 / 4503). A room is brought into its advice round with advice items, a timer and three real
-aiortc peers (camera and microphone; the inbrenger's video cut both ways, the group's audio reaching
-them); its node is killed with SIGKILL. Within the lease time nginx's traffic for the room reaches the
+aiortc peers (camera and microphone, one of them signed in by the session cookie of her personal link as
+a browser is; the inbrenger's video cut both ways, the group's audio reaching them); its node is killed
+with SIGKILL. Within the lease time nginx's traffic for the room reaches the
 other node, which takes the room over from the database: state, step, timer, gates and advice items
 as they were, the peers' WebSockets and media connections back on their own (with the room page's
 backoff), the gates holding on the new connections, and the room going on from there. A room of the
@@ -174,12 +175,13 @@ def cluster(tmp_path, pg_cluster):
 class ReconnectingPage:
     """A participant's open room page without a browser: its WebSocket and aiortc peer (camera and
     microphone), opened again as the room page does (static/js/protocol.js: backoff 0.5, 1, 2, 4, 8 s)
-    whenever the socket drops, each time with a fresh media connection, as media.js makes one."""
+    whenever the socket drops, each time with a fresh media connection, as media.js makes one.
+    ``token`` None: the socket is authenticated by the session cookie in ``http``'s jar, as a browser's."""
 
-    def __init__(self, http: aiohttp.ClientSession, base: str, room_id: str, token: str, pid: str):
+    def __init__(self, http: aiohttp.ClientSession, base: str, room_id: str, token: str | None, pid: str):
         self.http, self.pid = http, pid
         self.url = base.replace("http://", "ws://") + f"/r/{room_id}/ws"
-        self.headers = {"Authorization": f"Bearer {token}"}
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.page: RoomPage | None = None
         self.opened: list[RoomPage] = []
         self.drops: list[float] = []  # monotonic times the socket dropped
@@ -325,9 +327,14 @@ async def test_rooms_stay_on_their_node_and_move_within_the_lease_time_when_it_i
             await ok("POST", f"/api/rooms/{moving}/advice", fac, {"text": text, "participant_id": who})
 
         # The room's three people with camera and microphone, through nginx; the media straight to the node.
+        # Anne's "browser" opened her personal link: her socket comes in by the session cookie, which
+        # every node knows from the shared database.
+        anne_browser = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        async with anne_browser.get(f"{base}/r/{moving}/k/{anne['token']}", allow_redirects=False) as r:
+            assert r.status == 303 and "companion" in r.cookies, r.status
         pages = {
             "fac": ReconnectingPage(http, base, moving, fac, fac_id),
-            "anne": ReconnectingPage(http, base, moving, anne["token"], anne["participant_id"]),
+            "anne": ReconnectingPage(anne_browser, base, moving, None, anne["participant_id"]),
             "bas": ReconnectingPage(http, base, moving, bas["token"], bas["participant_id"]),
         }
         ids = {name: page.pid for name, page in pages.items()}
@@ -433,6 +440,7 @@ async def test_rooms_stay_on_their_node_and_move_within_the_lease_time_when_it_i
             await calm.close()
             for page in pages.values():
                 await page.close()
+            await anne_browser.close()
 
 
 @pytest.mark.xfail(strict=True, reason="a node that comes back gets its rooms' traffic from nginx again, but the node that "
