@@ -360,10 +360,16 @@ class PgConnection:
         import psycopg
 
         try:
-            return psycopg.connect(
+            conn = psycopg.connect(
                 self.url, autocommit=True, cursor_factory=psycopg.ClientCursor, row_factory=_row_factory,
                 application_name="companion",
             )
+            # As SQLite's busy_timeout: a write that waits for another process's transaction longer than
+            # this fails (that command is refused) instead of hanging the room. And a process stopped inside a
+            # transaction (SIGSTOP, a swapping machine) loses it, so that the others' writes go on.
+            conn.execute("SET lock_timeout = '5s'")
+            conn.execute("SET idle_in_transaction_session_timeout = '15s'")
+            return conn
         except psycopg.Error as exc:
             raise _pg_error(exc) from exc
 

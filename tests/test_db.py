@@ -116,6 +116,10 @@ def test_a_dropped_postgresql_connection_is_opened_again(pg_cluster):
     # ... the next one runs on a new connection.
     assert conn.execute("SELECT COUNT(*) FROM rooms").fetchone()[0] == 1
     assert conn.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
+    # The new connection too waits for another process's lock as long as SQLite's busy_timeout, and a stalled
+    # process cannot hold a transaction (and with it every node's writes) for ever.
+    assert conn.execute("SHOW lock_timeout").fetchone()[0] == "5s"
+    assert conn.execute("SHOW idle_in_transaction_session_timeout").fetchone()[0] == "15s"
     conn.close()
 
 
