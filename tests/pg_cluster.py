@@ -116,8 +116,12 @@ class PgCluster:
 
     def stop(self) -> None:
         if self.running:
+            started = time.monotonic()
             try:
                 self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "-t", "60", "stop")
             finally:
                 self.running = False
+            if time.monotonic() - started > 10:
+                print(f"pg_cluster: stopping took {time.monotonic() - started:.0f} s; its log ends:\n"
+                      + self.log.read_text(errors="replace")[-2000:])
         shutil.rmtree(self.folder, ignore_errors=True)
