@@ -128,7 +128,8 @@ map $uri $companion_room {{
     default               $request_id;
 }}
 
-# WebSocket upgrades pass through; other requests close the connection to the node after the answer.
+# WebSocket upgrades pass through; other requests close the connection to the node after the answer
+# (no keep-alive to the nodes: a node with --workers routes each connection by its first request).
 map $http_upgrade $companion_connection {{
     default  upgrade;
     ''       close;
