@@ -176,3 +176,22 @@ async def test_packet_tap_state_and_sender_report_names():
         assert sender._retransmit is nack
     finally:
         await pc.close()
+
+
+def test_direct_send_does_what_the_transport_send_does():
+    """hooks.send_rtp shortcuts RTCDtlsTransport._send_rtp -> RTCIceTransport._send -> Connection.send
+    -> sendto -> StunProtocol.send_data; each step must still be what it repeats."""
+    import aioice.ice
+    from aiortc.rtcdtlstransport import RTCDtlsTransport, State
+    from aiortc.rtcicetransport import RTCIceTransport
+
+    send_rtp = inspect.getsource(RTCDtlsTransport._send_rtp)
+    assert "if self._state != State.CONNECTED:" in send_rtp and "data = self._tx_srtp.protect(data)" in send_rtp
+    assert "await self.transport._send(data)" in send_rtp
+    assert "self._send = self._connection.send" in inspect.getsource(RTCIceTransport.__init__)
+    assert "await self.sendto(data, 1)" in inspect.getsource(aioice.ice.Connection.send)
+    sendto = inspect.getsource(aioice.ice.Connection.sendto)
+    assert "active_pair = self._nominated.get(component)" in sendto
+    assert "await active_pair.protocol.send_data(data, active_pair.remote_addr)" in sendto
+    assert "self.transport.sendto(data, addr)" in inspect.getsource(aioice.ice.StunProtocol.send_data)
+    assert State.CONNECTED

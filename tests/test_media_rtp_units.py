@@ -130,3 +130,32 @@ def test_history_answers_only_what_it_still_holds():
     assert h.get(0) is None
     with pytest.raises(ValueError):
         PacketHistory(size=100)
+
+
+@pytest.mark.parametrize("kind", ["audio", "video"])
+def test_packet_writer_matches_aiortc_and_parses_back(kind):
+    from aiortc.codecs import HEADER_EXTENSIONS
+    from aiortc.rtcrtpparameters import RTCRtpParameters
+    from aiortc.rtp import HeaderExtensionsMap, RtpPacket
+
+    from companion.media.rtp.packet import PacketWriter
+
+    extensions = HEADER_EXTENSIONS[kind]
+    ext_map = HeaderExtensionsMap()
+    ext_map.configure(RTCRtpParameters(headerExtensions=extensions))
+    writer = PacketWriter({e.uri: e.id for e in extensions}, mid="12")
+    payload = bytes(range(200))
+    level = (True, 33) if kind == "audio" else None
+    abs_time = 0xABCDEF if kind == "video" else None
+    data = writer.write(97, True, 65535, 2**32 - 1, 0x12345678, payload, abs_send_time=abs_time, audio_level=level)
+    reference = RtpPacket(payload_type=97, marker=1, sequence_number=65535, timestamp=2**32 - 1, ssrc=0x12345678, payload=payload)
+    reference.extensions.mid = "12"
+    reference.extensions.abs_send_time = abs_time
+    reference.extensions.audio_level = level
+    assert data == reference.serialize(ext_map)
+    back = RtpPacket.parse(data, ext_map)
+    assert (back.payload_type, back.marker, back.sequence_number, back.timestamp, back.ssrc, back.payload) == (
+        97, 1, 65535, 2**32 - 1, 0x12345678, payload)
+    assert back.extensions.mid == "12"
+    # Nothing negotiated: a bare 12-byte header.
+    assert PacketWriter({}, mid=None).write(96, False, 1, 2, 3, b"x") == RtpPacket(96, 0, 1, 2, 3, b"x").serialize()

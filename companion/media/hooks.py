@@ -177,7 +177,7 @@ SENDER_REPORT_ATTRS = (
 PacketHandler = Callable[[Any, Any], Awaitable[None]]
 
 
-def install_packet_tap(receiver: RTCRtpReceiver, on_packet: PacketHandler) -> None:
+def install_packet_tap(receiver: RTCRtpReceiver, on_packet: PacketHandler, feedback: bool = True) -> None:
     """Hand each decrypted RTP packet of this receiver to ``on_packet`` instead of
     aiortc's depayloader, jitter buffer and decoder.
 
@@ -185,7 +185,8 @@ def install_packet_tap(receiver: RTCRtpReceiver, on_packet: PacketHandler) -> No
     sees the same RTCP from us as before: receiver reports (loss, jitter),
     NACKs for packets that did not arrive (its retransmissions, unwrapped from
     RTX, come through ``on_packet`` like any packet) and REMB bandwidth estimates.
-    Call it before the receiver starts.
+    Call it before the receiver starts.  ``feedback=False`` leaves out the NACKs and REMB
+    (simulated participants that only count what arrives).
     """
     from aiortc.codecs import is_rtx
     from aiortc.rtcrtpreceiver import StreamStatistics
@@ -201,6 +202,8 @@ def install_packet_tap(receiver: RTCRtpReceiver, on_packet: PacketHandler) -> No
         codecs, active, streams, rtx_ssrc, nack, estimator = (getattr(receiver, a) for a in RECEIVER_STATE_ATTRS)
     except AttributeError as exc:
         raise RuntimeError(f"aiortc {aiortc.__version__}: RTCRtpReceiver state moved ({exc})") from None
+    if not feedback:
+        nack = estimator = None
 
     async def handle_rtp_packet(packet: Any, arrival_time_ms: int) -> None:
         if not receiver._enabled:
@@ -247,18 +250,50 @@ def on_send_parameters(sender: RTCRtpSender, callback: Callable[[Any], None]) ->
     sender.send = send  # type: ignore[method-assign]
 
 
+_NACK_CHECKED: list[bool] = []  # reading aiortc's source costs ~10 ms: once per process
+
+
 def route_retransmissions(sender: RTCRtpSender, on_nack: Callable[[int], Awaitable[None]]) -> None:
     """A subscriber's NACK calls the sender's ``_retransmit(seq)`` per lost packet; its own
     history is empty on the packet path, so answer from ours."""
-    if not inspect_has(RTCRtpSender._handle_rtcp_packet, "await self._retransmit(seq)"):
-        raise RuntimeError("aiortc RTCRtpSender no longer answers NACKs through _retransmit")
+    if not _NACK_CHECKED:
+        if not inspect_has(RTCRtpSender._handle_rtcp_packet, "await self._retransmit(seq)"):
+            raise RuntimeError("aiortc RTCRtpSender no longer answers NACKs through _retransmit")
+        _NACK_CHECKED.append(True)
     sender._retransmit = on_nack  # type: ignore[method-assign]
 
 
-def send_rtp(sender: RTCRtpSender, data: bytes) -> Awaitable[None]:
-    """SRTP-protect and send one serialized RTP packet on the sender's transport (ConnectionError
-    while it is not connected)."""
-    return sender.transport._send_rtp(data)
+def is_connected(sender: RTCRtpSender) -> bool:
+    """Is the sender's DTLS transport up (its SRTP keys known)?"""
+    from aiortc.rtcdtlstransport import State
+
+    return sender.transport._state is State.CONNECTED
+
+
+def send_rtp(sender: RTCRtpSender, data: bytes) -> Awaitable[None] | None:
+    """SRTP-protect and send one serialized RTP packet on the sender's transport; ConnectionError
+    while it is not connected.
+
+    What RTCDtlsTransport._send_rtp does, without its four nested coroutines per packet (a
+    forwarder sends one packet per subscriber per packet it receives): protect, then hand the
+    datagram to the nominated ICE pair's socket.  Returns None when sent, or an awaitable that
+    sends it (a relayed pair: aioice's TURN client may have to wait for its channel).
+    """
+    from aioice.ice import StunProtocol
+    from aiortc.rtcdtlstransport import State
+
+    dtls = sender.transport
+    if dtls._state is not State.CONNECTED:
+        raise ConnectionError("not connected")
+    data = dtls._tx_srtp.protect(data)
+    pair = dtls.transport._connection._nominated.get(1)
+    if pair is None:
+        raise ConnectionError("no nominated ICE pair")
+    protocol = pair.protocol
+    if type(protocol) is StunProtocol and protocol.transport is not None:
+        protocol.transport.sendto(data, pair.remote_addr)
+        return None
+    return protocol.send_data(data, pair.remote_addr)
 
 
 def note_sent(sender: RTCRtpSender, ntp_time: int, rtp_timestamp: int, octets: int) -> None:

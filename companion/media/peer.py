@@ -277,7 +277,7 @@ class MediaPeer:
         assert self.pc is not None
         transceiver = next(t for t in self.pc.getTransceivers() if t.receiver.track is track)
         if self.count_packets:
-            hooks.install_packet_tap(transceiver.receiver, self._packet_counter(transceiver, track.kind))
+            hooks.install_packet_tap(transceiver.receiver, self._packet_counter(transceiver, track.kind), feedback=False)
         else:
             hooks.install_frame_tap(transceiver.receiver, self._counter(transceiver, track.kind), also_decode=self.decode)
         self._drains.append(asyncio.ensure_future(self._drain(track)))

@@ -33,6 +33,7 @@ from ..gates import Kind
 from ..service import MediaService, _Peer, _Slot
 from . import vp8
 from .history import PacketHistory
+from .packet import PacketWriter
 from .rewrite import StreamRewriter
 
 VIDEO_CLOCK = 90_000
@@ -43,14 +44,12 @@ class OutStream:
     """One subscriber slot's outgoing RTP stream: its numbering, what it negotiated, its history."""
 
     def __init__(self, kind: Kind, sender: Any) -> None:
-        from aiortc.rtp import HeaderExtensionsMap
-
         self.kind = kind
         self.sender = sender
         self.rewriter = StreamRewriter(VIDEO_CLOCK if kind == "video" else AUDIO_CLOCK)
-        # Only video is NACKed (aiortc offers nack feedback for video alone).
-        self.history: PacketHistory[Any] | None = PacketHistory() if kind == "video" else None
-        self.ext_map = HeaderExtensionsMap()
+        # Only video is NACKed (aiortc offers nack feedback for video alone): (marker, timestamp, payload) by seq.
+        self.history: PacketHistory[tuple[bool, int, bytes]] | None = PacketHistory() if kind == "video" else None
+        self.writer = PacketWriter({}, None)
         self.payload_type: int | None = None
         self.rtx_payload_type: int | None = None
         self.rtx_seq = random.randrange(0x8000)
@@ -66,7 +65,7 @@ class OutStream:
             (c.payloadType for c in codecs if is_rtx(c) and c.parameters.get("apt") == self.payload_type), None
         )
         self.mid = parameters.muxId
-        self.ext_map.configure(parameters)
+        self.writer = PacketWriter({e.uri: e.id for e in parameters.headerExtensions}, self.mid)
 
 
 class RtpForwarder(MediaService):
@@ -83,7 +82,6 @@ class RtpForwarder(MediaService):
 
     def _packet_handler(self, room_id: str, source: str, kind: Kind) -> Callable[[Any, Any], Awaitable[None]]:
         from aiortc import clock
-        from aiortc.rtp import RtpPacket
 
         video = kind == "video"
 
@@ -135,7 +133,7 @@ class RtpForwarder(MediaService):
                         continue
                     slot.waiting_keyframe = False
                     path.waiting_since = None
-                if out.payload_type is None or out.sender.transport.state != "connected":
+                if out.payload_type is None or not hooks.is_connected(out.sender):
                     # Not negotiated or not connected (yet or any more): start at a keyframe once it is,
                     # without using up sequence numbers the subscriber would then NACK.
                     out.rewriter.restart()
@@ -153,15 +151,13 @@ class RtpForwarder(MediaService):
                         else out.rewriter.picture_id(descriptor.picture_id, descriptor.picture_id_bits),
                         None if descriptor.tl0picidx is None else out.rewriter.tl0picidx(descriptor.tl0picidx),
                     )
-                rtp = RtpPacket(payload_type=out.payload_type, marker=packet.marker, sequence_number=seq, timestamp=ts,
-                                ssrc=out.sender._ssrc, payload=body)
-                rtp.extensions.mid = out.mid
-                if video:
-                    rtp.extensions.abs_send_time = abs_send_time
-                else:
-                    rtp.extensions.audio_level = packet.extensions.audio_level
+                data = out.writer.write(out.payload_type, packet.marker, seq, ts, out.sender._ssrc, body,
+                                        abs_send_time=abs_send_time if video else None,
+                                        audio_level=None if video else packet.extensions.audio_level)
                 try:
-                    await hooks.send_rtp(out.sender, rtp.serialize(out.ext_map))
+                    pending = hooks.send_rtp(out.sender, data)
+                    if pending is not None:
+                        await pending
                 except ConnectionError:
                     # Not connected (yet or any more): start over at a keyframe once it is.
                     out.rewriter.restart()
@@ -169,7 +165,7 @@ class RtpForwarder(MediaService):
                         slot.waiting_keyframe = True
                     continue
                 if out.history is not None:
-                    out.history.store(seq, rtp)
+                    out.history.store(seq, (packet.marker, ts, body))
                 hooks.note_sent(out.sender, ntp, ts, len(body))
                 path.packets += frame_end
                 path.keyframes += keyframe
@@ -181,7 +177,7 @@ class RtpForwarder(MediaService):
         return on_packet
 
     def _nack_handler(self, room_id: str, subscriber: str, slot: _Slot) -> Callable[[int], Awaitable[None]]:
-        from aiortc.rtp import wrap_rtx
+        from aiortc import clock
 
         async def retransmit(seq: int) -> None:
             out: OutStream = slot.out
@@ -189,16 +185,23 @@ class RtpForwarder(MediaService):
             if room is None or slot.source is None:
                 return
             path = room.path(slot.source, subscriber, slot.kind)
-            packet = out.history.get(seq) if out.history is not None else None
-            if packet is None:
+            sent = out.history.get(seq) if out.history is not None else None
+            if sent is None or out.payload_type is None:
                 path.nack_missed += 1
                 return
+            marker, ts, body = sent
+            abs_send_time = (clock.current_ntp_time() >> 14) & 0x00FFFFFF
             if out.rtx_payload_type is not None:
-                packet = wrap_rtx(packet, payload_type=out.rtx_payload_type, sequence_number=out.rtx_seq,
-                                  ssrc=out.sender._rtx_ssrc)
+                # RFC 4588: the original sequence number ahead of the payload, on the RTX stream.
+                data = out.writer.write(out.rtx_payload_type, marker, out.rtx_seq, ts, out.sender._rtx_ssrc,
+                                        seq.to_bytes(2, "big") + body, abs_send_time=abs_send_time)
                 out.rtx_seq = (out.rtx_seq + 1) & 0xFFFF
+            else:
+                data = out.writer.write(out.payload_type, marker, seq, ts, out.sender._ssrc, body, abs_send_time=abs_send_time)
             try:
-                await hooks.send_rtp(out.sender, packet.serialize(out.ext_map))
+                pending = hooks.send_rtp(out.sender, data)
+                if pending is not None:
+                    await pending
             except ConnectionError:
                 return
             path.retransmitted += 1
