@@ -47,11 +47,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _reachable_tmp() -> str:
+    """The temporary folder, if the postgres user can reach into it (root's own TMPDIR may be closed)."""
+    base = Path(tempfile.gettempdir()).resolve()
+    if os.geteuid() != 0 or all(os.stat(p).st_mode & 0o001 for p in [base, *base.parents]):
+        return str(base)
+    return "/tmp"
+
+
 class PgCluster:
     """One running cluster; ``url(name)`` / ``new_database()`` give connection URLs for the test code."""
 
     def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="companion-pg-"))
+        self.folder = Path(tempfile.mkdtemp(prefix="companion-pg-", dir=_reachable_tmp()))
         self.data = self.folder / "data"
         self.log = self.folder / "postgres.log"
         self.port = _free_port()
