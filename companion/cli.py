@@ -6,6 +6,7 @@ import argparse
 import importlib
 import logging
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -119,10 +120,10 @@ def serve_parser() -> argparse.ArgumentParser:
     p.add_argument("--asr-window", choices=WINDOWS, default="full", help=WINDOW_HELP)
     p.add_argument("--no-transcription", action="store_true", help="do not transcribe (no speech model is loaded)")
     p.add_argument(
-        "--media-forwarder", choices=["frames", "rtp"], default="frames",
+        "--media-forwarder", choices=["frames", "rtp"], default=os.environ.get("COMPANION_MEDIA_FORWARDER") or "frames",
         help="how the server passes each participant's audio and video on: 'rtp' forwards the packets as they "
         "arrive (less CPU per room; keyframe requests and retransmissions handled per link), 'frames' "
-        "reassembles every frame first (default, the earlier way)",
+        "reassembles every frame first (the earlier way). Default: $COMPANION_MEDIA_FORWARDER, else frames",
     )
     p.add_argument(
         "--turn-url",
@@ -198,6 +199,9 @@ def serve(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     workers = 1 if tls else (args.workers or default_workers())
+    if args.media_forwarder not in ("frames", "rtp"):  # from $COMPANION_MEDIA_FORWARDER
+        print(f"companion: unknown media forwarder {args.media_forwarder!r} (frames or rtp)", file=sys.stderr)
+        return 2
     if not (math.isfinite(args.lease_seconds) and 0 < args.lease_renew_seconds * 2 <= args.lease_seconds):
         # inf would let a room wait forever for a process that died
         print("companion: --lease-seconds must be a finite number of seconds, --lease-renew-seconds above 0 and at most"

@@ -634,6 +634,7 @@ DEFAULT_FORWARDER = "frames"
 
 def media_service(send: Send, forwarder: str = DEFAULT_FORWARDER, **kwargs: Any) -> MediaService:
     """A MediaService of the chosen ``forwarder`` (one of FORWARDERS); ``kwargs`` as MediaService takes."""
+    log.info("media forwarder: %s", forwarder)
     if forwarder == "rtp":
         from .rtp.forwarder import RtpForwarder
 
