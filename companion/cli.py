@@ -175,6 +175,12 @@ def serve_parser() -> argparse.ArgumentParser:
     )
     # Internal: started by the front as one of its workers (index,count,channel fd,front pid).
     p.add_argument("--worker", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--pages-per-address", type=int, metavar="N",
+        help="open pages one client address may hold (default 64, about nine rooms); raise it when many groups "
+        "come from one address, as a hospital or campus network behind one NAT address (about 7 per room); "
+        "the requests per second allowed per address grow with it",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="more logging")
     return p
 
@@ -191,6 +197,9 @@ def serve(argv: list[str]) -> int:
     tls = bool(args.tls_cert or args.self_signed)
     if args.workers is not None and args.workers < 1:
         print("companion: --workers must be 1 or more", file=sys.stderr)
+        return 2
+    if args.pages_per_address is not None and args.pages_per_address < 1:
+        print("companion: --pages-per-address must be 1 or more", file=sys.stderr)
         return 2
     if tls and args.workers is not None and args.workers > 1:
         print("companion: --workers above 1 needs plain http: with --tls-cert or --self-signed the server cannot "
@@ -244,6 +253,7 @@ def serve(argv: list[str]) -> int:
         lease_seconds=args.lease_seconds,
         lease_renew_seconds=args.lease_renew_seconds,
         database=args.database,
+        pages_per_address=args.pages_per_address,
     )
     if args.database and not is_postgresql(args.database):
         try:

@@ -50,6 +50,9 @@ class Settings:
     node_id: str | None = None
     lease_seconds: float = 15.0
     lease_renew_seconds: float = 5.0
+    # Open pages (WebSockets) one client address may hold; None: web.MAX_SOCKETS_PER_IP. Many groups
+    # behind one address (a hospital or campus network behind one NAT address) need more.
+    pages_per_address: int | None = None
     # Under ``serve --workers N``: (this worker's index, N); the front routes each room to one worker.
     worker: tuple[int, int] | None = None
     # The database (companion/db.py): None for the SQLite file in the data folder, else a URL

@@ -370,12 +370,19 @@ class HttpLimits:
         return bucket.take()
 
 
+def _pages_per_address(app: web.Application) -> int:
+    return app[SETTINGS].pages_per_address or MAX_SOCKETS_PER_IP
+
+
 @web.middleware
 async def http_rate_limit(request: web.Request, handler):
     if request.path.startswith("/static/") or request.path == "/healthz":
         return await handler(request)
     limits = request.app[HTTP_LIMITS]
-    refused = not limits.take("a " + client_address(request), *HttpLimits.PER_ADDRESS)
+    rate, burst = HttpLimits.PER_ADDRESS
+    # The requests an address may make grow with the pages it may hold (--pages-per-address).
+    scale = max(1.0, _pages_per_address(request.app) / MAX_SOCKETS_PER_IP)
+    refused = not limits.take("a " + client_address(request), rate * scale, burst * scale)
     credential = request.headers.get("Authorization") or request.cookies.get(session_cookie(request))
     if credential and not refused:
         refused = not limits.take("c " + tokens.token_hash(credential), *HttpLimits.PER_CREDENTIAL)
@@ -600,7 +607,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     room, me = authenticate(request)
     per_ip = request.app[WS_PER_IP]
     address = client_address(request)
-    if per_ip[address] >= MAX_SOCKETS_PER_IP:
+    if per_ip[address] >= _pages_per_address(request.app):
         raise ClientError(429, "too_many_sockets", "Te veel open verbindingen vanaf dit adres.")
     # A page that vanished (wifi gone) is noticed within about 10-20 s.
     ws = web.WebSocketResponse(heartbeat=10, max_msg_size=MAX_WS_MESSAGE)

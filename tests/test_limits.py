@@ -90,6 +90,40 @@ async def test_behind_a_trusted_proxy_the_limits_count_per_client_not_per_proxy(
         await ws.close()
 
 
+async def test_pages_per_address_lets_many_groups_share_one_address(harness, monkeypatch):
+    """A hospital's groups all come from its one NAT address: --pages-per-address raises the open pages
+    that address may hold, and the requests per second it may make grow with it."""
+    from companion.web_common import SETTINGS
+
+    monkeypatch.setattr(web_module, "MAX_SOCKETS_PER_IP", 2)
+    monkeypatch.setattr(web_module.HttpLimits, "PER_ADDRESS", (1.0, 20.0))
+    harness.server.app[SETTINGS].pages_per_address = 5
+    fac, invite, _ = await harness.create_room()
+    people = [fac] + [await harness.join(invite, name) for name in ("Anne", "Bea", "Daan", "Sem")]
+    url = harness.url(f"/r/{fac.room_id}/ws")
+    held = [await harness.http.ws_connect(url, headers=p.headers) for p in people]  # 5 > the default 2
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await harness.http.ws_connect(url, headers=people[1].headers)
+    assert refused.value.status == 429
+    for ws in held:
+        await ws.close()
+
+    harness.server.app[web_module.HTTP_LIMITS].buckets.clear()
+    invite_url = harness.url("/api/invites/" + "x" * 32)
+
+    async def get(i: int) -> int:
+        async with harness.http.get(invite_url, headers={"Authorization": f"Bearer made-up-{i:06d}"}) as r:
+            return r.status
+
+    statuses = [await get(i) for i in range(45)]
+    # scale 5/2: a burst of 50 instead of 20, so all 45 pass; at the default they would not.
+    assert statuses.count(429) == 0, statuses
+    harness.server.app[SETTINGS].pages_per_address = None
+    harness.server.app[web_module.HTTP_LIMITS].buckets.clear()
+    statuses = [await get(i) for i in range(45)]
+    assert statuses.count(429) > 0, statuses  # a burst of 20 and 1 a second: 45 in a row cannot all pass
+
+
 async def test_more_sockets_buy_no_more_messages(harness):
     fac, _, _ = await harness.create_room()
     url = harness.url(f"/r/{fac.room_id}/ws")
