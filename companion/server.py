@@ -143,7 +143,8 @@ async def _serve_from_front(settings: Settings, channel_fd: int) -> int:
     channel.setblocking(False)
     app = create_app(settings)
     app.on_response_prepare.append(_one_request_per_connection)
-    runner = web.AppRunner(app, access_log=None, max_field_size=MAX_FIELD_SIZE)
+    # Open requests get 10 s at a stop, well inside the front's wait, so the leases are always released.
+    runner = web.AppRunner(app, access_log=None, max_field_size=MAX_FIELD_SIZE, shutdown_timeout=10.0)
     await runner.setup()  # the speech model loads and this worker's rooms resume here
     connecting: set[asyncio.Task] = set()
 

@@ -221,3 +221,4 @@ def test_a_killed_front_takes_its_workers_down(tmp_path):
         wait_for(lambda: not any(alive(pid) for pid in [*workers.values(), *grandchildren]), 30, "the workers gone")
     finally:
         server.stop()
+
