@@ -67,7 +67,10 @@ def room_in_path(target: str) -> str | None:
 
     ``target`` as in the request line: a path with an optional query, or an absolute URL."""
     if not target.startswith("/"):
-        target = urlsplit(target).path or "/"
+        try:
+            target = urlsplit(target).path or "/"
+        except ValueError:  # e.g. "http://[::1/r/x": not a URL; aiohttp answers it with a 400
+            return None
     path = target.split("?", 1)[0].split("#", 1)[0]
     for prefix in _ROOM_PREFIXES:
         if path.startswith(prefix):
@@ -84,11 +87,23 @@ def worker_for(room_id: str, count: int) -> int:
 
 def request_target(peeked: bytes) -> str | None:
     """The target of the request line in the first bytes of a connection, or None if it is not one."""
-    line = peeked.split(b"\n", 1)[0].rstrip(b"\r")
+    # Empty lines before the request line are ignored, as aiohttp does (RFC 9112, 2.2).
+    line = peeked.lstrip(b"\r\n").split(b"\n", 1)[0].rstrip(b"\r")
     parts = line.split(b" ")
     if len(parts) != 3 or not parts[2].startswith(b"HTTP/"):
         return None
     return parts[1].decode("latin-1")
+
+
+# The characters a request line starts with (a method is a token, RFC 9110, 5.6.2).
+_TOKEN = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def _may_be_request(peeked: bytes) -> bool:
+    """False when the first bytes cannot begin an HTTP request (a TLS handshake to the plain port): such
+    a connection goes to a worker at once, which answers 400, instead of waiting for a line break."""
+    rest = peeked.lstrip(b"\r\n")
+    return not rest or rest[0] in _TOKEN
 
 
 def die_with_parent(parent_pid: int) -> None:
@@ -267,7 +282,8 @@ class Front:
                 if peeked == b"":
                     sock.close()  # closed before a request
                     return
-                if peeked and (b"\n" in peeked or len(peeked) >= PEEK_BYTES):
+                if peeked and (b"\n" in peeked.lstrip(b"\r\n") or len(peeked) >= PEEK_BYTES
+                               or not _may_be_request(peeked)):
                     break
                 left = deadline - time.monotonic()
                 if left <= 0:
