@@ -6,6 +6,18 @@ lease in the shared database (owner = the process's node id, expiry = now + leas
 renews the lease while it serves the room.  Another process that gets the room's traffic refuses it
 until the lease has expired, then takes the room over from the database as after a restart.
 
+Handing over: traffic can reach a process while another holds the room's lease (the node the proxy
+hashes the room to was down, another took the room, and the first came back; or the proxy's view of
+which nodes are up changed).  The refused process writes down that it wants the room (``want``:
+``wanted_by``, ``wanted_at`` on the lease row).  The holder sees a fresh want at its next renewal
+(``wanted_elsewhere``), stops serving the room and passes the lease to the wanting process
+(``hand_over``), which restores the room from the database at its next request.  The holder hands
+over to whichever process wanted the room last: a process only gets a room's traffic because the
+router sends it there, so the last want is where the traffic goes now.  Against flapping: a process
+keeps a room at least ``min_hold`` seconds after it took it, a want counts only ``want_fresh``
+seconds after it was last written, and a process that just handed a room over does not want it back
+within ``min_hold`` (its last in-flight requests would otherwise pull the room back).
+
 Taking is one conditional ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` (SQLite 3.24+, PostgreSQL
 9.5+): of two processes racing for one expired lease exactly one changes the row.  Times are
 wall-clock seconds (``time.time()``), so processes on several machines need clocks kept in step
@@ -23,6 +35,10 @@ from .db import Connection
 
 DEFAULT_SECONDS = 15.0
 DEFAULT_RENEW_SECONDS = 5.0
+# In lease times (``seconds``): how long a process keeps a room before it hands it over, and how long a
+# want counts after it was last written (a refused process writes it again at most every renewal time).
+MIN_HOLD_LEASES = 1.0
+WANT_FRESH_LEASES = 2.0
 
 
 class Leases:
@@ -53,6 +69,13 @@ class Leases:
         # database: the lease's end as of the start of the last take or renewal. A process that was
         # stopped (SIGSTOP, a swapping machine) past it asks again before it serves the room.
         self.valid_until: dict[str, float] = {}
+        # time.monotonic() when this process took each held room (min_hold counts from there), when it last
+        # wrote a want per room, and when it handed each room over.
+        self.taken_at: dict[str, float] = {}
+        self.wanted: dict[str, float] = {}
+        self.handed_over: dict[str, float] = {}
+        self.min_hold = MIN_HOLD_LEASES * seconds
+        self.want_fresh = WANT_FRESH_LEASES * seconds
 
     def serving(self, room_id: str) -> bool:
         """Whether this process holds the room's lease and it has not run out meanwhile."""
@@ -62,18 +85,24 @@ class Leases:
         for room_id in list(room_ids):
             self.held.discard(room_id)
             self.valid_until.pop(room_id, None)
+            self.taken_at.pop(room_id, None)
 
     def take(self, room_id: str) -> float | None:
         """Take (or keep) the room's lease. None: this process holds it now. Else the seconds until the
         other owner's lease ends (> 0), for a Retry-After. The room must exist (foreign key)."""
         started, now = time.monotonic(), self.clock()
+        # A want stays only while the owner stays (a want is for the room's holder at the time).
         changed = self.conn.execute(
             """INSERT INTO room_leases (room_id, owner, expires_at) VALUES (?, ?, ?)
-               ON CONFLICT (room_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+               ON CONFLICT (room_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
+                 wanted_by = CASE WHEN room_leases.owner = excluded.owner THEN room_leases.wanted_by END,
+                 wanted_at = CASE WHEN room_leases.owner = excluded.owner THEN room_leases.wanted_at END
                WHERE room_leases.owner = excluded.owner OR room_leases.expires_at <= ?""",
             (room_id, self.owner, now + self.seconds, now),
         ).rowcount
         if changed == 1:
+            if room_id not in self.held:
+                self.taken_at[room_id] = started
             self.held.add(room_id)
             self.valid_until[room_id] = started + self.seconds
             return None
@@ -97,6 +126,52 @@ class Leases:
                 self.valid_until[room_id] = started + self.seconds
         self._let_go(lost)
         return lost
+
+    def want(self, room_id: str) -> None:
+        """This process got the room's traffic but another holds the lease: ask the holder for the room.
+        Written at most once per renewal time per room; not within ``min_hold`` after this process
+        handed the room over itself."""
+        mono = time.monotonic()
+        if mono - self.handed_over.get(room_id, -math.inf) < self.min_hold:
+            return
+        if mono - self.wanted.get(room_id, -math.inf) < self.renew_seconds:
+            return
+        self.wanted[room_id] = mono
+        if len(self.wanted) > 10_000:  # rooms asked for long ago
+            self.wanted = {r: t for r, t in self.wanted.items() if mono - t < self.want_fresh}
+        self.conn.execute(
+            "UPDATE room_leases SET wanted_by = ?, wanted_at = ? WHERE room_id = ? AND owner <> ?",
+            (self.owner, self.clock(), room_id, self.owner),
+        )
+
+    def wanted_elsewhere(self) -> list[tuple[str, str]]:
+        """(room id, wanting process) for each room held here at least ``min_hold`` seconds that another
+        process asked for within the last ``want_fresh`` seconds: to hand over (``hand_over``)."""
+        mono = time.monotonic()
+        ripe = {r for r in self.held if mono - self.taken_at.get(r, mono) >= self.min_hold}
+        if not ripe:
+            return []
+        rows = self.conn.execute(
+            "SELECT room_id, wanted_by FROM room_leases WHERE owner = ? AND wanted_by IS NOT NULL AND wanted_by <> ?"
+            " AND wanted_at > ?", (self.owner, self.owner, self.clock() - self.want_fresh),
+        ).fetchall()
+        return sorted((row[0], row[1]) for row in rows if row[0] in ripe)
+
+    def hand_over(self, room_id: str, to: str) -> bool:
+        """Pass the room's lease to the process ``to`` (it wanted the room): it holds it from now for one
+        lease time, takes it at its next request and renews it from then on; if it never comes, the lease
+        runs out as after a crash and whoever gets the traffic takes the room. The caller stopped serving
+        the room here first. False: the lease was not this process's any more."""
+        changed = self.conn.execute(
+            "UPDATE room_leases SET owner = ?, expires_at = ?, wanted_by = NULL, wanted_at = NULL"
+            " WHERE room_id = ? AND owner = ?", (to, self.clock() + self.seconds, room_id, self.owner),
+        ).rowcount
+        self._let_go([room_id])
+        mono = time.monotonic()
+        self.handed_over[room_id] = mono
+        if len(self.handed_over) > 10_000:
+            self.handed_over = {r: t for r, t in self.handed_over.items() if mono - t < self.min_hold}
+        return changed == 1
 
     def release(self, room_ids: list[str] | None = None) -> None:
         """Let the rooms go (clean shutdown): expired at once, so another process takes them on their

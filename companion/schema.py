@@ -273,12 +273,15 @@ participant_signals = sa.Table(
     _real("at"),
 )
 
-# companion/leases.py: which process serves a room now; expires_at in Unix seconds.
+# companion/leases.py: which process serves a room now; expires_at in Unix seconds. wanted_by/wanted_at:
+# the other process that got the room's traffic last and when (Unix seconds): the holder hands it over.
 room_leases = sa.Table(
     "room_leases", metadata,
     sa.Column("room_id", sa.Text, _room_fk(), primary_key=True),
     _text("owner"),
     _real("expires_at"),
+    _text("wanted_by", nullable=True),
+    _real("wanted_at", nullable=True),
 )
 
 

@@ -281,6 +281,8 @@ async def serve_room(app: web.Application, room_id: str) -> None:
             if wait is not None:
                 if was_here:  # this process stalled past its lease and another took the room meanwhile
                     await stop_serving(app, room_id)
+                # The router sends the room's traffic here now: the holder hands the room over (_lease_loop).
+                leases.want(room_id)
                 raise RoomElsewhere(wait)
             try:
                 room = engine.resume(room_id)
@@ -304,13 +306,61 @@ async def stop_serving(app: web.Application, room_id: str) -> None:
     await app[LIVE].room_deleted(room_id)
 
 
+async def hand_over(app: web.Application, room_id: str, to: str) -> None:
+    """Another process gets the room's traffic now and asked for it (companion/leases.py): stop serving it
+    here and pass it the lease; it restores the room from the database at its next request, as after a
+    restart. The room's pages are closed with 4503 and reconnect through the router to that process; its
+    media connections close; what was said and is still queued for transcription is transcribed and
+    stored first (at most half a lease time), so the advice list the other process restores has it."""
+    leases = app[LEASES]
+    lock = app[LEASE_LOCKS].setdefault(room_id, asyncio.Lock())
+    try:
+        async with lock:  # a request for the room meanwhile waits, then is refused (the lease went on)
+            if room_id not in leases.held:
+                return
+            started = time.monotonic()
+            leases.held.discard(room_id)  # not served here from now on; the lease stays ours until hand_over
+            app[ENGINE].forget(room_id)
+            await app[HUB].close_room(room_id, ROOM_ELSEWHERE_CLOSE, b"room served elsewhere")
+            live = app[LIVE]
+            await live.room_deleted(room_id)  # ends its transcribed step: open utterances are queued
+            pending_for = getattr(live.transcription, "pending_for", None)
+            deadline = started + leases.seconds / 2
+            while pending_for is not None and pending_for(room_id) and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # the last results' advice items are written by tasks of this loop
+            left = pending_for(room_id) if pending_for is not None else 0
+            app[ENGINE].forget(room_id)  # storing advice items loaded a copy of the room again
+            passed = leases.hand_over(room_id, to)
+            log.info("room %s handed over to %s (it gets the room's traffic now) in %.2f s%s%s", room_id, to,
+                     time.monotonic() - started, "" if passed else "; the lease had gone meanwhile",
+                     f"; {left} utterance(s) still being transcribed here, stored when done" if left else "")
+    finally:
+        if not lock.locked():
+            app[LEASE_LOCKS].pop(room_id, None)
+
+
+def _log_handover_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        # The lease stays this process's without renewal: it runs out and the room moves as after a crash.
+        log.error("handing a room over failed", exc_info=task.exception())
+
+
 async def _lease_loop(app: web.Application) -> None:
     leases = app[LEASES]
+    handovers: set[asyncio.Task] = set()
     while True:
         await asyncio.sleep(leases.renew_seconds)
         try:
             for room_id in leases.renew():
                 await stop_serving(app, room_id)
+            # Beside the loop: a handover waits for the room's queued speech, and the other rooms' leases
+            # must be renewed meanwhile.
+            for room_id, to in leases.wanted_elsewhere():
+                task = asyncio.ensure_future(hand_over(app, room_id, to))
+                handovers.add(task)
+                task.add_done_callback(handovers.discard)
+                task.add_done_callback(_log_handover_failure)
         except asyncio.CancelledError:
             raise
         except Exception:

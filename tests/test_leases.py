@@ -269,3 +269,166 @@ async def test_a_process_that_stalled_past_its_lease_hands_the_room_over(tmp_pat
     finally:
         for server in (a, b):
             server.stop()
+
+
+def _holders(room_id: str, *processes: Leases) -> list[str]:
+    """The processes that would serve the room now without asking the database."""
+    return [p.owner for p in processes if p.serving(room_id)]
+
+
+def test_a_room_is_handed_over_to_the_process_that_gets_its_traffic(database):
+    """The unit of the handover (companion/leases.py), on SQLite and on PostgreSQL: a refused process's
+    want is written down; the holder hands the room over only after its minimum holding time and only
+    for a fresh want; the wanting process then takes it at once, the one that let it go cannot pull it
+    back, and at no moment do two processes serve it."""
+    seconds, renew = 1.0, 0.5
+    conns = [db.connect(database) for _ in range(3)]
+    try:
+        now = time.time()
+        conns[0].execute(
+            "INSERT INTO rooms (id, name, method_id, method_source, language, capacity, invite_hash, created_at) "
+            "VALUES ('r1', 'x', 'roddelmodel', '', 'nl', 8, 'h', ?)", (now,))
+        a, b, c = (Leases(conn, name, seconds, renew) for conn, name in zip(conns, "abc"))
+        assert a.min_hold == seconds and a.want_fresh == 2 * seconds
+
+        def row():
+            return tuple(conns[0].execute("SELECT owner, wanted_by FROM room_leases WHERE room_id = 'r1'").fetchone())
+
+        assert a.take("r1") is None and _holders("r1", a, b, c) == ["a"]
+        assert b.take("r1") > 0
+        b.want("r1")
+        assert row() == ("a", "b")
+        a.want("r1")  # the holder's own traffic is no want
+        assert row() == ("a", "b")
+
+        # Within the minimum holding time the want waits, renewed by b's traffic (as the pages retry).
+        taken = time.monotonic()
+        while time.monotonic() - taken < a.min_hold - 0.2:
+            assert a.renew() == [] and a.wanted_elsewhere() == []
+            assert b.take("r1") > 0
+            b.want("r1")
+            assert _holders("r1", a, b, c) == ["a"]
+            time.sleep(renew / 2)
+        time.sleep(0.3)
+        assert a.renew() == []
+        assert a.wanted_elsewhere() == [("r1", "b")]
+
+        # A stale want does not count: written more than want_fresh ago (b's clock stands for the past).
+        stale = Leases(conns[1], "b", seconds, renew, clock=lambda: time.time() - 2 * seconds - 0.5)
+        stale.want("r1")
+        assert row() == ("a", "b") and a.wanted_elsewhere() == []
+
+        # A fresh want again, from c this time: the last want wins.
+        assert c.take("r1") > 0
+        c.want("r1")
+        assert a.wanted_elsewhere() == [("r1", "c")]
+        assert a.hand_over("r1", "c") and _holders("r1", a, b, c) == []
+        assert row() == ("c", None)
+        # Passed on, not merely released: only c may take it now, and a's late requests do not want it back.
+        assert b.take("r1") > 0 and a.take("r1") > 0
+        a.want("r1")
+        assert row() == ("c", None)
+        assert c.take("r1") is None and _holders("r1", a, b, c) == ["c"]
+        # c holds it for its minimum time too, whoever wants it.
+        b.wanted.clear()
+        b.want("r1")
+        assert row() == ("c", "b") and c.wanted_elsewhere() == []
+        # Taking an expired lease clears the want that was meant for the holder before.
+        conns[0].execute("UPDATE room_leases SET expires_at = ? WHERE room_id = 'r1'", (time.time() - 1,))
+        assert a.take("r1") is None and row() == ("a", None)
+        assert c.renew() == ["r1"] and _holders("r1", a, b, c) == ["a"]
+        # A handover whose lease went meanwhile says so and serves nothing.
+        assert not c.hand_over("r1", "b") and row() == ("a", None)
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+async def test_a_node_that_comes_back_gets_its_room_handed_back_intact(tmp_path):
+    """A serves a room in its advice round and is killed; B takes the room over. A comes back (same node
+    id) and the room's traffic reaches A again, as the proxy's hash sends it: A refuses and asks for the
+    room, B hands it over at its next renewal once it held it its minimum time, B's page is closed with
+    4503, and the page reconnects to A, where the room goes on as it was: step, timer, gates, advice."""
+    data = tmp_path / "data"
+    a = ServerProcess(data, tmp_path / "a.log", [*ARGS, "--node-id", "node-a"])
+    b = ServerProcess(data, tmp_path / "b.log", [*ARGS, "--node-id", "node-b"])
+    a2 = ServerProcess(data, tmp_path / "a2.log", [*ARGS, "--node-id", "node-a"])
+    try:
+        a.start(120)
+        b.facilitator_token = a2.facilitator_token = a.facilitator_token
+        b.start(120)
+        async with aiohttp.ClientSession() as http:
+            async with http.post(a.base + "/api/rooms", headers=a.facilitator_headers, json={
+                    "name": "Team Oost", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur"}) as r:
+                room = await r.json()
+            api, fac = Api(http, room["room_id"]), room["token"]
+            invite = room["invite_url"].rsplit("/", 1)[1]
+            anne, bas = [await api.ok(a, "POST", f"/api/rooms/{api.room_id}/invites/{invite}/join", "", {"name": n})
+                         for n in ("Anne", "Bas")]
+            for name, args in (("inbrenger.set", {"participant_id": bas["participant_id"]}), ("session.start", {}),
+                               ("step.goto", {"index": ADVICE_STEP}), ("timer.add", {"minutes": 2})):
+                await api.ok(a, "POST", f"/api/rooms/{api.room_id}/commands", fac, {"command": name, "args": args})
+            await api.ok(a, "POST", f"/api/rooms/{api.room_id}/advice", fac,
+                         {"text": "Plan een gesprek met je team.", "participant_id": anne["participant_id"]})
+            _, before, _ = await api.state(a, fac)
+
+            a.proc.kill()
+            a.proc.wait(10)
+            killed = time.monotonic()
+            while (await api.state(b, fac))[0] != 200:
+                assert time.monotonic() - killed < LEASE + 10, "B never took the room"
+                await asyncio.sleep(0.1)
+            taken = time.monotonic()
+            ws = await http.ws_connect(f"{b.base}/r/{api.room_id}/ws", headers={"Authorization": f"Bearer {anne['token']}"})
+            assert (await ws.receive_json(timeout=10))["type"] == "welcome"
+
+            async def read_until_closed() -> float:
+                async for _ in ws:  # answering pings, as a browser does
+                    pass
+                return time.monotonic()
+
+            reader = asyncio.ensure_future(read_until_closed())
+            await asyncio.to_thread(a2.start, 120)
+            # From here the room's traffic goes to A (as nginx sends it once A is up again).
+            back = time.monotonic()
+            statuses = []
+            while True:
+                status, after, _ = await api.state(a2, fac)
+                statuses.append(status)
+                if status == 200:
+                    break
+                assert status == 503 and after["error"]["code"] == "room_elsewhere", after
+                assert time.monotonic() - back < 2 * LEASE + 10, statuses
+                await asyncio.sleep(0.2)
+            served = time.monotonic()
+            closed = await asyncio.wait_for(reader, 10)
+            print(f"handover: A came back {back - taken:.1f} s after B took the room; A served it {served - back:.2f} s "
+                  f"after its first refused request (minimum hold {LEASE} s from B's take, renewal every {RENEW} s); "
+                  f"B's page closed {closed - back:.2f} s after A was back")
+            assert ws.close_code == 4503
+            # B held the room its minimum time before it let go, and let go within a renewal after that.
+            assert closed - taken >= LEASE - 0.5
+            assert served - max(back, taken + LEASE) < 2 * RENEW + 2.0
+            assert comparable(after) == comparable(before)
+            waited = after["server_time"] - before["server_time"]
+            assert abs(after["timer"]["elapsed"] - before["timer"]["elapsed"] - waited) < 1.0
+            _, anne_after, _ = await api.state(a2, anne["token"])
+            assert [p["hidden"] for p in anne_after["participants"] if p["id"] == bas["participant_id"]] == [True]
+            # The page reconnects (to A now) and the room goes on there; B refuses it from now on.
+            async with http.ws_connect(f"{a2.base}/r/{api.room_id}/ws", headers={"Authorization": f"Bearer {anne['token']}"}) as again:
+                welcome = await again.receive_json(timeout=10)
+                assert welcome["type"] == "welcome"
+            await api.ok(a2, "POST", f"/api/rooms/{api.room_id}/advice", fac, {"text": "Vraag om hulp.", "participant_id": None})
+            assert [i["text"] for i in (await api.state(a2, fac))[1]["advice"]["items"]] == [
+                "Plan een gesprek met je team.", "Vraag om hulp."]
+            assert (await api.state(b, fac))[0] == 503
+            # Nothing pulls it back: B's refused requests right after the handover are no want.
+            await asyncio.sleep(LEASE + 2 * RENEW)
+            assert (await api.state(a2, fac))[0] == 200
+    finally:
+        for server in (a, b, a2):
+            server.stop()
+    conn = sqlite3.connect(data / "companion.sqlite3")
+    owner, wanted_by = conn.execute("SELECT owner, wanted_by FROM room_leases").fetchone()
+    conn.close()
+    assert owner == "node-a" and wanted_by is None

@@ -443,13 +443,11 @@ async def test_rooms_stay_on_their_node_and_move_within_the_lease_time_when_it_i
             await anne_browser.close()
 
 
-@pytest.mark.xfail(strict=True, reason="a node that comes back gets its rooms' traffic from nginx again, but the node that "
-                   "took them over meanwhile keeps their leases while it runs: the room is refused (503 / 4503) until "
-                   "rooms are handed over on request (lead: issue 16, part 1)")
 async def test_a_room_that_moved_is_served_again_after_its_node_comes_back(cluster):
     """The dead node is started again (same --node-id and port, as systemd does after the power came back).
     nginx sends the rooms that hash to it there again once its fail_timeout is over; a room that moved to
-    the other node while it was down must then be served (by either node), not refused for good."""
+    the other node while it was down must then be served (by either node), not refused for good: the
+    other node hands it back (companion/leases.py) once node-a asks for it."""
     base = cluster.base
     async with aiohttp.ClientSession() as http:
         async def state(room: dict) -> int:
@@ -477,11 +475,19 @@ async def test_a_room_that_moved_is_served_again_after_its_node_comes_back(clust
         await asyncio.to_thread(node.start, 180)
         # nginx tries the node again after its fail_timeout; from then on the room must answer.
         back = time.monotonic()
-        statuses = []
+        statuses, since = [], None
         while time.monotonic() - back < 10 + 3 * LEASE:
             statuses.append(await state(room))
+            if statuses[-1] != 200:
+                since = None
+            elif since is None:
+                since = time.monotonic() - back
             await asyncio.sleep(0.5)
         assert set(statuses[-4:]) == {200}, statuses
+        # node-b handed the room back to the node nginx sends it to (the holder that hashes to it).
+        assert cluster.owner(room["room_id"]) == "node-a"
+        print(f"node back: the room answered again for good {since:.1f} s after node-a was up "
+              f"(nginx fail_timeout {proxy_config.FAIL_TIMEOUT}, lease {LEASE} s); statuses every 0.5 s: {statuses}")
         async with http.ws_connect(base.replace("http", "ws") + f"/r/{room['room_id']}/ws",
                                    headers={"Authorization": f"Bearer {room['token']}"}) as ws:
             assert (await ws.receive_json(timeout=10))["type"] == "welcome"

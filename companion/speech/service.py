@@ -464,6 +464,12 @@ class TranscriptionService:
         with self._lock:
             return list(self._pending)
 
+    def pending_for(self, room_id: str) -> int:
+        """How many of the room's utterances are queued or in flight (a room handed to another process
+        waits for them: companion/web.py hand_over)."""
+        with self._lock:
+            return sum(1 for job in self._pending.values() if job.room_id == room_id)
+
     async def wait_idle(self, timeout: float = 120.0) -> None:
         """Wait until every queued utterance has come back (tests, the file CLI, the bench).
 
