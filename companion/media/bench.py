@@ -237,7 +237,8 @@ async def _run_design(mode: str, participants: int, seconds: float, video, audio
             "server_cpu_cores": round((cpu1 - cpu0) / wall, 3),
             # The same CPU per frame the server forwarded (video frames and audio packets, all paths): on a
             # machine busy with other work a starved server forwards less, and this figure stays comparable.
-            "server_cpu_us_per_forwarded_frame": round((cpu1 - cpu0) * 1e6 / max(1, forwarded), 1),
+            # (None for the relay: its frames go through MediaRelay, which the service does not count.)
+            "server_cpu_us_per_forwarded_frame": round((cpu1 - cpu0) * 1e6 / forwarded, 1) if forwarded else None,
             "server_rss_mb": round(rss, 1),
             "video_fps_sent_per_source": round((sv1 - sv0) / participants / wall, 2),
             "video_fps_delivered_per_stream": round((v1 - v0) / streams / wall, 2),
@@ -289,7 +290,7 @@ async def _bench(participants: int, seconds: float, designs: list[str]) -> dict[
             out[f"{slower}_over_{faster}_cpu"] = round(
                 out[slower]["server_cpu_cores"] / max(out[faster]["server_cpu_cores"], 1e-3), 2
             )
-    if "passthrough" in out and "rtp" in out:
+    if "passthrough" in out and "rtp" in out and out["passthrough"]["server_cpu_us_per_forwarded_frame"] and out["rtp"]["server_cpu_us_per_forwarded_frame"]:
         out["passthrough_over_rtp_cpu_per_frame"] = round(
             out["passthrough"]["server_cpu_us_per_forwarded_frame"] / max(out["rtp"]["server_cpu_us_per_forwarded_frame"], 1e-3), 2
         )
@@ -318,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         for mode in designs:
             r = result[mode]
             print(
-                f"{mode:12s} server {r['server_cpu_cores']:.2f} cores ({r['server_cpu_us_per_forwarded_frame']:.0f} us per forwarded frame), video {r['video_fps_delivered_per_stream']:.1f} "
+                f"{mode:12s} server {r['server_cpu_cores']:.2f} cores ({r['server_cpu_us_per_forwarded_frame']} us per forwarded frame), video {r['video_fps_delivered_per_stream']:.1f} "
                 f"fps per stream ({r['video_delivered_ratio']:.0%} of sent), lost {r['packets_lost']}"
             )
         for key in ("passthrough_over_rtp_cpu", "passthrough_over_rtp_cpu_per_frame", "relay_over_rtp_cpu",

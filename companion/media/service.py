@@ -11,7 +11,9 @@ no renegotiation; only a room growing past its largest size adds slots.
 Frames come out of each receiver's jitter buffer still encoded (hooks.py)
 and go straight into the subscribers' slot tracks, which aiortc only
 packetizes.  Audio of a transcribed speaker is additionally decoded to
-16 kHz for the AudioSink.
+16 kHz for the AudioSink.  ``serve --media-forwarder rtp`` swaps this frame
+path for packet forwarding (rtp/forwarder.py); slots, gates and signalling
+stay the ones here.
 
 Importing and constructing this module is cheap: aiortc is loaded on the
 first ``media.join``.
