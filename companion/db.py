@@ -64,6 +64,22 @@ _MIGRATE_LOCK = 0x636F6D7061_02
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
+# A database host that takes the connection but never answers (hung, or behind a firewall that drops
+# packets) fails ``serve`` and ``migrate`` with a message after this many seconds, instead of a silent
+# wait of minutes. A ``?connect_timeout=`` in the URL wins.
+CONNECT_SECONDS = 10
+
+
+def _pg_options(url: str) -> dict[str, Any]:
+    """psycopg's keyword arguments besides the URL: the connect timeout unless the URL gives one."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        given = conninfo_to_dict(url)
+    except Exception:  # a malformed URL: connecting says what is wrong with it
+        given = {}
+    return {} if "connect_timeout" in given else {"connect_timeout": CONNECT_SECONDS}
+
 
 def prepare_folder(folder: Path) -> None:
     """The data folder, readable by the server's own user only (it holds every conversation)."""
@@ -225,7 +241,7 @@ def _engine(target: Path | str):
 
     if is_postgresql(target):
         url = sa.make_url(str(target)).set(drivername="postgresql+psycopg")
-        return sa.create_engine(url, poolclass=sa.pool.NullPool)
+        return sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args=_pg_options(str(target)))
     path = sqlite_path(target)
     engine = sa.create_engine(
         "sqlite://", creator=lambda: sqlite3.connect(path, uri=path.startswith("file:"), isolation_level=None),
@@ -362,7 +378,7 @@ class PgConnection:
         try:
             conn = psycopg.connect(
                 self.url, autocommit=True, cursor_factory=psycopg.ClientCursor, row_factory=_row_factory,
-                application_name="companion",
+                application_name="companion", **_pg_options(self.url),
             )
             # As SQLite's busy_timeout: a write that waits for another process's transaction longer than
             # this fails (that command is refused) instead of hanging the room. And a process stopped inside a
