@@ -12,7 +12,8 @@ with SIGKILL. Within the lease time nginx's traffic for the room reaches the
 other node, which takes the room over from the database: state, step, timer, gates and advice items
 as they were, the peers' WebSockets and media connections back on their own (with the room page's
 backoff), the gates holding on the new connections, and the room going on from there. A room of the
-surviving node notices nothing. The same with nodes that each run two workers (nginx picks the node,
+surviving node notices nothing. When the dead node comes back, nginx sends the room's traffic to it
+again and the other node hands the room back to it, the pages following. The same with nodes that each run two workers (nginx picks the node,
 the node's front the worker) and a whole node killed at once. Every process the test starts is
 stopped at the end, nginx included.
 """
@@ -443,54 +444,136 @@ async def test_rooms_stay_on_their_node_and_move_within_the_lease_time_when_it_i
             await anne_browser.close()
 
 
+def media_flowing(pages: dict, ids: dict, since: dict | None = None) -> bool:
+    """The advice round's media: fac and anne see and hear each other; bas (the inbrenger) hears them."""
+    since = since or {}
+
+    def more(name, source, kind):
+        return pages[name].received(ids[source], kind) > since.get((name, source, kind), 0) + 10
+
+    return (all(pages[n].connected for n in pages)
+            and more("fac", "anne", "video") and more("anne", "fac", "video")
+            and more("fac", "anne", "audio") and more("anne", "fac", "audio")
+            and more("bas", "fac", "audio") and more("bas", "anne", "audio"))
+
+
+def gated_video(pages: dict, ids: dict) -> dict:
+    """Video the advice round must hold back: the inbrenger's to the group, the group's to them."""
+    return {(n, s): pages[n].received(ids[s], "video") for n, s in (("fac", "bas"), ("anne", "bas"), ("bas", "fac"), ("bas", "anne"))}
+
+
 async def test_a_room_that_moved_is_served_again_after_its_node_comes_back(cluster):
     """The dead node is started again (same --node-id and port, as systemd does after the power came back).
     nginx sends the rooms that hash to it there again once its fail_timeout is over; a room that moved to
-    the other node while it was down must then be served (by either node), not refused for good: the
-    other node hands it back (companion/leases.py) once node-a asks for it."""
+    the other node while it was down must then be served, not refused for good: the other node hands it
+    back (companion/leases.py) once node-a asks for it. The room is in its advice round with three open
+    pages (real aiortc peers) on node-b; they are closed with 4503, reconnect through nginx to node-a and
+    the round goes on there: step, timer, gates and advice list as they were, sound and picture back."""
     base = cluster.base
     async with aiohttp.ClientSession() as http:
-        async def state(room: dict) -> int:
-            async with http.get(f"{base}/api/rooms/{room['room_id']}/state", headers={"Authorization": f"Bearer {room['token']}"}) as r:
-                return r.status
+        async def call(method: str, path: str, token: str | None, body: dict | None = None):
+            async with http.request(method, base + path, json=body, headers={"Authorization": f"Bearer {token}"}) as r:
+                return r.status, await r.json()
+
+        async def ok(method: str, path: str, token: str | None, body: dict | None = None) -> dict:
+            status, data = await call(method, path, token, body)
+            assert status in (200, 201), (path, status, data)
+            return data
 
         for _ in range(MAX_ROOMS):
             async with http.post(base + "/api/rooms", headers=cluster.facilitator_headers, json={
                     "name": "Groep", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur"}) as r:
                 room = await r.json()
-            assert await state(room) == 200
+            await ok("GET", f"/api/rooms/{room['room_id']}/state", room["token"])
             if cluster.owner(room["room_id"]) == "node-a":
                 break
         else:
             pytest.fail("no room went to node-a")
+        room_id, fac = room["room_id"], room["token"]
+        invite = room["invite_url"].rsplit("/", 1)[1]
+        anne, bas = [await ok("POST", f"/api/rooms/{room_id}/invites/{invite}/join", None, {"name": n}) for n in ("Anne", "Bas")]
+        fac_id = (await ok("GET", f"/api/rooms/{room_id}/state", fac))["you"]["id"]
+        for name, args in (("inbrenger.set", {"participant_id": bas["participant_id"]}), ("session.start", {}),
+                           ("step.goto", {"index": ADVICE_STEP}), ("timer.add", {"minutes": 2})):
+            await ok("POST", f"/api/rooms/{room_id}/commands", fac, {"command": name, "args": args})
+        await ok("POST", f"/api/rooms/{room_id}/advice", fac, {"text": "Plan een gesprek met je team.", "participant_id": None})
+        before = await ok("GET", f"/api/rooms/{room_id}/state", fac)
+
         node = cluster.nodes["node-a"]
         node.proc.kill()
         node.proc.wait(10)
         node.proc = None
         killed = time.monotonic()
-        while await state(room) != 200:
+        while (await call("GET", f"/api/rooms/{room_id}/state", fac))[0] != 200:
             assert time.monotonic() - killed < LEASE + 10, "the room never moved"
             await asyncio.sleep(0.2)
-        assert cluster.owner(room["room_id"]) == "node-b"
-        await asyncio.to_thread(node.start, 180)
-        # nginx tries the node again after its fail_timeout; from then on the room must answer.
-        back = time.monotonic()
-        statuses, since = [], None
-        while time.monotonic() - back < 10 + 3 * LEASE:
-            statuses.append(await state(room))
-            if statuses[-1] != 200:
-                since = None
-            elif since is None:
-                since = time.monotonic() - back
-            await asyncio.sleep(0.5)
-        assert set(statuses[-4:]) == {200}, statuses
-        # node-b handed the room back to the node nginx sends it to (the holder that hashes to it).
-        assert cluster.owner(room["room_id"]) == "node-a"
-        print(f"node back: the room answered again for good {since:.1f} s after node-a was up "
-              f"(nginx fail_timeout {proxy_config.FAIL_TIMEOUT}, lease {LEASE} s); statuses every 0.5 s: {statuses}")
-        async with http.ws_connect(base.replace("http", "ws") + f"/r/{room['room_id']}/ws",
-                                   headers={"Authorization": f"Bearer {room['token']}"}) as ws:
-            assert (await ws.receive_json(timeout=10))["type"] == "welcome"
+        assert cluster.owner(room_id) == "node-b"
+
+        pages = {
+            "fac": ReconnectingPage(http, base, room_id, fac, fac_id),
+            "anne": ReconnectingPage(http, base, room_id, anne["token"], anne["participant_id"]),
+            "bas": ReconnectingPage(http, base, room_id, bas["token"], bas["participant_id"]),
+        }
+        ids = {name: page.pid for name, page in pages.items()}
+        returning: asyncio.Task | None = None
+        try:
+            for page in pages.values():
+                page.start()
+            await wait_for(lambda: media_flowing(pages, ids), 90, "media in the advice round on node-b")
+            assert set(gated_video(pages, ids).values()) == {0}
+            on_b = {name: page.connections for name, page in pages.items()}
+
+            await asyncio.to_thread(node.start, 180)
+            # nginx tries the node again after its fail_timeout; from then on the room must answer.
+            back = time.monotonic()
+
+            async def pages_return() -> tuple[float, float]:
+                """The pages closed by node-b come back on their own to node-a, media and gates with them."""
+                await wait_for(lambda: all(p.connections > on_b[n] and p.connected for n, p in pages.items()),
+                               10 + 3 * LEASE + 30, "the pages back")
+                pages_back = time.monotonic() - back
+                since = {(n, s, k): pages[n].received(ids[s], k) for n in pages for s in ids for k in ("audio", "video")}
+                await wait_for(lambda: media_flowing(pages, ids, since), 60, "media again on node-a")
+                return pages_back, time.monotonic() - back
+
+            returning = asyncio.ensure_future(pages_return())
+            statuses, since = [], None
+            while time.monotonic() - back < 10 + 3 * LEASE:
+                status, after = await call("GET", f"/api/rooms/{room_id}/state", fac)
+                statuses.append(status)
+                if status != 200:
+                    assert after["error"]["code"] == "room_elsewhere", after
+                    since = None
+                elif since is None:
+                    since = time.monotonic() - back
+                await asyncio.sleep(0.5)
+            assert set(statuses[-4:]) == {200}, statuses
+            # node-b handed the room back to the node nginx sends it to.
+            assert cluster.owner(room_id) == "node-a"
+            print(f"node back: the room answered again for good {since:.1f} s after node-a was up "
+                  f"(nginx fail_timeout {proxy_config.FAIL_TIMEOUT}, lease {LEASE} s); statuses every 0.5 s: {statuses}")
+            assert comparable(after) == comparable(before)
+            waited = after["server_time"] - before["server_time"]
+            assert abs(after["timer"]["elapsed"] - before["timer"]["elapsed"] - waited) < 1.5, (before["timer"], after["timer"])
+
+            # The pages were closed by node-b and came back on their own to node-a, media and gates with them.
+            pages_back, media_back = await returning
+            drops = sorted(d - back for p in pages.values() for d in p.drops)
+            print(f"node back: pages closed by node-b {drops[0]:.1f}-{drops[-1]:.1f} s, all back by {pages_back:.1f} s, "
+                  f"sound and picture by {media_back:.1f} s after node-a was up")
+            assert set(gated_video(pages, ids).values()) == {0}, gated_video(pages, ids)
+            for name, page in pages.items():
+                assert page.page.state["step"]["index"] == ADVICE_STEP
+                assert [i["text"] for i in page.page.state["advice"]["items"]] == ["Plan een gesprek met je team."]
+                assert page.page.peer.errors == [] and page.page.errors == [] and page.refusals == [], name
+            assert (await pages["fac"].page.command("step.next"))["ok"]
+            assert (await ok("GET", f"/api/rooms/{room_id}/state", fac))["step"]["index"] == ADVICE_STEP + 1
+            assert cluster.owner(room_id) == "node-a"
+        finally:
+            if returning is not None:
+                returning.cancel()
+            for page in pages.values():
+                await page.close()
 
 
 async def test_nodes_with_workers_route_each_room_to_one_worker_and_move_when_a_node_dies(tmp_path, pg_cluster):
