@@ -112,7 +112,9 @@ def sqlite_path(target: Path | str) -> str:
             raise ValueError(f"an SQLite URL names its file after three slashes (sqlite:///path): {text}")
         # SQLAlchemy's form: sqlite:///relative/path, sqlite:////absolute/path.
         return rest[1:]
-    if "://" in text or text.startswith("sqlite:"):
+    # Any other scheme, also a mistyped one (postgresql:/..., postgresq://...), is not taken for a file name
+    # (SQLite's own file: URIs, which connect() makes for in-memory databases, excepted).
+    if isinstance(target, str) and re.match(r"(?!file:)[A-Za-z][A-Za-z0-9+.-]+:", text):
         raise ValueError(f"unknown database (sqlite:///path or postgresql://user@host:port/db): {text}")
     return text
 

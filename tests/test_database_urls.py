@@ -1,0 +1,58 @@
+"""What ``--database`` an operator can give, and how a wrong one fails: with a message, soon.
+
+A PostgreSQL host that takes the connection and never answers (hung, or a firewall that drops packets):
+``serve`` and ``migrate`` fail after ``db.CONNECT_SECONDS`` instead of waiting silently. The "database" is a
+loopback socket that accepts and then says nothing, as such a host does. A mistyped URL is refused as
+one, not taken for the name of a new SQLite file.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from companion import db
+
+
+@pytest.fixture
+def silent_host():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield listener.getsockname()[1]
+
+
+@pytest.mark.parametrize("open_it", [db.connect, db.migrate], ids=["connect", "migrate"])
+def test_a_database_that_never_answers_is_given_up_on(silent_host, monkeypatch, open_it):
+    monkeypatch.setattr(db, "CONNECT_SECONDS", 2)
+    started = time.monotonic()
+    with pytest.raises(Exception) as caught:
+        open_it(f"postgresql://companion@127.0.0.1:{silent_host}/companion")
+    took = time.monotonic() - started
+    assert took < 20, took
+    assert "timeout" in str(caught.value).lower() or "timed out" in str(caught.value).lower(), caught.value
+
+
+def test_the_urls_own_connect_timeout_wins():
+    assert db._pg_options("postgresql://u@h:5432/d") == {"connect_timeout": db.CONNECT_SECONDS}
+    assert db._pg_options("postgresql://u@h:5432/d?connect_timeout=3") == {}
+    assert db._pg_options("postgresql://u@[::1/x") == {"connect_timeout": db.CONNECT_SECONDS}
+
+
+@pytest.mark.parametrize("url", ["postgresql:/companion@db/companion", "postgresq://companion@db/companion",
+                                 "mysql://companion@db/companion", "sqlite:/relative.db"])
+def test_a_mistyped_url_is_refused_not_made_a_file(tmp_path, url):
+    with pytest.raises(ValueError, match="unknown database"):
+        db.sqlite_path(url)
+    done = subprocess.run([sys.executable, "-m", "companion", "migrate", "--database", url], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "unknown database" in done.stderr and "Traceback" not in done.stderr, done
+    assert list(tmp_path.iterdir()) == []  # no SQLite file made beside
+    # Paths stay paths: a data folder's file, and SQLite's own file: URIs for in-memory databases.
+    assert db.sqlite_path(tmp_path / "c.sqlite3") == str(tmp_path / "c.sqlite3")
+    assert db.sqlite_path("sqlite:///" + str(tmp_path / "c.sqlite3")) == str(tmp_path / "c.sqlite3")
+    db.connect(":memory:").close()
