@@ -79,9 +79,10 @@ async def settled(call: Call, paths, quiet: float = 1.0, timeout: float = 20.0) 
             return
 
 
-@pytest.fixture
-async def call():
-    c = Call()
+@pytest.fixture(params=["frames", "rtp"])
+async def call(request):
+    """Each test on both forwarders (serve --media-forwarder): the gates must mean the same on either."""
+    c = Call(forwarder=request.param)
     yield c
     await c.close()
 
