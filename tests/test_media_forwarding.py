@@ -60,6 +60,10 @@ def sent_after(video_log, source: str, since: float) -> list[bool]:
         return []
     if frames and frames[1][0] - frames[0][0] > 45_000:  # more than 0.5 s of RTP time apart
         frames = frames[1:]
+    elif frames and not frames[0][1] and frames[1][1]:
+        # The RTP forwarder carries the timestamp on with the wall clock across a switch or a
+        # closed gate, so a short pause leaves less than 0.5 s between that last frame and the new keyframe.
+        frames = frames[1:]
     return [kf for _, kf in frames]
 
 
