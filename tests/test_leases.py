@@ -9,7 +9,9 @@ Two processes racing for the same expired leases never both get one.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import multiprocessing
+import os
 import signal
 import sqlite3
 import time
@@ -18,14 +20,25 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from conftest import SpeechHarness
+from media_page import MediaPage, small_camera
+
 from companion import db
 from companion.leases import Leases
+from companion.media.loopback import wait_for
+from companion.media.peer import SpeakingTrack
 from companion.serve_process import ServerProcess
+from companion.speech.audiofile import espeak
+from companion.speech.wer import wer
+from companion.web import LIVE, hand_over
+from companion.web_common import LEASES
 
 LEASE, RENEW = 3.0, 1.0
 ARGS = ["--no-transcription", "--lease-seconds", str(LEASE), "--lease-renew-seconds", str(RENEW)]
 ADVICE_STEP = 5  # 0-based "Adviesronde" in the roddelmodel
 ROOMS = 300
+# English: espeak-ng's Dutch voice is too poor for Whisper base (tests/test_live_path.py).
+SPOKEN = "Maybe you can ask a colleague for help."
 
 
 def _race(path: str, owner: str, barrier, results) -> None:
@@ -432,3 +445,66 @@ async def test_a_node_that_comes_back_gets_its_room_handed_back_intact(tmp_path)
     owner, wanted_by = conn.execute("SELECT owner, wanted_by FROM room_leases").fetchone()
     conn.close()
     assert owner == "node-a" and wanted_by is None
+
+
+class _LongLeaseSpeech(SpeechHarness):
+    """The live path with leases long enough that the handover's wait for queued speech (half a lease)
+    outlasts a loaded machine's transcription."""
+
+    def settings(self):
+        return dataclasses.replace(super().settings(), lease_seconds=60.0, lease_renew_seconds=5.0)
+
+
+async def test_speech_still_queued_when_a_room_is_handed_over_is_in_its_advice_list_first(tmp_path):
+    """A room in its transcribed advice round is handed over (companion/web.py hand_over) while what a
+    participant just said is still queued (the speech worker frozen) or still open: the handover waits,
+    the words land in the advice list in the database, and only then does the lease pass to the other
+    process; the room's pages were closed with 4503 at once."""
+    h = _LongLeaseSpeech(tmp_path / "data")
+    await h.start()
+    page = None
+    try:
+        app = h.server.app
+        live = app[LIVE]
+        service = live.transcription
+        assert service is not None, "the speech model did not load"
+        fac, invite, _ = await h.create_room(method="basismodel", language="en")
+        inbrenger, sam = await h.join(invite, "Ilse"), await h.join(invite, "Sam")
+        await fac.ok("inbrenger.set", participant_id=inbrenger.id)
+        await fac.ok("session.start")
+        steps = (await fac.state())["room"]["method"]["steps"]
+        await fac.ok("step.goto", index=next(i for i, s in enumerate(steps) if s["media"]["transcribe"]))
+        await fac.connect()
+        voice = SpeakingTrack()
+        page = MediaPage(h, sam, voice, small_camera())
+        await page.open()
+        await wait_for(lambda: page.peer.offers > 0 and live.media.connected(fac.room_id) == {sam.id}, 30)
+        await asyncio.sleep(1.0)  # the connection carries audio before the clip starts
+        worker = service.worker_pid
+        os.kill(worker, signal.SIGSTOP)
+        try:
+            voice.say(espeak(SPOKEN, voice="en"))
+            await wait_for(lambda: not voice.speaking, 30)
+            # Handed over at once: the utterance may still be open (the VAD waits for silence) or queued.
+            handing = asyncio.ensure_future(hand_over(app, fac.room_id, "node-x"))
+            await asyncio.wait_for(fac._reader, 10)
+            assert fac.ws.close_code == 4503
+            await asyncio.sleep(1.0)
+            assert service.pending_for(fac.room_id) >= 1 and not handing.done()
+            assert Leases(app[LEASES].conn, "probe").owner_of(fac.room_id)[0] == app[LEASES].owner  # not yet passed
+        finally:
+            os.kill(worker, signal.SIGCONT)
+        await asyncio.wait_for(handing, 40)
+        assert service.pending_for(fac.room_id) == 0
+        owner, left = app[LEASES].owner_of(fac.room_id)
+        assert owner == "node-x" and left > 30
+        said = " ".join(row[0] for row in app[LEASES].conn.execute(
+            "SELECT text FROM advice_items WHERE room_id = ? ORDER BY position", (fac.room_id,)))
+        assert wer(SPOKEN, said) < 0.5, said
+        # This process serves the room no more: the other one restores it, advice and all.
+        async with h.http.get(h.url(f"/api/rooms/{fac.room_id}/state"), headers=fac.headers) as r:
+            assert r.status == 503 and (await r.json())["error"]["code"] == "room_elsewhere"
+    finally:
+        if page is not None:
+            await page.close()
+        await h.close()
