@@ -282,7 +282,10 @@ async def serve_room(app: web.Application, room_id: str) -> None:
                 if was_here:  # this process stalled past its lease and another took the room meanwhile
                     await stop_serving(app, room_id)
                 # The router sends the room's traffic here now: the holder hands the room over (_lease_loop).
-                leases.want(room_id)
+                try:
+                    leases.want(room_id)
+                except Exception:  # the refusal stands; the next request asks again
+                    log.exception("asking for room %s failed", room_id)
                 raise RoomElsewhere(wait)
             try:
                 room = engine.resume(room_id)
