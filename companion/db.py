@@ -42,6 +42,11 @@ class PgIntegrityError(PgError):
     """PostgreSQL refused a row: a unique key, a foreign key, a NOT NULL."""
 
 
+class PgUnavailable(PgError):
+    """PostgreSQL could not be reached, dropped the connection (a restart, a failover) or gave up waiting
+    for a lock: nothing is wrong with the request, which may be tried again in a few seconds."""
+
+
 # Either driver's "a constraint refused this row" / "the database failed", for ``except db.IntegrityError``
 # (psycopg is imported only when a PostgreSQL database is opened: its import costs a quarter second).
 IntegrityError = (sqlite3.IntegrityError, PgIntegrityError)
@@ -51,7 +56,8 @@ DatabaseError = (sqlite3.Error, PgError)
 def _pg_error(exc: Exception) -> PgError:
     import psycopg
 
-    kind = PgIntegrityError if isinstance(exc, psycopg.IntegrityError) else PgError
+    kind = (PgIntegrityError if isinstance(exc, psycopg.IntegrityError)
+            else PgUnavailable if isinstance(exc, psycopg.OperationalError) else PgError)
     error = kind(str(exc).strip())
     error.__cause__ = exc
     return error

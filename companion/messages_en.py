@@ -18,6 +18,8 @@ _TABLE: list[tuple[str, str]] = [
     (r"Deze kamer bestaat niet\.", "This room does not exist."),
     (r"Deze kamer wordt nu door een ander serverproces bediend\. Probeer het over een paar seconden opnieuw\.",
      "This room is served by another server process now. Try again in a few seconds."),
+    (r"De server kan zijn database even niet bereiken\. Probeer het over een paar seconden opnieuw\.",
+     "The server cannot reach its database just now. Try again in a few seconds."),
     (r"Deze link hoort niet bij deze kamer\.", "This link does not belong to this room."),
     (r"Deze naam is al in gebruik in deze kamer; kies een andere\.", "This name is already taken in this room; choose another."),
     (r"Deze sessie is al afgelopen\.", "This session has already ended."),

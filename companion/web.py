@@ -181,6 +181,12 @@ async def errors_middleware(request: web.Request, handler):
         # The client went away mid-request (closed tab, lost wifi): nothing to answer, nothing wrong here.
         log.debug("client went away during %s %s", request.method, route_pattern(request))
         return web.Response(status=499)
+    except db.PgUnavailable as exc:
+        # PostgreSQL restarting or out of reach: the page tries again; the operator gets one line, not a traceback.
+        log.warning("database unavailable on %s %s: %s", request.method, route_pattern(request), str(exc).splitlines()[0])
+        error = ClientError(503, "database_unavailable", "De server kan zijn database even niet bereiken. Probeer het over "
+                            "een paar seconden opnieuw.", {"Retry-After": "5"})
+        return web.json_response({"error": error.to_dict()}, status=503, headers=error.headers)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, route_pattern(request))
         return web.json_response({"error": ClientError(500, "internal", "Er ging iets mis op de server.").to_dict()}, status=500)
@@ -366,6 +372,8 @@ async def _lease_loop(app: web.Application) -> None:
                 task.add_done_callback(_log_handover_failure)
         except asyncio.CancelledError:
             raise
+        except db.PgUnavailable as exc:
+            log.error("renewing the room leases failed, the database is unavailable: %s", str(exc).splitlines()[0])
         except Exception:
             log.exception("renewing the room leases failed")
 

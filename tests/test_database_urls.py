@@ -56,3 +56,30 @@ def test_a_mistyped_url_is_refused_not_made_a_file(tmp_path, url):
     assert db.sqlite_path(tmp_path / "c.sqlite3") == str(tmp_path / "c.sqlite3")
     assert db.sqlite_path("sqlite:///" + str(tmp_path / "c.sqlite3")) == str(tmp_path / "c.sqlite3")
     db.connect(":memory:").close()
+
+
+@pytest.mark.parametrize("harness", ["postgresql"], indirect=True)
+async def test_a_database_gone_for_a_while_gives_try_again_then_the_room_goes_on(harness, pg_cluster, caplog):
+    """PostgreSQL restarting (its connections cut, new ones refused): a request gets 503 with Retry-After
+    and a Dutch message, the log one line without a traceback; once it is back the room answers as before."""
+    import psycopg
+
+    facilitator, _, _ = await harness.create_room()
+    before = await facilitator.state()
+    name = harness.database.rsplit("/", 1)[1]
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        try:
+            for _ in range(2):  # the cut connection, then one that cannot be made
+                async with harness.http.get(harness.url(f"/api/rooms/{facilitator.room_id}/state"),
+                                            headers=facilitator.headers) as r:
+                    body = await r.json()
+                    assert r.status == 503 and r.headers["Retry-After"] == "5", body
+                    assert body["error"]["code"] == "database_unavailable"
+                    assert body["error"]["message_en"] != body["error"]["message"]
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    after = await facilitator.state()
+    assert after["room"] == before["room"]
+    assert "database unavailable" in caplog.text and "Traceback" not in caplog.text
