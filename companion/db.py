@@ -24,6 +24,7 @@ database is behind (``companion migrate`` does it by hand); ``companion/schema.p
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sqlite3
@@ -278,6 +279,9 @@ def migrate(target: Path | str, revision: str = "head") -> tuple[str | None, str
 
     A database made before Alembic (an SQLite file of an earlier release) is adopted by the first
     revision, its rows kept.  Safe to run from several processes at once: they take turns."""
+    # Alembic lists each of its autogenerate plugins at INFO when it is loaded: noise in the server's log, where
+    # only the revisions it runs ("Running upgrade ...") say something.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     import sqlalchemy as sa
     from alembic import command
 

@@ -58,7 +58,9 @@ def announce(settings: Settings, conn, scheme: str) -> None:
     elif facilitators.count(conn) == 0:
         print("companion: no facilitator can create rooms; add one with: companion facilitator add NAME", flush=True)
     stored = f"database {db.describe(settings.database)}" if settings.database else f"data in {settings.data_dir}"
-    print(f"companion: open {base}/ ({stored})", flush=True)
+    # Behind a proxy the address people open is not the one this process listens on: say both.
+    listening = f"; listening on {settings.host}:{settings.port}" if settings.public_url else ""
+    print(f"companion: open {base}/ ({stored}{listening})", flush=True)
 
 
 def _check_open_files() -> None:

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +84,18 @@ async def test_a_database_gone_for_a_while_gives_try_again_then_the_room_goes_on
     after = await facilitator.state()
     assert after["room"] == before["room"]
     assert "database unavailable" in caplog.text and "Traceback" not in caplog.text
+
+
+def test_migrating_logs_the_revisions_it_runs_and_not_alembics_plugins(tmp_path, caplog):
+    import logging
+
+    path = tmp_path / "old.sqlite3"
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    conn.executescript((Path(__file__).parent / "data" / "db" / "companion-before-alembic.sql").read_text())
+    conn.close()
+    caplog.set_level(logging.INFO)
+    assert db.migrate(str(path))[1] == db.head()
+    assert "Running upgrade" in caplog.text
+    assert "setup plugin" not in caplog.text, caplog.text[:2000]
