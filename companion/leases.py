@@ -27,6 +27,7 @@ wall-clock seconds (``time.time()``), so processes on several machines need cloc
 from __future__ import annotations
 
 import math
+import secrets
 import time
 from typing import Callable
 
@@ -76,6 +77,51 @@ class Leases:
         self.handed_over: dict[str, float] = {}
         self.min_hold = MIN_HOLD_LEASES * seconds
         self.want_fresh = WANT_FRESH_LEASES * seconds
+        # This start of the process: tells it apart from another process given the same node id.
+        self.instance = secrets.token_hex(8)
+
+    # ------------------------------------------------------------ the node id: one live process each
+    def node_seen(self) -> tuple[str, float] | None:
+        """(instance, seen_at) of the process that last used this node id, or None."""
+        row = self.conn.execute("SELECT instance, seen_at FROM lease_nodes WHERE node_id = ?", (self.owner,)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def node_check_seconds(self) -> float:
+        """How long to watch the node id before claiming it: 0 if no other process used it lately; else
+        long enough for a live one to renew once (1.5 renewal times and a margin)."""
+        seen = self.node_seen()
+        if seen is None or seen[0] == self.instance or seen[1] <= self.clock() - self.seconds:
+            return 0.0
+        return self.renew_seconds * 1.5 + 0.5
+
+    def claim_node(self, seen_before: tuple[str, float] | None) -> None:
+        """Use the node id from now on. ``seen_before``: ``node_seen()`` before the wait of
+        ``node_check_seconds()``. NodeIdInUse if the process seen then renewed meanwhile: it is alive,
+        and two processes with one node id would both serve the same rooms."""
+        seen = self.node_seen()
+        if seen is not None and seen_before is not None and seen[0] == seen_before[0] != self.instance and seen[1] > seen_before[1]:
+            raise NodeIdInUse(self.owner)
+        self.conn.execute(
+            """INSERT INTO lease_nodes (node_id, instance, seen_at) VALUES (?, ?, ?)
+               ON CONFLICT (node_id) DO UPDATE SET instance = excluded.instance, seen_at = excluded.seen_at""",
+            (self.owner, self.instance, self.clock()),
+        )
+
+    def node_alive(self) -> bool:
+        """Renew this process's use of the node id; False if another process claimed it meanwhile (it
+        started with the same node id while this one stalled): this one must stop serving."""
+        return self.conn.execute(
+            "UPDATE lease_nodes SET seen_at = ? WHERE node_id = ? AND instance = ?", (self.clock(), self.owner, self.instance)
+        ).rowcount == 1
+
+    def node_release(self) -> None:
+        """Clean stop: the node id is free at once (a restart need not watch it)."""
+        self.conn.execute("DELETE FROM lease_nodes WHERE node_id = ? AND instance = ?", (self.owner, self.instance))
+
+    def lost_node(self) -> None:
+        """Another process uses the node id now: hold nothing, write nothing more under it (its leases
+        carry the same owner name, so releasing them would end the other process's)."""
+        self._let_go(list(self.held))
 
     def serving(self, room_id: str) -> bool:
         """Whether this process holds the room's lease and it has not run out meanwhile."""
@@ -199,3 +245,13 @@ class Leases:
         """(owner, seconds left) of the room's lease, or None without one: for logs and tests."""
         row = self.conn.execute("SELECT owner, expires_at FROM room_leases WHERE room_id = ?", (room_id,)).fetchone()
         return None if row is None else (row[0], row[1] - self.clock())
+
+
+class NodeIdInUse(RuntimeError):
+    """Another live server process uses this node id (``--node-id``)."""
+
+    def __init__(self, node_id: str):
+        super().__init__(
+            f"another server process is running with the node id {node_id!r} on this database; give each process "
+            "its own --node-id (the default is the host name and port)")
+        self.node_id = node_id

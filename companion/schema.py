@@ -284,6 +284,15 @@ room_leases = sa.Table(
     _real("wanted_at", nullable=True),
 )
 
+# The process that uses a node id now (a random instance id per start) and when it last renewed
+# (Unix seconds): a second live process with the same --node-id is refused at start.
+lease_nodes = sa.Table(
+    "lease_nodes", metadata,
+    _text("node_id", primary_key=True),
+    _text("instance"),
+    _real("seen_at"),
+)
+
 
 def room_tables() -> list[str]:
     """Every table that holds a room's data (a ``room_id`` column), children before parents: the order

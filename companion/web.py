@@ -14,7 +14,10 @@ import asyncio
 import json
 import logging
 import math
+import os
+import signal
 import socket
+import sys
 import time
 from collections import defaultdict
 from typing import Any
@@ -30,7 +33,7 @@ from .engine import PhaseEngine
 from .front import worker_for
 from .errors import ClientError, bad_request, conflict
 from .hub import Hub
-from .leases import Leases
+from .leases import Leases, NodeIdInUse
 from .live import Live
 from .methods import SHIPPED_METHODS, load_catalog
 from .retention import purge_expired
@@ -361,6 +364,16 @@ async def _lease_loop(app: web.Application) -> None:
     while True:
         await asyncio.sleep(leases.renew_seconds)
         try:
+            if not leases.node_alive():
+                # A process started with this node id while this one stalled: both would serve the same
+                # rooms under one name. This one lets go of everything and stops; the newer one stays.
+                log.error("another server process took the node id %s; this one stops", leases.owner)
+                held = sorted(leases.held)
+                leases.lost_node()
+                for room_id in held:
+                    await stop_serving(app, room_id)
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
             for room_id in leases.renew():
                 await stop_serving(app, room_id)
             # Beside the loop: a handover waits for the room's queued speech, and the other rooms' leases
@@ -909,6 +922,17 @@ def create_app(settings: Settings) -> web.Application:
     async def on_startup(app: web.Application) -> None:
         await live.start()
         leases = app[LEASES]
+        # One live process per node id: a second one with the same --node-id would serve the same rooms.
+        seen_before = leases.node_seen()
+        wait = leases.node_check_seconds()
+        if wait:
+            log.info("node id %s was in use moments ago; watching it for %.1f s before taking it", leases.owner, wait)
+            await asyncio.sleep(wait)
+        try:
+            leases.claim_node(seen_before)
+        except NodeIdInUse as exc:
+            print(f"companion: {exc}", file=sys.stderr, flush=True)
+            raise SystemExit(2)
         # This node's own rooms and rooms nobody holds; the rest come over when their lease ends and
         # their traffic arrives here.
         # Under a front (serve --workers N) only the rooms the front routes here: a room held elsewhere would wait.
@@ -929,6 +953,7 @@ def create_app(settings: Settings) -> web.Application:
         app[LEASE_TASK].cancel()
         try:
             app[LEASES].release()  # another process may take the rooms at once
+            app[LEASES].node_release()
         except Exception:
             log.exception("releasing the room leases failed")
         if live.watch is not None:

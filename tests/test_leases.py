@@ -15,6 +15,7 @@ import os
 import signal
 import sqlite3
 import time
+import urllib.request
 from pathlib import Path
 
 import aiohttp
@@ -508,3 +509,37 @@ async def test_speech_still_queued_when_a_room_is_handed_over_is_in_its_advice_l
         if page is not None:
             await page.close()
         await h.close()
+
+
+def test_a_second_process_with_the_same_node_id_is_refused_and_a_restart_after_a_crash_is_not(tmp_path):
+    """Two processes with one --node-id would both count as the rooms' lease holder and serve the same rooms
+    apart (an operator who copies a unit with a fixed id does this): the second refuses to start and says
+    why, while the first keeps serving. A process killed and started again under its id (a crash, a
+    restart by systemd) is not refused: the dead one stops renewing, the new one watches the id for 1.5
+    renewal times and takes it. A clean stop frees the id at once."""
+    data = tmp_path / "data"
+    a = ServerProcess(data, tmp_path / "a.log", [*ARGS, "--node-id", "twin"])
+    b = ServerProcess(data, tmp_path / "b.log", [*ARGS, "--node-id", "twin"])
+    a2 = ServerProcess(data, tmp_path / "a2.log", [*ARGS, "--node-id", "twin"])
+    try:
+        a.start(120)
+        b.facilitator_token = a2.facilitator_token = a.facilitator_token
+        with pytest.raises(RuntimeError, match="another server process is running with the node id 'twin'"):
+            b.start(120)
+        assert a.proc.poll() is None
+        with urllib.request.urlopen(a.base + "/healthz", timeout=5) as r:
+            assert r.status == 200
+
+        a.proc.kill()
+        a.proc.wait(10)
+        a2.start(120)
+        assert "watching it" in a2.log_path.read_text()
+        a2.stop()
+        conn = db.connect(str(data / "companion.sqlite3"))
+        try:
+            assert conn.execute("SELECT COUNT(*) FROM lease_nodes WHERE node_id = 'twin'").fetchone()[0] == 0
+        finally:
+            conn.close()
+    finally:
+        for server in (a, b, a2):
+            server.stop()
