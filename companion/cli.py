@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from .config import Settings, default_data_dir
-from .db import is_postgresql, sqlite_path
+from .db import database_url
 from .front import default_workers
 from .speech.options import WINDOW_HELP, WINDOWS
 
@@ -168,7 +168,7 @@ def serve_parser() -> argparse.ArgumentParser:
         "do TLS in front" % default_workers(),
     )
     p.add_argument(
-        "--database", metavar="URL",
+        "--database", metavar="URL", type=database_url,
         help="the database: postgresql://USER@HOST:PORT/DBNAME for several server processes or machines sharing "
         "one PostgreSQL database (the password from ~/.pgpass or $PGPASSWORD, not the command line), or "
         "sqlite:///PATH; default: companion.sqlite3 in the data folder",
@@ -208,6 +208,9 @@ def serve(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     workers = 1 if tls else (args.workers or default_workers())
+    if workers > 2 * default_workers():
+        print(f"companion: warning: {workers} workers on {default_workers()} cores; each keeps its own speech model "
+              "(about 300 MB) and media, so workers beyond the cores add memory, not rooms", file=sys.stderr)
     if args.media_forwarder not in ("frames", "rtp"):  # from $COMPANION_MEDIA_FORWARDER
         print(f"companion: unknown media forwarder {args.media_forwarder!r} (frames or rtp)", file=sys.stderr)
         return 2
@@ -255,12 +258,6 @@ def serve(argv: list[str]) -> int:
         database=args.database,
         pages_per_address=args.pages_per_address,
     )
-    if args.database and not is_postgresql(args.database):
-        try:
-            sqlite_path(args.database)
-        except ValueError as exc:
-            print(f"companion: --database: {exc}", file=sys.stderr)
-            return 2
     from . import server
 
     if worker is not None:

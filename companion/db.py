@@ -126,6 +126,30 @@ def sqlite_path(target: Path | str) -> str:
     return text
 
 
+def database_url(text: str) -> str:
+    """``--database`` as given on a command line (argparse ``type``): ``sqlite:///PATH`` or
+    ``postgresql://USER@HOST:PORT/DBNAME``. ValueError (argparse shows its message) for a bare word,
+    which would otherwise become an SQLite file of that name wherever the command was started, and for a
+    URL whose host or port cannot be read."""
+    import argparse
+    from urllib.parse import urlsplit
+
+    if is_postgresql(text):
+        try:
+            urlsplit(text).port  # a port that is no number, an unclosed [IPv6 address
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"not a database URL ({exc}): {describe(text)}") from None
+        return text
+    if not text.startswith("sqlite://"):
+        raise argparse.ArgumentTypeError(
+            f"unknown database (sqlite:///PATH or postgresql://USER@HOST:PORT/DBNAME): {describe(text)}")
+    try:
+        sqlite_path(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def describe(target: Path | str) -> str:
     """The target for a log line, without a password."""
     if is_postgresql(target) or "://" in str(target):

@@ -42,6 +42,10 @@ log = logging.getLogger(__name__)
 PEEK_SECONDS = 60.0
 # A request line longer than this goes to any worker (aiohttp refuses it there with a 4xx).
 PEEK_BYTES = 8192
+# Connections from one client address that have not yet sent their request line: more are closed at
+# once. A browser opens a handful at a time; nginx in front sends its request as soon as it connects.
+# Without it one client could hold a file descriptor per idle connection for PEEK_SECONDS each.
+MAX_UNROUTED_PER_ADDRESS = 256
 # How long a connection may wait for a worker that is (re)starting before it gets a 503.
 WAIT_FOR_WORKER_SECONDS = 30.0
 # A worker that stops is started again after this delay, doubled while it keeps dying young.
@@ -144,6 +148,7 @@ class Front:
         self.listener: socket.socket | None = None
         self.done: asyncio.Event | None = None
         self.routing: set[asyncio.Task] = set()
+        self.unrouted: dict[str, int] = {}  # client address -> connections waiting for their request line
 
     def listen(self) -> socket.socket:
         """Bind before any worker starts: a port in use is said at once."""
@@ -314,7 +319,7 @@ class Front:
         loop = asyncio.get_running_loop()
         while not self.stopping:
             try:
-                sock, _ = await loop.sock_accept(self.listener)
+                sock, peer = await loop.sock_accept(self.listener)
             except (OSError, asyncio.CancelledError) as exc:
                 if self.stopping or isinstance(exc, asyncio.CancelledError):
                     return
@@ -322,9 +327,22 @@ class Front:
                 await asyncio.sleep(0.1)
                 continue
             sock.setblocking(False)
+            address = peer[0] if isinstance(peer, tuple) else str(peer)
+            if self.unrouted.get(address, 0) >= MAX_UNROUTED_PER_ADDRESS:
+                sock.close()
+                continue
+            self.unrouted[address] = self.unrouted.get(address, 0) + 1
             task = loop.create_task(self._route(sock))
             self.routing.add(task)
             task.add_done_callback(self.routing.discard)
+            task.add_done_callback(lambda _t, a=address: self._routed(a))
+
+    def _routed(self, address: str) -> None:
+        left = self.unrouted.get(address, 1) - 1
+        if left > 0:
+            self.unrouted[address] = left
+        else:
+            self.unrouted.pop(address, None)
 
     # ------------------------------------------------------------------ run and stop
     def stop(self) -> None:

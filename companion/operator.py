@@ -21,7 +21,7 @@ from .retention import delete_room
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, default=default_data_dir(),
                    help=f"the server's data folder (default {default_data_dir()})")
-    p.add_argument("--database", metavar="URL",
+    p.add_argument("--database", metavar="URL", type=db.database_url,
                    help="the server's --database (postgresql://USER@HOST:PORT/DBNAME), if it was started with one")
 
 

@@ -286,6 +286,7 @@ async def serve_room(app: web.Application, room_id: str) -> None:
             if leases.serving(room_id):
                 return
             was_here = room_id in leases.held or room_id in engine.rooms
+            before = leases.owner_of(room_id)  # for the log: whose room this was
             wait = leases.take(room_id)
             if wait is not None:
                 if was_here:  # this process stalled past its lease and another took the room meanwhile
@@ -303,7 +304,11 @@ async def serve_room(app: web.Application, room_id: str) -> None:
                 leases.release([room_id])
                 engine.forget(room_id)
                 raise
-            log.info("serving room %s (lease taken)", room_id)
+            if before is None or before[0] == leases.owner:
+                log.info("serving room %s (lease taken)", room_id)
+            else:
+                # (a room handed over here already names this process: the branch above)
+                log.info("serving room %s (lease taken over from %s, whose lease had ended)", room_id, before[0])
     finally:
         if not lock.locked():
             app[LEASE_LOCKS].pop(room_id, None)

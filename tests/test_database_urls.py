@@ -59,6 +59,19 @@ def test_a_mistyped_url_is_refused_not_made_a_file(tmp_path, url):
     db.connect(":memory:").close()
 
 
+@pytest.mark.parametrize("command", [["migrate"], ["serve", "--no-transcription", "--port", "0"], ["rooms", "list"]])
+@pytest.mark.parametrize("url,says", [("garbage", "unknown database"), ("companion.db", "unknown database"),
+                                      ("postgresql://u@[::1/x", "not a database URL"),
+                                      ("postgresql://u@db:port/x", "not a database URL")])
+def test_a_command_line_database_must_be_a_url(tmp_path, command, url, says):
+    """A bare word would have become an SQLite file of that name wherever the command ran; a host or port
+    that cannot be read gave Python's own error. Both are refused by the option itself, before anything runs."""
+    done = subprocess.run([sys.executable, "-m", "companion", *command, "--database", url], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr, done
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("harness", ["postgresql"], indirect=True)
 async def test_a_database_gone_for_a_while_gives_try_again_then_the_room_goes_on(harness, pg_cluster, caplog):
     """PostgreSQL restarting (its connections cut, new ones refused): a request gets 503 with Retry-After

@@ -83,3 +83,38 @@ async def test_odd_first_bytes_are_answered_by_the_right_worker(tmp_path):
         assert "Traceback" not in server.log_path.read_text()
     finally:
         server.stop()
+
+
+def test_idle_connections_from_one_address_are_capped(tmp_path):
+    """One client that opens connections and sends nothing (a slow-loris) held a file descriptor of the front
+    per connection for a minute each, 1100 of them in a try; from MAX_UNROUTED_PER_ADDRESS on, its next
+    connections are closed at once. Once its idle ones go, it is served again."""
+    from companion.front import MAX_UNROUTED_PER_ADDRESS
+
+    server = ServerProcess(tmp_path / "data", tmp_path / "front.log", ARGS)
+    server.start(180)
+    idle: list[socket.socket] = []
+    try:
+        for _ in range(MAX_UNROUTED_PER_ADDRESS):
+            idle.append(socket.create_connection(("127.0.0.1", server.port), timeout=5))
+        time.sleep(0.5)  # the front has accepted them all
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as extra:
+            extra.settimeout(5)
+            assert extra.recv(100) == b""  # closed at once, not held for 60 s
+        for sock in idle:
+            sock.close()
+        idle.clear()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                answer, _ = raw(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                if status_and_body(answer)[0] == 200:
+                    break
+            except (OSError, IndexError, ValueError):
+                pass
+            assert time.monotonic() < deadline, "served again once the idle connections went"
+            time.sleep(0.2)
+    finally:
+        for sock in idle:
+            sock.close()
+        server.stop()
