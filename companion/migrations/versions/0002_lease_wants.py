@@ -21,8 +21,13 @@ REAL = sa.Double().with_variant(sa.REAL(), "sqlite")
 
 def upgrade() -> None:
     # Plain ALTER TABLE ... ADD COLUMN on both databases (a nullable column needs no table copy in SQLite).
-    op.add_column("room_leases", sa.Column("wanted_by", sa.Text(), nullable=True))
-    op.add_column("room_leases", sa.Column("wanted_at", REAL, nullable=True))
+    # Only what is missing: a file adopted by 0001 that already had them (made by newer code and then
+    # unstamped) is taken as it is, as 0001 takes its tables.
+    have = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("room_leases")}
+    if "wanted_by" not in have:
+        op.add_column("room_leases", sa.Column("wanted_by", sa.Text(), nullable=True))
+    if "wanted_at" not in have:
+        op.add_column("room_leases", sa.Column("wanted_at", REAL, nullable=True))
 
 
 def downgrade() -> None:

@@ -20,6 +20,8 @@ REAL = sa.Double().with_variant(sa.REAL(), "sqlite")
 
 
 def upgrade() -> None:
+    if sa.inspect(op.get_bind()).has_table("lease_nodes"):  # adopted with it already (see 0002)
+        return
     op.create_table(
         "lease_nodes",
         sa.Column("node_id", sa.Text(), primary_key=True),
