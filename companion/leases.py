@@ -236,10 +236,15 @@ class Leases:
         self._let_go([room_id])
 
     def resumable(self, room_ids: list[str]) -> list[str]:
-        """Of these rooms, the ones to take at start: with no lease yet (a database from before
-        leases, or a room never served) or last held by this node (it was restarted)."""
+        """Of these rooms, the ones to take at start: last held by this node (it was restarted), or with
+        no lease yet while under way (a database from before leases). A room that nobody served yet and
+        that has not started waits for its first request instead: at a start beside running nodes it may
+        be one just made through another node, and the router sends its traffic to whichever node its
+        hash names (taking it here made that node refuse it until a handover)."""
         leased = {row[0]: row[1] for row in self.conn.execute("SELECT room_id, owner FROM room_leases")}
-        return [room_id for room_id in room_ids if leased.get(room_id, self.owner) == self.owner]
+        waiting = {row[0] for row in self.conn.execute("SELECT id FROM rooms WHERE status = 'waiting'")}
+        return [room_id for room_id in room_ids
+                if leased.get(room_id) == self.owner or (room_id not in leased and room_id not in waiting)]
 
     def owner_of(self, room_id: str) -> tuple[str, float] | None:
         """(owner, seconds left) of the room's lease, or None without one: for logs and tests."""

@@ -543,3 +543,23 @@ def test_a_second_process_with_the_same_node_id_is_refused_and_a_restart_after_a
     finally:
         for server in (a, b, a2):
             server.stop()
+
+
+def test_at_start_a_process_resumes_its_own_rooms_and_unleased_ones_under_way_not_new_ones(database):
+    """A process starting beside running nodes (a node restarted, a worker started late) took a room made a
+    moment before through another node, with no lease yet: the router sent that room's traffic to the
+    node its hash names, which refused it until a handover (CI: 503 for the first request of a new room).
+    Rooms not started yet wait for their first request; running ones without a lease (a database from
+    before leases) and this node's own are resumed; another node's never."""
+    conn = db.connect(database)
+    try:
+        for room_id, status in (("new", "waiting"), ("old", "running"), ("mine", "waiting"), ("theirs", "running")):
+            conn.execute(
+                "INSERT INTO rooms (id, name, method_id, method_source, language, capacity, invite_hash, created_at, status) "
+                "VALUES (?, 'x', 'roddelmodel', '', 'nl', 8, ?, ?, ?)", (room_id, "h" + room_id, time.time(), status))
+        me, other = Leases(conn, "me", LEASE, RENEW), Leases(conn, "other", LEASE, RENEW)
+        assert me.take("mine") is None and other.take("theirs") is None
+        me.held.clear()  # as a process starting afresh
+        assert sorted(me.resumable(["new", "old", "mine", "theirs"])) == ["mine", "old"]
+    finally:
+        conn.close()
