@@ -141,6 +141,18 @@ def comparable(state: dict) -> dict:
     }
 
 
+async def _room_with_anne_and_bas(http: aiohttp.ClientSession, server: ServerProcess, name: str):
+    """A roddelmodel room made on ``server`` with Anne and Bas joined: (Api, facilitator token, anne, bas)."""
+    async with http.post(server.base + "/api/rooms", headers=server.facilitator_headers, json={
+            "name": name, "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur"}) as r:
+        room = await r.json()
+    api, fac = Api(http, room["room_id"]), room["token"]
+    invite = room["invite_url"].rsplit("/", 1)[1]
+    anne, bas = [await api.ok(server, "POST", f"/api/rooms/{api.room_id}/invites/{invite}/join", "", {"name": n})
+                 for n in ("Anne", "Bas")]
+    return api, fac, anne, bas
+
+
 async def _ws_close_code(http: aiohttp.ClientSession, server: ServerProcess, room_id: str, token: str):
     async with http.ws_connect(f"{server.base}/r/{room_id}/ws", headers={"Authorization": f"Bearer {token}"}) as ws:
         first = await ws.receive(timeout=10)
@@ -160,13 +172,7 @@ async def test_a_room_has_one_owner_process_and_moves_when_it_dies(tmp_path):
         b.facilitator_token = a2.facilitator_token = a.facilitator_token
         b.start(120)
         async with aiohttp.ClientSession() as http:
-            async with http.post(a.base + "/api/rooms", headers=a.facilitator_headers, json={
-                    "name": "Team Zuid", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur"}) as r:
-                room = await r.json()
-            api, fac = Api(http, room["room_id"]), room["token"]
-            invite = room["invite_url"].rsplit("/", 1)[1]
-            anne, bas = [await api.ok(a, "POST", f"/api/rooms/{api.room_id}/invites/{invite}/join", "", {"name": n})
-                         for n in ("Anne", "Bas")]
+            api, fac, anne, bas = await _room_with_anne_and_bas(http, a, "Team Zuid")
 
             async def command(server, name, **args):
                 return await api.ok(server, "POST", f"/api/rooms/{api.room_id}/commands", fac, {"command": name, "args": args})
@@ -372,13 +378,7 @@ async def test_a_node_that_comes_back_gets_its_room_handed_back_intact(tmp_path)
         b.facilitator_token = a2.facilitator_token = a.facilitator_token
         b.start(120)
         async with aiohttp.ClientSession() as http:
-            async with http.post(a.base + "/api/rooms", headers=a.facilitator_headers, json={
-                    "name": "Team Oost", "method": "roddelmodel", "language": "nl", "facilitator_name": "Fleur"}) as r:
-                room = await r.json()
-            api, fac = Api(http, room["room_id"]), room["token"]
-            invite = room["invite_url"].rsplit("/", 1)[1]
-            anne, bas = [await api.ok(a, "POST", f"/api/rooms/{api.room_id}/invites/{invite}/join", "", {"name": n})
-                         for n in ("Anne", "Bas")]
+            api, fac, anne, bas = await _room_with_anne_and_bas(http, a, "Team Oost")
             for name, args in (("inbrenger.set", {"participant_id": bas["participant_id"]}), ("session.start", {}),
                                ("step.goto", {"index": ADVICE_STEP}), ("timer.add", {"minutes": 2})):
                 await api.ok(a, "POST", f"/api/rooms/{api.room_id}/commands", fac, {"command": name, "args": args})
