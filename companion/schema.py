@@ -89,7 +89,10 @@ participants = sa.Table(
     _real("joined_at"),
     _text("mic_muted_by", nullable=True),
     _int("camera_off", default=0),
+    # The group member this participant is (companion/groups): one person across a meeting's case rooms.
+    _text("member_id", nullable=True),
 )
+sa.Index("participants_member", participants.c.member_id)
 sa.Index("participants_room_lower_name", participants.c.room_id, sa.func.lower(participants.c.name), unique=True)
 removed_participants = sa.Table(
     "removed_participants", metadata,
@@ -293,6 +296,102 @@ lease_nodes = sa.Table(
     _real("seen_at"),
 )
 
+
+# companion/groups: a group lasts; its meetings are sequences of case rooms (one room per case).
+def _group_fk() -> sa.ForeignKey:
+    return sa.ForeignKey("groups.id", ondelete="CASCADE")
+
+
+def _meeting_fk() -> sa.ForeignKey:
+    return sa.ForeignKey("meetings.id", ondelete="CASCADE")
+
+
+def _member_fk() -> sa.ForeignKey:
+    return sa.ForeignKey("members.id", ondelete="CASCADE")
+
+
+groups = sa.Table(
+    "groups", metadata,
+    _text("id", primary_key=True),
+    _text("name"),
+    _text("language"),
+    _text("method_id"),
+    _text("invite_hash", nullable=True, unique=True),  # the group's invite link; NULL: none
+    _int("one_off", default=0),  # 1: a room made on its own (POST /api/rooms), one meeting
+    _int("content_retention_days", default=30),
+    _int("record_retention_days", default=730),
+    _real("created_at"),
+)
+# No foreign key to facilitators: a removed facilitator's groups keep their members and record.
+group_facilitators = sa.Table(
+    "group_facilitators", metadata,
+    sa.Column("group_id", sa.Text, _group_fk(), primary_key=True),
+    _text("facilitator_id", primary_key=True),
+)
+members = sa.Table(
+    "members", metadata,
+    _text("id", primary_key=True),
+    sa.Column("group_id", sa.Text, _group_fk(), nullable=False),
+    _text("name"),
+    _text("token_hash", nullable=True, unique=True),  # personal link /g/<group>/m/<token>; NULL: revoked
+    _text("role", server_default=sa.text("'deelnemer'")),  # 'begeleider' for a facilitator's own row
+    _text("facilitator_id", nullable=True),
+    _real("created_at"),
+)
+sa.Index("members_group_lower_name", members.c.group_id, sa.func.lower(members.c.name), unique=True)
+meetings = sa.Table(
+    "meetings", metadata,
+    _text("id", primary_key=True),
+    sa.Column("group_id", sa.Text, _group_fk(), nullable=False),
+    _int("number"),
+    _text("method_id"),
+    _real("created_at"),
+    _real("started_at", nullable=True),
+    _real("ended_at", nullable=True),
+)
+sa.Index("meetings_group", meetings.c.group_id, meetings.c.number)
+meeting_rooms = sa.Table(
+    "meeting_rooms", metadata,
+    sa.Column("room_id", sa.Text, _room_fk(), primary_key=True),
+    sa.Column("meeting_id", sa.Text, _meeting_fk(), nullable=False),
+    _int("case_no"),
+)
+sa.Index("meeting_rooms_meeting", meeting_rooms.c.meeting_id, meeting_rooms.c.case_no)
+# Who was in a meeting when (Unix seconds); left_at NULL: still there, or the process died (count to ended_at).
+attendance = sa.Table(
+    "attendance", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("meeting_id", sa.Text, _meeting_fk(), nullable=False),
+    sa.Column("member_id", sa.Text, _member_fk(), nullable=False),
+    _real("joined_at"),
+    _real("left_at", nullable=True),
+    sqlite_autoincrement=True,
+)
+sa.Index("attendance_meeting_member", attendance.c.meeting_id, attendance.c.member_id)
+# A member's role in a meeting: the highest of begeleider, inbrenger, deelnemer (no case content).
+meeting_members = sa.Table(
+    "meeting_members", metadata,
+    sa.Column("meeting_id", sa.Text, _meeting_fk(), primary_key=True),
+    sa.Column("member_id", sa.Text, _member_fk(), primary_key=True),
+    _text("role"),
+)
+# What an inbrenger did with each advice of an earlier case: 'tried', 'helped', 'not_yet' or 'dropped'.
+followups = sa.Table(
+    "followups", metadata,
+    sa.Column("member_id", sa.Text, _member_fk(), primary_key=True),
+    sa.Column("room_id", sa.Text, _room_fk(), primary_key=True),
+    _text("item_id", primary_key=True),
+    _text("status"),
+    _real("updated_at"),
+)
+followup_updates = sa.Table(
+    "followup_updates", metadata,
+    sa.Column("meeting_id", sa.Text, _meeting_fk(), primary_key=True),
+    sa.Column("member_id", sa.Text, _member_fk(), primary_key=True),
+    _text("text"),
+    _int("shared", default=0),
+    _real("updated_at"),
+)
 
 def room_tables() -> list[str]:
     """Every table that holds a room's data (a ``room_id`` column), children before parents: the order

@@ -28,6 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BEFORE = Path(__file__).resolve().parent / "data" / "db" / "companion-before-alembic.sql"
 
 
+GROUP_TABLES = ("groups", "group_facilitators", "members", "meetings", "meeting_rooms", "attendance", "meeting_members",
+                "followups", "followup_updates")
+
+
 def _every_row(conn) -> dict[str, list[tuple]]:
     tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
     return {t: sorted(tuple(r) for r in conn.execute(f'SELECT * FROM "{t}"')) for t in tables}
@@ -70,8 +74,8 @@ def test_a_database_from_before_the_migrations_is_adopted_with_every_row(tmp_pat
     before = _every_row(raw)
     raw.close()
     assert "alembic_version" not in before and sum(map(len, before.values())) > 50
-    # rows in every table the code of then had (lease_nodes came with 0003)
-    assert not [t for t in schema.metadata.tables if not before.get(t) and t != "lease_nodes"]
+    # rows in every table the code of then had (lease_nodes came with 0003, the group tables with 0004)
+    assert not [t for t in schema.metadata.tables if not before.get(t) and t not in ("lease_nodes", *GROUP_TABLES)]
 
     conn = db.connect(path)  # as `companion serve` opens its data folder
     assert db.dialect(conn) == "sqlite"
@@ -84,6 +88,19 @@ def test_a_database_from_before_the_migrations_is_adopted_with_every_row(tmp_pat
     assert after.pop("room_leases") == [(*r, None, None) for r in before.pop("room_leases")]
     # 0003: no process has used a node id yet.
     assert after.pop("lease_nodes") == []
+    # 0004: each room is a one-off group with one meeting (ids = the room's), each participant its member.
+    rooms = {r[0]: r for r in before["rooms"]}
+    assert [g[0] for g in after.pop("groups")] == sorted(rooms)
+    assert sorted((m[0], m[1], m[2]) for m in after.pop("meetings")) == sorted((r, r, 1) for r in rooms)
+    assert after.pop("meeting_rooms") == sorted((r, r, 1) for r in rooms)
+    assert after.pop("group_facilitators") == sorted(before["room_owners"])
+    people = before.pop("participants")
+    assert after.pop("participants") == sorted((*p, p[0]) for p in people)
+    assert sorted((m[0], m[1], m[2]) for m in after.pop("members")) == sorted((p[0], p[1], p[2]) for p in people)
+    roles = {(m[1], m[2]) for m in after.pop("meeting_members")}
+    assert {"begeleider", "deelnemer"} <= {role for _, role in roles} and len(roles) == len(people)
+    for t in ("attendance", "followups", "followup_updates"):
+        assert after.pop(t) == []
     # Every row is there, unchanged, but for the marks the code before advice_marks kept on an item:
     # they moved to their inbrenger's row and left the item.
     moved = [r for r in before["advice_items"] if r[-2] is not None]
