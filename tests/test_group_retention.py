@@ -1,0 +1,115 @@
+"""Retention per group: a meeting's case content goes after content_retention_days, its record of hours stays
+until record_retention_days; deleting a member removes their content and their record (issue 17, part 6)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from companion import db, history, hours
+from companion.retention import DAY, MeetingOpen, delete_member, delete_room, purge_expired
+from group_rows import add_case_room, add_group, add_meeting, add_member, count, T0, MIN
+from test_member_history import PEOPLE, two_meetings
+
+
+@pytest.fixture
+def conn(database):
+    c = db.connect(database)  # on SQLite and on PostgreSQL
+    yield c
+    c.close()
+
+
+def _record(conn) -> list[tuple]:
+    return [(r.number, r.member_id, r.role, r.minutes) for r in hours.group_attendance(conn, "g1")]
+
+
+def test_content_goes_after_the_groups_content_retention_and_the_record_stays(conn):
+    two_meetings(conn)
+    conn.execute("UPDATE groups SET content_retention_days = 14, record_retention_days = 365 WHERE id = 'g1'")
+    record = _record(conn)
+    assert len(record) == 7
+    end1, end2 = T0 + 180 * MIN, T0 + 28 * DAY + 100 * MIN
+    # Case 1 of meeting 1 ended an hour and a half before the meeting: it goes with the meeting, not before.
+    assert purge_expired(conn, end1 + 14 * DAY - 60) == []
+    assert count(conn, "rooms", "id = 'r1'") == 1
+    assert sorted(purge_expired(conn, end1 + 14 * DAY + 60)) == ["r1", "r2"]
+    for table in ("rooms", "participants", "cases", "advice_items", "advice_marks", "takeaways", "followups",
+                  "meeting_rooms"):
+        assert count(conn, table, "room_id IN ('r1', 'r2')" if table != "rooms" else "id IN ('r1', 'r2')") == 0, table
+    assert count(conn, "rooms", "id = 'r3'") == 1
+    assert _record(conn) == record  # no minute of the record lost
+    # Meeting 2's follow-up update is its content: it goes with meeting 2's rooms.
+    assert count(conn, "followup_updates") == 1
+    assert purge_expired(conn, end2 + 15 * DAY) == ["r3"]
+    assert count(conn, "followup_updates") == 0 and count(conn, "rooms") == 0
+    assert _record(conn) == record
+    assert json.dumps(history.member_history(conn, "anne")).count("nee") == 0
+    # The record goes after its own time, meeting by meeting; the members stay.
+    assert purge_expired(conn, end1 + 366 * DAY) == []
+    assert [r[0] for r in _record(conn)] == [2, 2, 2]
+    purge_expired(conn, end2 + 366 * DAY)
+    assert _record(conn) == [] and count(conn, "meetings") == 0 and count(conn, "attendance") == 0
+    assert count(conn, "members", "group_id = 'g1'") == len(PEOPLE)
+
+
+def test_a_one_off_room_takes_its_group_along(conn):
+    add_group(conn, "solo", "Eenmalig", one_off=1)
+    add_member(conn, "solo", "p1", "Fleur", "begeleider")
+    add_meeting(conn, "solo", "solo", 1, T0, T0 + 60 * MIN)
+    add_case_room(conn, "solo", "solo", 1, {"p1": "Fleur"}, ended_at=T0 + 60 * MIN)
+    assert purge_expired(conn, T0 + 29 * DAY) == []
+    assert purge_expired(conn, T0 + 31 * DAY) == ["solo"]
+    for table in ("groups", "members", "meetings", "meeting_members", "attendance"):
+        assert count(conn, table) == 0, table
+
+
+def test_a_meeting_never_started_goes_with_its_last_room(conn):
+    add_group(conn, "g1")
+    add_meeting(conn, "g1", "m1", 1, None, None)
+    add_case_room(conn, "m1", "r1", 1, {}, status="waiting", created_at=T0)
+    assert purge_expired(conn, T0 + 2 * DAY) == ["r1"]
+    assert count(conn, "meetings") == 0 and count(conn, "groups") == 1
+
+
+def test_deleting_a_member_removes_their_content_and_their_record(conn):
+    two_meetings(conn)
+    rows = {t: count(conn, t) for t in ("participants", "cases", "takeaways", "advice_items")}
+    changed = delete_member(conn, "anne")
+    assert changed == ["r1", "r2", "r3"]
+    assert count(conn, "members", "id = 'anne'") == 0
+    for table in ("attendance", "meeting_members", "followups", "followup_updates"):
+        assert count(conn, table, "member_id = 'anne'") == 0, table
+    assert count(conn, "participants", "member_id = 'anne'") == 0
+    assert count(conn, "participants") == rows["participants"] - 3
+    # Her question, her take-away and her list (with the marks and notes on it) are gone...
+    assert count(conn, "cases") == rows["cases"] - 1 and count(conn, "takeaways") == rows["takeaways"] - 1
+    assert count(conn, "advice_items", "room_id = 'r1'") == 0 and count(conn, "advice_marks", "room_id = 'r1'") == 0
+    room = conn.execute("SELECT inbrenger_id, question_original, case_id FROM rooms WHERE id = 'r1'").fetchone()
+    assert tuple(room) == (None, None, None)
+    # ...the advice she gave stays on the others' lists, without her name.
+    assert conn.execute("SELECT participant_id, text FROM advice_items WHERE id = 'b1'").fetchone()[0] is None
+    assert count(conn, "advice_items") == rows["advice_items"] - 2
+    assert [r[1] for r in _record(conn)].count("anne") == 0
+    assert len(_record(conn)) == 5
+    bas = history.member_history(conn, "bas")
+    assert [i["speaker"] for i in bas["advice_lists"][0]["items"]] == [None]
+    with pytest.raises(KeyError):
+        history.member_history(conn, "anne")
+
+
+def test_a_member_in_a_meeting_that_has_not_ended_cannot_be_deleted_yet(conn):
+    two_meetings(conn)
+    conn.execute("UPDATE rooms SET status = 'running', ended_at = NULL WHERE id = 'r3'")
+    with pytest.raises(MeetingOpen):
+        delete_member(conn, "carla")
+    assert count(conn, "members", "id = 'carla'") == 1 and count(conn, "cases", "participant_id = 'r3-carla'") == 1
+    # Bas was not in meeting 2: he can go.
+    assert delete_member(conn, "bas") == ["r1", "r2"]
+
+
+def test_delete_now_of_a_case_room_keeps_the_record(conn):
+    two_meetings(conn)
+    record = _record(conn)
+    delete_room(conn, "r3")
+    assert _record(conn) == record and count(conn, "meetings") == 2

@@ -1,0 +1,124 @@
+"""A member's own history: the right meetings and roles, and only their own content (issue 17, part 4)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from companion import db, history
+from group_rows import (MIN, T0, add_advice, add_case, add_case_room, add_group, add_mark, add_meeting, add_member,
+                        add_takeaway, attend, meeting_member)
+
+PEOPLE = {"fleur": "Fleur", "anne": "Anne", "bas": "Bas", "carla": "Carla"}
+DAY = 86400.0
+
+
+@pytest.fixture
+def conn(database):
+    c = db.connect(database)  # on SQLite and on PostgreSQL
+    yield c
+    c.close()
+
+
+def two_meetings(conn) -> None:
+    """Meeting 1: Anne's case, then Bas's (Carla's question waits); meeting 2: Carla's case."""
+    add_group(conn, "g1", "Intervisie Noord")
+    for mid, name in PEOPLE.items():
+        add_member(conn, "g1", mid, name, "begeleider" if mid == "fleur" else "deelnemer")
+    add_meeting(conn, "g1", "m1", 1, T0, T0 + 180 * MIN)
+    r1 = add_case_room(conn, "m1", "r1", 1, PEOPLE, inbrenger="anne", ended_at=T0 + 90 * MIN)
+    r2 = add_case_room(conn, "m1", "r2", 2, PEOPLE, inbrenger="bas", ended_at=T0 + 180 * MIN)
+    add_case(conn, "r1", r1["anne"], "Nee zeggen", "Hoe zeg ik nee tegen extra werk?", treated=True)
+    add_case(conn, "r1", r1["bas"], "Overdracht", "Hoe draag ik mijn project over?")
+    add_case(conn, "r1", r1["carla"], "Feedback", "Hoe geef ik feedback aan mijn leidinggevende?")
+    # The questions not treated went along into case 2 (as copies); Bas's was chosen there.
+    add_case(conn, "r2", r2["bas"], "Overdracht", "Hoe draag ik mijn project over?", treated=True)
+    add_case(conn, "r2", r2["carla"], "Feedback", "Hoe geef ik feedback aan mijn leidinggevende?")
+    add_advice(conn, "r1", "a1", r1["bas"], "Spreek een vast moment af om je werk te verdelen.", 1)
+    add_advice(conn, "r1", "a2", r1["carla"], "Vraag wat er blijft liggen als je ja zegt.", 2)
+    add_mark(conn, "r1", "a1", r1["anne"], "useful", "Morgen proberen")
+    add_advice(conn, "r2", "b1", r2["anne"], "Schrijf een overdrachtsdocument.", 1)
+    add_mark(conn, "r2", "b1", r2["bas"], "ask", "Hoe lang?")
+    add_takeaway(conn, "r1", r1["anne"], "Ik mag ook nee zeggen", shared=True)
+    add_takeaway(conn, "r1", r1["bas"], "Vaker vragen wat iemand nodig heeft", shared=False)
+    add_takeaway(conn, "r2", r2["carla"], "Zelf ook eens inbrengen", shared=False)
+    conn.execute(
+        "INSERT INTO followups (member_id, room_id, item_id, status, updated_at) VALUES ('anne', 'r1', 'a1', 'helped', ?)",
+        (T0 + 40 * DAY,))
+    for mid in PEOPLE:
+        meeting_member(conn, "m1", mid, {"fleur": "begeleider", "anne": "inbrenger", "bas": "inbrenger"}.get(mid, "deelnemer"))
+        attend(conn, "m1", mid, T0 - MIN, T0 + 181 * MIN)
+    # Meeting 2 without Bas.
+    start2 = T0 + 28 * DAY
+    add_meeting(conn, "g1", "m2", 2, start2, start2 + 100 * MIN)
+    r3 = add_case_room(conn, "m2", "r3", 1, {m: n for m, n in PEOPLE.items() if m != "bas"}, inbrenger="carla",
+                       ended_at=start2 + 100 * MIN)
+    add_case(conn, "r3", r3["carla"], "Feedback", "Hoe geef ik feedback aan mijn leidinggevende?", treated=True)
+    add_advice(conn, "r3", "c1", r3["anne"], "Begin met wat goed gaat.", 1)
+    for mid in ("fleur", "anne", "carla"):
+        meeting_member(conn, "m2", mid, {"fleur": "begeleider", "carla": "inbrenger"}.get(mid, "deelnemer"))
+        attend(conn, "m2", mid, start2, start2 + 100 * MIN)
+    conn.execute(
+        "INSERT INTO followup_updates (meeting_id, member_id, text, shared, updated_at) VALUES ('m2', 'anne', ?, 1, ?)",
+        ("Ik heb twee keer nee gezegd, en het ging goed.", start2))
+
+
+def test_history_shows_the_meetings_and_roles(conn):
+    two_meetings(conn)
+    anne = history.member_history(conn, "anne")
+    assert [(m["number"], m["role"], m["minutes"]) for m in anne["meetings"]] == [(2, "deelnemer", 100), (1, "inbrenger", 180)]
+    assert anne["meetings"][1]["cases"] == [{"room_id": "r1", "case_no": 1, "mine": True},
+                                            {"room_id": "r2", "case_no": 2, "mine": False}]
+    bas = history.member_history(conn, "bas")
+    assert [(m["number"], m["role"]) for m in bas["meetings"]] == [(1, "inbrenger")]
+    fleur = history.member_history(conn, "fleur")
+    assert [(m["number"], m["role"]) for m in fleur["meetings"]] == [(2, "begeleider"), (1, "begeleider")]
+    assert anne["group"]["name"] == "Intervisie Noord" and anne["group"]["facilitators"] == ["Fleur"]
+
+
+def test_history_holds_only_the_members_own_content(conn):
+    two_meetings(conn)
+    anne = history.member_history(conn, "anne")
+    assert [(q["number"], q["title"], q["treated"]) for q in anne["questions"]] == [(1, "Nee zeggen", True)]
+    [own] = anne["advice_lists"]
+    assert own["room_id"] == "r1" and own["number"] == 1 and own["case_no"] == 1
+    assert own["question_original"] == "Hoe zeg ik nee tegen extra werk?"
+    assert [(i["text"], i["speaker"], i["mark"], i["note"], i["followup"]) for i in own["items"]] == [
+        ("Spreek een vast moment af om je werk te verdelen.", "Bas", "useful", "Morgen proberen", "helped"),
+        ("Vraag wat er blijft liggen als je ja zegt.", "Carla", None, "", None)]
+    assert [(t["text"], t["shared"]) for t in anne["takeaways"]] == [("Ik mag ook nee zeggen", True)]
+    assert [(u["number"], u["shared"]) for u in anne["updates"]] == [(2, True)]
+    # Nothing of anyone else's: not Bas's list, marks or unshared take-away, not Carla's question.
+    text = json.dumps(anne)
+    for other in ("overdrachtsdocument", "Hoe lang?", "Vaker vragen", "feedback aan mijn", "Zelf ook eens",
+                  "Begin met wat goed gaat"):
+        assert other not in text, other
+
+    carla = history.member_history(conn, "carla")
+    # Carla's question waited through meeting 1 (two copies, never treated) and was treated in meeting 2.
+    assert [(q["number"], q["treated"], q["case_no"]) for q in carla["questions"]] == [(2, True, 1), (1, False, 1)]
+    assert [lst["room_id"] for lst in carla["advice_lists"]] == ["r3"]
+    assert [(t["text"], t["shared"]) for t in carla["takeaways"]] == [("Zelf ook eens inbrengen", False)]
+    assert "nee tegen extra werk" not in json.dumps(carla)
+
+    bas = history.member_history(conn, "bas")
+    [own] = bas["advice_lists"]
+    assert [(i["text"], i["mark"], i["note"]) for i in own["items"]] == [("Schrijf een overdrachtsdocument.", "ask", "Hoe lang?")]
+    assert "Morgen proberen" not in json.dumps(bas)
+
+
+def test_a_meeting_whose_content_is_gone_stays_in_the_history(conn):
+    from companion.retention import delete_meeting_content
+
+    two_meetings(conn)
+    delete_meeting_content(conn, "m1")
+    anne = history.member_history(conn, "anne")
+    assert [(m["number"], m["role"], m["minutes"], m["cases"]) for m in anne["meetings"]] == [
+        (2, "deelnemer", 100, [{"room_id": "r3", "case_no": 1, "mine": False}]), (1, "inbrenger", 180, [])]
+    assert anne["advice_lists"] == [] and anne["questions"] == [] and anne["takeaways"] == []
+
+
+def test_unknown_member(conn):
+    with pytest.raises(KeyError):
+        history.member_history(conn, "nobody")
