@@ -29,10 +29,13 @@ import os
 import re
 import sqlite3
 import threading
+import time
 import uuid
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
+
+log = logging.getLogger(__name__)
 
 
 class PgError(Exception):
@@ -75,17 +78,88 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # packets) fails ``serve`` and ``migrate`` with a message after this many seconds, instead of a silent
 # wait of minutes. A ``?connect_timeout=`` in the URL wins.
 CONNECT_SECONDS = 10
+# Connecting again while serving, after the database went away: shorter, because the calls are made on the
+# event loop, and every second spent here is a second no room on this process moves.
+RECONNECT_SECONDS = 3
+# A statement that has not come back after this many seconds means the database is stuck or out of reach
+# (a host gone from the network, a stopped backend, a failover that moved the address): its socket is cut
+# and the request gets 503 database_unavailable, instead of the event loop, and every room on it, waiting
+# for TCP to give up after a quarter of an hour. PostgreSQL's own statement_timeout (set a little below)
+# ends a statement first when the server is only slow; lock waits end sooner still (lock_timeout).
+STATEMENT_SECONDS = 10.0
+# After the database could not be reached, a new connection is tried at most this often (doubling up to
+# the maximum while it stays away); requests in between fail at once (503) instead of each waiting.
+RETRY_SECONDS = (2.0, 30.0)
+# TCP keepalives, so that a connection whose peer vanished while it was idle is known dead before it is used.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3, "keepalives_count": 3}
 
 
-def _pg_options(url: str) -> dict[str, Any]:
-    """psycopg's keyword arguments besides the URL: the connect timeout unless the URL gives one."""
+def _pg_options(url: str, connect_seconds: int = CONNECT_SECONDS) -> dict[str, Any]:
+    """psycopg's keyword arguments besides the URL: the connect timeout and TCP keepalives, each unless
+    the URL gives its own."""
     from psycopg.conninfo import conninfo_to_dict
 
     try:
         given = conninfo_to_dict(url)
     except Exception:  # a malformed URL: connecting says what is wrong with it
         given = {}
-    return {} if "connect_timeout" in given else {"connect_timeout": CONNECT_SECONDS}
+    wanted = {"connect_timeout": connect_seconds, **KEEPALIVES}
+    return {k: v for k, v in wanted.items() if k not in given}
+
+
+class _Watchdog:
+    """One thread per process that cuts the socket of a statement running past its deadline.
+
+    ``shutdown`` (not ``close``) on the socket: the blocked read in libpq returns at once with "server closed
+    the connection", psycopg raises, and the file descriptor stays libpq's to close."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._armed: dict[int, tuple[float, int]] = {}  # token -> (monotonic deadline, socket fd)
+        self._tokens = iter(range(1, 1 << 62))
+        self._thread: threading.Thread | None = None
+
+    def arm(self, fd: int, seconds: float) -> int:
+        with self._cond:
+            token = next(self._tokens)
+            self._armed[token] = (time.monotonic() + seconds, fd)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="db-deadline", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+            return token
+
+    def disarm(self, token: int) -> None:
+        with self._cond:
+            self._armed.pop(token, None)
+
+    def _run(self) -> None:
+        import socket
+
+        while True:
+            with self._cond:
+                now = time.monotonic()
+                due = [t for t, (deadline, _) in self._armed.items() if deadline <= now]
+                fds = [self._armed.pop(t)[1] for t in due]
+                if not fds:
+                    nearest = min((d for d, _ in self._armed.values()), default=None)
+                    self._cond.wait(None if nearest is None else max(0.0, nearest - now))
+                    continue
+            for fd in fds:
+                log.warning("database: a statement ran past %.0f s; cutting its connection", STATEMENT_SECONDS)
+                try:
+                    sock = socket.socket(fileno=os.dup(fd))
+                except OSError:
+                    continue  # closed meanwhile: the statement is over
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                finally:
+                    sock.close()
+
+
+_watchdog = _Watchdog()
 
 
 def prepare_folder(folder: Path) -> None:
@@ -406,24 +480,33 @@ class PgConnection:
         self.url = url
         self._lock = threading.RLock()
         self._in_transaction = False
-        self._conn = self._open()
+        self._retry_at = 0.0  # monotonic: no new connection before this (the database was out of reach)
+        self._backoff = RETRY_SECONDS[0]
+        self._conn = self._open(CONNECT_SECONDS)
 
-    def _open(self):
+    def _open(self, connect_seconds: int):
         import psycopg
 
         try:
             conn = psycopg.connect(
                 self.url, autocommit=True, cursor_factory=psycopg.ClientCursor, row_factory=_row_factory,
-                application_name="companion", **_pg_options(self.url),
+                application_name="companion", **_pg_options(self.url, connect_seconds),
             )
             # As SQLite's busy_timeout: a write that waits for another process's transaction longer than
             # this fails (that command is refused) instead of hanging the room. And a process stopped inside a
             # transaction (SIGSTOP, a swapping machine) loses it, so that the others' writes go on.
             conn.execute("SET lock_timeout = '5s'")
             conn.execute("SET idle_in_transaction_session_timeout = '15s'")
-            return conn
+            conn.execute(f"SET statement_timeout = '{int(STATEMENT_SECONDS * 1000) - 1000}ms'")
         except psycopg.Error as exc:
             raise _pg_error(exc) from exc
+        self._backoff = RETRY_SECONDS[0]
+        return conn
+
+    def _unreachable(self) -> None:
+        """The database just failed to answer: try a new connection only after the backoff."""
+        self._retry_at = time.monotonic() + self._backoff
+        self._backoff = min(self._backoff * 2, RETRY_SECONDS[1])
 
     def _sql(self, sql: str) -> str:
         done = _translated.get(sql)
@@ -435,31 +518,48 @@ class PgConnection:
         # A connection the server dropped (a restart of PostgreSQL, a failover) is opened again before
         # the next statement; a statement inside a transaction fails instead, as the transaction is lost.
         if self._conn.closed and not self._in_transaction:
-            self._conn = self._open()
+            wait = self._retry_at - time.monotonic()
+            if wait > 0:
+                raise PgUnavailable(f"database unreachable; the next try in {wait:.0f} s")
+            try:
+                self._conn = self._open(RECONNECT_SECONDS)
+            except PgUnavailable:
+                self._unreachable()
+                raise
         return self._conn
 
-    def execute(self, sql: str, params: Any = ()):
-        """Run one statement; returns psycopg's cursor (``fetchone``, ``fetchall``, iteration, ``rowcount``)."""
+    def _run(self, call: Callable[[Any], Any]):
+        """``call(connection)`` under the statement deadline, its errors as ours."""
         import psycopg
 
         with self._lock:
             conn = self._live()
+            token = _watchdog.arm(conn.pgconn.socket, STATEMENT_SECONDS)
             try:
-                # Always with a parameter list, even empty: psycopg then reads %% as %, as _translate wrote it.
-                return conn.execute(self._sql(sql), _params(params))
+                return call(conn)
             except psycopg.Error as exc:
-                raise _pg_error(exc) from exc
+                error = _pg_error(exc)
+                if isinstance(error, PgUnavailable) and conn.closed:
+                    self._unreachable()
+                raise error from exc
+            finally:
+                _watchdog.disarm(token)
+
+    def execute(self, sql: str, params: Any = ()):
+        """Run one statement; returns psycopg's cursor (``fetchone``, ``fetchall``, iteration, ``rowcount``).
+
+        Raises :class:`PgUnavailable` when the database cannot be reached or the statement has not come
+        back within ``STATEMENT_SECONDS``."""
+        # Always with a parameter list, even empty: psycopg then reads %% as %, as _translate wrote it.
+        return self._run(lambda conn: conn.execute(self._sql(sql), _params(params)))
 
     def executemany(self, sql: str, seq: Iterable[Any]):
-        import psycopg
-
-        with self._lock:
-            cur = self._live().cursor()
-            try:
-                cur.executemany(self._sql(sql), [_params(p) for p in seq])
-            except psycopg.Error as exc:
-                raise _pg_error(exc) from exc
+        def many(conn):
+            cur = conn.cursor()
+            cur.executemany(self._sql(sql), [_params(p) for p in seq])
             return cur
+
+        return self._run(many)
 
     def begin(self) -> None:
         self.execute("BEGIN")

@@ -8,9 +8,11 @@ one, not taken for the name of a new SQLite file.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -38,10 +40,13 @@ def test_a_database_that_never_answers_is_given_up_on(silent_host, monkeypatch, 
     assert "timeout" in str(caught.value).lower() or "timed out" in str(caught.value).lower(), caught.value
 
 
-def test_the_urls_own_connect_timeout_wins():
-    assert db._pg_options("postgresql://u@h:5432/d") == {"connect_timeout": db.CONNECT_SECONDS}
-    assert db._pg_options("postgresql://u@h:5432/d?connect_timeout=3") == {}
-    assert db._pg_options("postgresql://u@[::1/x") == {"connect_timeout": db.CONNECT_SECONDS}
+def test_the_urls_own_connect_timeout_and_keepalives_win():
+    ours = {"connect_timeout": db.CONNECT_SECONDS, **db.KEEPALIVES}
+    assert db._pg_options("postgresql://u@h:5432/d") == ours
+    assert db._pg_options("postgresql://u@h:5432/d?connect_timeout=3") == db.KEEPALIVES
+    assert db._pg_options("postgresql://u@[::1/x") == ours
+    given = db._pg_options("postgresql://u@h/d?keepalives_idle=60&connect_timeout=4")
+    assert "connect_timeout" not in given and "keepalives_idle" not in given and given["keepalives"] == 1
 
 
 @pytest.mark.parametrize("url", ["postgresql:/companion@db/companion", "postgresq://companion@db/companion",
@@ -94,6 +99,13 @@ async def test_a_database_gone_for_a_while_gives_try_again_then_the_room_goes_on
                     assert body["error"]["message_en"] != body["error"]["message"]
         finally:
             admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    # Back: once the connection's backoff is over (a page retries on its own meanwhile).
+    for _ in range(100):
+        async with harness.http.get(harness.url(f"/api/rooms/{facilitator.room_id}/state"),
+                                    headers=facilitator.headers) as r:
+            if r.status != 503:
+                break
+        await asyncio.sleep(0.1)
     after = await facilitator.state()
     assert after["room"] == before["room"]
     assert "database unavailable" in caplog.text and "Traceback" not in caplog.text
@@ -112,3 +124,52 @@ def test_migrating_logs_the_revisions_it_runs_and_not_alembics_plugins(tmp_path,
     assert db.migrate(str(path))[1] == db.head()
     assert "Running upgrade" in caplog.text
     assert "setup plugin" not in caplog.text, caplog.text[:2000]
+
+
+def test_a_statement_the_database_never_answers_is_cut_and_the_next_connection_waits_its_turn(pg_cluster, monkeypatch):
+    """A backend that stops answering mid-statement (SIGSTOP here; a host gone from the network or a
+    failover that moved the address look the same from the client): the statement fails with
+    PgUnavailable after STATEMENT_SECONDS instead of blocking the event loop for as long as TCP waits,
+    the next one fails at once during the backoff, and once the database answers again the connection
+    is made anew."""
+    import os
+    import signal
+
+    monkeypatch.setattr(db, "STATEMENT_SECONDS", 1.5)
+    monkeypatch.setattr(db, "RETRY_SECONDS", (1.0, 4.0))
+    conn = db.connect(pg_cluster.new_database(migrated=True))
+    backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    assert conn.execute("SHOW statement_timeout").fetchone()[0] == "500ms"  # the server's own, a little below
+    os.kill(backend, signal.SIGSTOP)
+    try:
+        # In a thread, so that a deadline that does not work fails this test instead of hanging the suite.
+        outcome: list = []
+
+        def statement():
+            try:
+                conn.execute("SELECT count(*) FROM rooms")
+                outcome.append("answered")
+            except db.PgUnavailable as exc:
+                outcome.append(exc)
+
+        worker = threading.Thread(target=statement, daemon=True)
+        worker.start()
+        worker.join(10)
+        assert outcome and isinstance(outcome[0], db.PgUnavailable), outcome or "still waiting after 10 s"
+        started = time.monotonic()
+        with pytest.raises(db.PgUnavailable, match="next try"):
+            conn.execute("SELECT 1")
+        assert time.monotonic() - started < 0.5  # no connection attempted during the backoff
+    finally:
+        os.kill(backend, signal.SIGCONT)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            assert conn.execute("SELECT 1").fetchone()[0] == 1
+            break
+        except db.PgUnavailable:
+            assert time.monotonic() < deadline, "the connection did not come back"
+            time.sleep(0.2)
+    assert conn.execute("SELECT pg_backend_pid()").fetchone()[0] != backend
+    conn.close()
+
