@@ -345,9 +345,10 @@ class Front:
             self.unrouted.pop(address, None)
 
     # ------------------------------------------------------------------ run and stop
-    def stop(self) -> None:
+    def stop(self, reason: str = "asked to") -> None:
         if self.stopping:
             return
+        log.info("stopping (%s): no new connections; the workers finish their rooms' work", reason)
         self.stopping = True
         if self.done is not None:
             self.done.set()
@@ -356,7 +357,7 @@ class Front:
         loop = asyncio.get_running_loop()
         self.done = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.stop)
+            loop.add_signal_handler(sig, self.stop, signal.Signals(sig).name)
         if self.listener is None:
             self.listen()
         for worker in self.workers:
@@ -386,6 +387,7 @@ class Front:
         if self.failed:
             print(f"companion: {self.failed}; see the lines above", file=sys.stderr, flush=True)
             return 1
+        log.info("stopped: every worker has ended")
         return 0
 
 

@@ -196,6 +196,8 @@ async def test_rooms_spread_over_workers_stay_there_and_come_back_after_a_worker
         server.proc.send_signal(signal.SIGTERM)
         assert server.proc.wait(40) == 0
         wait_for(lambda: not any(alive(pid) for pid in pids), 20, "every process gone")
+        said = server.log_path.read_text(errors="replace")
+        assert "stopping (SIGTERM)" in said and "stopped: every worker has ended" in said, said[-2000:]
         conn = sqlite3.connect(data / "companion.sqlite3")
         leases = conn.execute("SELECT owner, expires_at FROM room_leases").fetchall()
         conn.close()
