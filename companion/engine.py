@@ -19,6 +19,7 @@ from typing import Any, Awaitable, Callable
 from . import signals, tokens
 from .db import Connection, Transaction
 from .errors import ClientError, bad_request, conflict, forbidden, not_found
+from .groups import meetings
 from .methods import LANGUAGES, MethodCatalog
 from .names import name_key
 from .room import DEELNEMER, ENDED, FACILITATOR, INBRENGER, RUNNING, WAITING, Participant, Room
@@ -122,12 +123,16 @@ class PhaseEngine:
         facilitator_name: Any,
         capacity: Any = DEFAULT_CAPACITY,
         owner_id: str | None = None,
+        group: dict[str, Any] | None = None,
     ) -> tuple[Room, str, str]:
         """Returns the room, the facilitator's personal token and the invite token.
 
         ``owner_id`` is the facilitator (companion.facilitators) who made it; ClientError 429 when
-        they, or the server as a whole, hold as many rooms as the limits allow."""
-        group = clean_text(name, "Groepsnaam", MAX_GROUP_NAME)
+        they, or the server as a whole, hold as many rooms as the limits allow. Without ``group`` the room
+        is a one-off group with one meeting (companion/groups/meetings.py); with ``group`` ({group_id,
+        member_id: the facilitator's member, retention_days}) it is the first case room of a new meeting
+        of that group."""
+        group_name = clean_text(name, "Groepsnaam", MAX_GROUP_NAME)
         fac_name = clean_text(facilitator_name, "Je naam", MAX_NAME)
         method = self.catalog.get(method_id) if isinstance(method_id, str) else None
         if method is None:
@@ -139,6 +144,7 @@ class PhaseEngine:
         room_id = tokens.new_id()
         invite = tokens.new_token()
         fac_token = tokens.new_token()
+        fac_id = tokens.new_id()
         now = self.clock()
         with Transaction(self.conn) as conn:
             self._check_room_limits(conn, owner_id)
@@ -149,15 +155,25 @@ class PhaseEngine:
             conn.execute(
                 """INSERT INTO rooms (id, name, method_id, method_source, language, capacity, invite_hash, created_at)
                    VALUES (?, ?, ?, '', ?, ?, ?, ?)""",
-                (room_id, group, method.id, language, capacity, tokens.token_hash(invite), now),
+                (room_id, group_name, method.id, language, capacity, tokens.token_hash(invite), now),
             )
             conn.execute("INSERT INTO room_methods (room_id, method_hash) VALUES (?, ?)", (room_id, source_hash))
             conn.execute(
-                "INSERT INTO participants (id, room_id, name, role, token_hash, joined_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (tokens.new_id(), room_id, fac_name, FACILITATOR, tokens.token_hash(fac_token), now),
+                """INSERT INTO participants (id, room_id, name, role, token_hash, joined_at, member_id)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (fac_id, room_id, fac_name, FACILITATOR, tokens.token_hash(fac_token), now,
+                 group["member_id"] if group else None),
             )
             if owner_id is not None:
                 conn.execute("INSERT INTO room_owners (room_id, facilitator_id) VALUES (?, ?)", (room_id, owner_id))
+            if group is None:
+                meetings.make_one_off(conn, room_id, name=group_name, language=language, method_id=method.id,
+                                      facilitator_pid=fac_id, facilitator_name=fac_name, owner_id=owner_id,
+                                      retention_days=30, now=now)
+            else:
+                conn.execute("UPDATE rooms SET retention_days = ? WHERE id = ?", (group["retention_days"], room_id))
+                meeting_id, _ = meetings.new_meeting(conn, group["group_id"], method.id, now)
+                meetings.add_case_room(conn, meeting_id, room_id)
         return self.get(room_id), fac_token, invite
 
     def _check_room_limits(self, conn: Connection, owner_id: str | None) -> None:
@@ -234,11 +250,54 @@ class PhaseEngine:
                 "INSERT INTO participants (id, room_id, name, role, token_hash, joined_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (participant.id, room.id, participant.name, participant.role, tokens.token_hash(token), participant.joined_at),
             )
+            meetings.attach_member(conn, room.id, participant.id, participant.name, participant.joined_at)
             room.rev += 1
             room.save(conn)
         room.participants[participant.id] = participant
         await self._notify(room, ("participants",))
         return room, participant, token
+
+    async def enter_member(self, room_id: str, member_id: str) -> tuple[Room, Participant, bool]:
+        """A group member who opened their personal link comes into a case room of their group's meeting:
+        their participant there (made now, as a join makes one, if they have none). Returns (room,
+        participant, made). A member whose role is ``begeleider`` is the room's facilitator. ClientError
+        403 for a member of another group or one the facilitator removed from this room, 409 when the
+        room ended, is locked or full."""
+        room = self.get(room_id)
+        group = meetings.group_of_room(self.conn, room.id)
+        member = self.conn.execute("SELECT * FROM members WHERE id = ?", (member_id,)).fetchone()
+        if group is None or member is None or member["group_id"] != group["id"]:
+            raise forbidden("Deze link hoort niet bij deze kamer.", "bad_token")
+        existing = meetings.participant_of_member(self.conn, room.id, member_id)
+        if existing is not None:
+            participant = room.participants.get(existing["id"])
+            if participant is None or participant.removed:
+                raise forbidden("De begeleider heeft je uit deze casus gehaald. Vraag de begeleider.", "removed")
+            return room, participant, False
+        if room.status == ENDED:
+            raise conflict("Deze sessie is al afgelopen.", "ended")
+        role = FACILITATOR if member["role"] == meetings.BEGELEIDER else DEELNEMER
+        if role != FACILITATOR and room.locked:
+            raise conflict("De begeleider heeft de kamer gesloten: er kan niemand meer bij. Vraag de begeleider.", "locked")
+        if role != FACILITATOR and room.joined_count >= room.capacity:
+            raise conflict(f"De kamer is vol ({room.capacity} deelnemers).", "room_full")
+        participant = Participant(id=tokens.new_id(), name=member["name"], role=role, joined_at=self.clock())
+        with Transaction(self.conn) as conn:
+            key = name_key(participant.name)
+            for row in conn.execute("SELECT name FROM participants WHERE room_id = ?", (room.id,)):
+                if name_key(row["name"]) == key:
+                    raise conflict("Iemand in deze kamer heet al zo. Vraag de begeleider.", "name_taken")
+            conn.execute(
+                """INSERT INTO participants (id, room_id, name, role, token_hash, joined_at, member_id)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (participant.id, room.id, participant.name, participant.role,
+                 tokens.token_hash(tokens.new_token()), participant.joined_at, member_id),
+            )
+            room.rev += 1
+            room.save(conn)
+        room.participants[participant.id] = participant
+        await self._notify(room, ("participants",))
+        return room, participant, True
 
     # --------------------------------------------------------------- commands
     async def command(self, room_id: str, actor_id: str, name: Any, args: Any) -> tuple[str, ...]:
@@ -259,11 +318,14 @@ class PhaseEngine:
         if room.status == ENDED and not spec.after_end:
             raise conflict("De sessie is afgelopen.", "ended")
         now = self.clock()
+        inbrenger_before = room.inbrenger_id
         try:
             with Transaction(self.conn):
                 events = spec.handler(self, room, actor, args, now)
                 room.rev += 1
                 room.save(self.conn)
+                if room.inbrenger_id != inbrenger_before:
+                    meetings.refresh_roles_of_room(self.conn, room.id)
         except BaseException:
             # Keep memory equal to what is on disk: a refused command changed nothing.
             self.rooms[room_id] = Room.load(self.conn, room_id) or room
@@ -413,6 +475,7 @@ class PhaseEngine:
         if room.status != WAITING:
             raise conflict("De sessie is al begonnen.", "already_started")
         room.status = RUNNING
+        meetings.case_started(self.conn, room.id, now)
         return self._enter_step(room, 0, now) + ("session.start",)
 
     def cmd_next(self, room: Room, actor: Participant, args: dict, now: float) -> tuple[str, ...]:
@@ -465,7 +528,48 @@ class PhaseEngine:
         room.timer.pause(now)
         signals.clear_kind(self.conn, room.id, signals.HAND)
         signals.clear_kind(self.conn, room.id, signals.HELP)
+        meetings.case_ended(self.conn, room.id, now)
         return ("session.end",)
+
+    def cmd_case_next(self, room: Room, actor: Participant, args: dict, now: float) -> tuple[str, ...]:
+        """The next case of the same meeting, in a new case room (companion/groups/meetings.py): same
+        name, method, language, capacity and owner; everyone not removed carried over; the questions not
+        treated carried over to be voted on again; steps, timer, gates, votes, advice list and take-aways
+        fresh. The room's pages get the event ``moved`` and ``meeting.next_room`` in their state."""
+        if room.status != ENDED:
+            raise conflict("Sluit eerst deze casus af; daarna kan de volgende beginnen.", "not_ended")
+        meeting = meetings.require_meeting(self.conn, room.id)
+        if meetings.next_room(self.conn, room.id) is not None:
+            raise conflict("De volgende casus is al begonnen.", "next_exists")
+        owner = self.conn.execute("SELECT facilitator_id FROM room_owners WHERE room_id = ?", (room.id,)).fetchone()
+        self._check_room_limits(self.conn, owner["facilitator_id"] if owner else None)
+        new_id = tokens.new_id()
+        # The invite goes along too: a latecomer with the meeting's invite lands in the case that runs now.
+        old_invite = self.conn.execute("SELECT invite_hash FROM rooms WHERE id = ?", (room.id,)).fetchone()[0]
+        self.conn.execute(
+            "UPDATE rooms SET invite_hash = ? WHERE id = ?", (tokens.token_hash(tokens.new_token()), room.id)
+        )
+        self.conn.execute(
+            """INSERT INTO rooms (id, name, method_id, method_source, language, capacity, invite_hash, created_at,
+                                  retention_days)
+               SELECT ?, name, method_id, method_source, language, capacity, ?, ?, retention_days FROM rooms WHERE id = ?""",
+            (new_id, old_invite, now, room.id),
+        )
+        self.conn.execute(
+            "INSERT INTO room_methods (room_id, method_hash) SELECT ?, method_hash FROM room_methods WHERE room_id = ?",
+            (new_id, room.id),
+        )
+        if owner is not None:
+            self.conn.execute(
+                "INSERT INTO room_owners (room_id, facilitator_id) VALUES (?, ?)", (new_id, owner["facilitator_id"])
+            )
+        people = [
+            (p.id, p.name, FACILITATOR if p.role == FACILITATOR else DEELNEMER, meetings.member_of(self.conn, room.id, p.id))
+            for p in room.present
+        ]
+        meetings.carry_over(self.conn, room.id, new_id, people, room.case_id, now)
+        meetings.add_case_room(self.conn, meeting["id"], new_id)
+        return ("moved",)
 
     def cmd_set_inbrenger(self, room: Room, actor: Participant, args: dict, now: float) -> tuple[str, ...]:
         participant = self._participant_arg(room, args)
@@ -720,4 +824,5 @@ COMMANDS: dict[str, Command] = {
     "help.signal": Command(PhaseEngine.cmd_help, MEMBERS),
     "help.clear": Command(PhaseEngine.cmd_help_clear, FAC),
     "media.report": Command(PhaseEngine.cmd_media_report, ANY, after_end=True),
+    "case.next": Command(PhaseEngine.cmd_case_next, FAC, after_end=True),
 }

@@ -39,8 +39,8 @@ async def test_ended_session_is_deleted_after_retention_and_not_before(harness):
     assert purge_expired(conn, time.time() + 29 * DAY) == []
     assert purge_expired(conn, time.time() + 31 * DAY) == [facilitator.room_id]
     assert _count_rows(conn, facilitator.room_id) == 0
-    # The other room stays: its row, its facilitator, its owner, its method, the browser session naming it
-    # and the lease of the process serving it.
-    assert _count_rows(conn, other.room_id) == 6
+    # The other room stays: its row, its facilitator, its owner, its method, the browser session naming it,
+    # the lease of the process serving it and its place in its (one-off) meeting.
+    assert _count_rows(conn, other.room_id) == 7
     status, _ = await anne.command("takeaway.save", text="x")
     assert status in (403, 404)
