@@ -46,6 +46,7 @@ from .web_common import (  # noqa: F401  (names other modules and tests take fro
     LEASES,
     LIVE,
     MAX_BODY,
+    ON_ARRIVE,
     ON_GONE,
     SETTINGS,
     STATE_EXTRAS,
@@ -542,7 +543,31 @@ def _entered(request: web.Request, room: Room, pid: str, token: str, **links: st
     return response
 
 
+def _moved_to(request: web.Request, found: str | None) -> str | None:
+    """The later case room of the same meeting a link of the room in the path went along to, or None."""
+    from .groups import meetings
+
+    room_id = request.match_info["room_id"]
+    if found is None or found == room_id or not meetings.same_meeting(request.app[ENGINE].conn, room_id, found):
+        return None
+    return found
+
+
+def _follow_invite(request: web.Request) -> None:
+    """An invite of an earlier case room of the meeting: 307 to the same path under the case room it went to."""
+    invite = request.match_info["invite"]
+    moved = _moved_to(request, request.app[ENGINE].room_id_of_invite(invite))
+    if moved is not None:
+        raise web.HTTPTemporaryRedirect(request.path.replace(f"/{request.match_info['room_id']}/", f"/{moved}/", 1))
+
+
+async def join_page(request: web.Request) -> web.StreamResponse:
+    _follow_invite(request)
+    return await page("join.html")(request)
+
+
 async def invite_info(request: web.Request) -> web.Response:
+    _follow_invite(request)
     room = request.app[ENGINE].room_for_invite(request.match_info["invite"], request.match_info["room_id"])
     return web.json_response(
         {
@@ -556,6 +581,7 @@ async def invite_info(request: web.Request) -> web.Response:
 
 
 async def join_room(request: web.Request) -> web.Response:
+    _follow_invite(request)
     body = await read_json(request)
     room, participant, token = await request.app[ENGINE].join(
         request.match_info["invite"], body.get("name"), request.match_info["room_id"]
@@ -607,6 +633,10 @@ async def personal_link(request: web.Request) -> web.StreamResponse:
     try:
         room, participant = request.app[ENGINE].authenticate(token, request.match_info["room_id"])
     except ClientError:
+        # The person's link went along to the next case of the meeting (case.next).
+        moved = _moved_to(request, request.app[ENGINE].room_id_of_token(token))
+        if moved is not None:
+            raise web.HTTPSeeOther(f"/r/{moved}/k/{token}")
         return _unknown_link()
     response = web.HTTPSeeOther(f"/r/{room.id}")
     set_room_cookie(request, response, room.id, participant.id)
@@ -696,6 +726,11 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     try:
         await ws.send_json({"type": "welcome", "protocol": PROTOCOL_VERSION, "you": {"id": me.id, "name": me.name}})
         if first:
+            for arrived in request.app[ON_ARRIVE]:
+                try:
+                    await arrived(room_id, me.id)
+                except Exception:
+                    log.exception("on_arrive hook failed")
             await hub.push_state(engine.get(room_id), ("presence",))
         else:
             await ws.send_json(_snapshot_for(request.app, engine.get(room_id), me.id, hub.online(room_id)))
@@ -727,7 +762,9 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             except Exception:
                 log.exception("dropping the media of a closed page failed")
         if last:
-            await _participant_gone(request.app, room_id, me.id)
+            # Shielded: aiohttp cancels this handler once a closed page's connection is gone, and the
+            # others' presence and the record of who left must not be cut off half way.
+            await asyncio.shield(_participant_gone(request.app, room_id, me.id))
     return ws
 
 
@@ -898,6 +935,7 @@ def create_app(settings: Settings) -> web.Application:
     app[STATE_EXTRAS] = []
     app[WS_HANDLERS] = {}
     app[ON_GONE] = []
+    app[ON_ARRIVE] = []
 
     db.prepare_folder(settings.data_dir)
     settings.methods_dir.mkdir(parents=True, exist_ok=True)
@@ -919,6 +957,9 @@ def create_app(settings: Settings) -> web.Application:
     hub.on_gone = lambda room_id, pid: _participant_gone(app, room_id, pid)
     live = _live_services(app, settings, engine, hub)
     web_advice.setup(app)
+    from . import web_groups  # it reads web.py's helpers: imported once this module is complete
+
+    web_groups.setup(app)
     live.utterance_listeners.append(web_advice.utterance_sink(app))
     engine.listeners.append(live.on_change)
     engine.listeners.append(hub.push_state)
@@ -975,7 +1016,7 @@ def create_app(settings: Settings) -> web.Application:
     app.on_cleanup.append(on_cleanup)
 
     app.router.add_get("/", page("index.html"))
-    app.router.add_get("/r/{room_id}/i/{invite}", page("join.html"))
+    app.router.add_get("/r/{room_id}/i/{invite}", join_page)
     app.router.add_get("/r/{room_id}", page("room.html"))
     app.router.add_get("/r/{room_id}/k/{token}", personal_link)
     app.router.add_get("/i/{invite}", old_invite_link)

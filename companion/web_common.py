@@ -33,6 +33,11 @@ STATE_EXTRAS = web.AppKey("state_extras", list)
 WS_HANDLERS = web.AppKey("ws_handlers", dict)
 # Called when a participant's last socket closes: async fn(room_id, participant_id).
 ON_GONE = web.AppKey("on_gone", list)
+# Called when a participant's first page connects (they were not present): async fn(room_id, participant_id).
+ON_ARRIVE = web.AppKey("on_arrive", list)
+# A member's own page when their group has no meeting open (companion/web_groups.py calls it for
+# /g/<group>/m/<token>): async fn(request, group_row, member_row) -> web.StreamResponse.
+MEMBER_PAGE = web.AppKey("member_page", object)
 
 LIVE = web.AppKey("live", Live)
 # Which rooms this process serves (companion/leases.py).

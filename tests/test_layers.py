@@ -8,10 +8,10 @@ from pathlib import Path
 import companion
 
 PACKAGE = Path(companion.__file__).resolve().parent
-DOMAIN = ("advice", "media", "speech")
+DOMAIN = ("advice", "groups", "media", "speech")
 # The modules that speak HTTP to browsers: the aiohttp application and its handlers.
 # (media/bench.py runs a bare aiohttp server of its own for a benchmark: that is not our HTTP layer.)
-HTTP_LAYER = {"companion.web", "companion.web_common", "companion.web_advice", "companion.server"}
+HTTP_LAYER = {"companion.web", "companion.web_common", "companion.web_advice", "companion.web_groups", "companion.server"}
 
 
 def _imports(path: Path) -> set[str]:

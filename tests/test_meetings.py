@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from companion import db
+from companion import db, hours
 from companion.engine import PhaseEngine
 from companion.groups import meetings
 from companion.methods import SHIPPED_METHODS, load_catalog
@@ -17,6 +17,14 @@ from companion.web import ENGINE
 BOTH_DATABASES = True
 
 CATALOG = load_catalog([SHIPPED_METHODS])
+
+
+def minutes_present(conn, meeting_id: str, member_id: str) -> float:
+    """What the record of hours counts (companion/hours.py), unrounded."""
+    meeting = conn.execute("SELECT started_at, ended_at FROM meetings WHERE id = ?", (meeting_id,)).fetchone()
+    intervals = conn.execute("SELECT joined_at, left_at FROM attendance WHERE meeting_id = ? AND member_id = ?",
+                             (meeting_id, member_id)).fetchall()
+    return hours.seconds_present([tuple(r) for r in intervals], meeting[0], meeting[1]) / 60
 
 
 class Clock:
@@ -165,12 +173,12 @@ async def test_attendance_intervals_and_minutes_present(tmp_path):
     clock.now += 300  # still on the page after the end: not counted
     rows = conn.execute("SELECT member_id, joined_at, left_at FROM attendance WHERE meeting_id = ?", (room.id,)).fetchall()
     assert sorted((r[0], r[1], r[2]) for r in rows) == sorted([(fac.id, start, None), (anne.id, start, None), (bas.id, start + 600, None)])
-    assert meetings.minutes_present(conn, room.id, anne.id) == (end - start) / 60
-    assert meetings.minutes_present(conn, room.id, bas.id) == (end - start) / 60 - 10
+    assert minutes_present(conn, room.id, anne.id) == (end - start) / 60
+    assert minutes_present(conn, room.id, bas.id) == (end - start) / 60 - 10
     # A member gone for longer than the grace gets a second interval.
     meetings.leave(conn, room.id, bas.id, end - 1200)
     meetings.arrive(conn, room.id, bas.id, end - 600)
-    assert meetings.minutes_present(conn, room.id, bas.id) == (end - start) / 60 - 20
+    assert minutes_present(conn, room.id, bas.id) == (end - start) / 60 - 20
     roles = dict(conn.execute("SELECT member_id, role FROM meeting_members WHERE meeting_id = ?", (room.id,)).fetchall())
     assert roles == {fac.id: "begeleider", anne.id: "deelnemer", bas.id: "deelnemer"}
     conn.close()

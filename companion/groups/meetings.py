@@ -320,28 +320,6 @@ def leave(conn: Connection, room_id: str, participant_id: str, now: float) -> No
     )
 
 
-def minutes_present(conn: Connection, meeting_id: str, member_id: str, now: float | None = None) -> float:
-    """Minutes the member was at the meeting: their intervals clipped to the meeting's [started_at,
-    ended_at] (an open interval counts to ended_at, or to ``now`` while the meeting runs)."""
-    meeting = conn.execute("SELECT started_at, ended_at FROM meetings WHERE id = ?", (meeting_id,)).fetchone()
-    if meeting is None or meeting["started_at"] is None:
-        return 0.0
-    start = meeting["started_at"]
-    end = meeting["ended_at"] if meeting["ended_at"] is not None else now
-    total = 0.0
-    for row in conn.execute(
-        "SELECT joined_at, left_at FROM attendance WHERE meeting_id = ? AND member_id = ? ORDER BY joined_at",
-        (meeting_id, member_id),
-    ):
-        left = row["left_at"] if row["left_at"] is not None else end
-        if left is None:
-            continue
-        if end is not None:
-            left = min(left, end)
-        total += max(0.0, left - max(row["joined_at"], start))
-    return total / 60.0
-
-
 def refresh_roles(conn: Connection, meeting_id: str, member_ids: list[str] | None = None) -> None:
     """Write each member's role in the meeting, the highest of: begeleider (facilitator in one of its
     case rooms), inbrenger (inbrenger of one of its cases), deelnemer. For ``member_ids`` (added when
