@@ -146,7 +146,8 @@ function render() {
     lastStep = stepKey;
     $("#side-scroll").scrollTop = 0;
   }
-  $("#group-name").textContent = state.room.name;
+  const caseNo = state.meeting && state.meeting.cases > 1 ? ` · ${t("case.label", { n: state.meeting.case_no })}` : "";
+  $("#group-name").textContent = state.room.name + caseNo;
   document.title = `${state.room.name} · companion`;
   $("#step-label").textContent = stepLabel(state);
   for (const cls of [...document.body.classList]) if (cls.startsWith("step-kind-")) document.body.classList.remove(cls);
@@ -362,6 +363,29 @@ function renderEnd() {
   panel.classList.toggle("hidden", !ended);
   if (!ended) return;
   clear(panel).append(h("h2", { text: t("end.title") }), h("p", { text: t(`end.text.${state.you.role}`) }), h("p", { class: "muted", text: t("end.close") }));
+  // A meeting may treat another case: the facilitator opens the next round, everyone goes along.
+  if (state.you.role === "facilitator" && state.meeting && !state.meeting.next_room) {
+    panel.append(h("p", { class: "hint", text: t("case.next.hint") }),
+      h("p", {}, h("button", { type: "button", class: "primary", id: "case-next", text: t("case.next"),
+        onclick: (e) => { if (window.confirm(t("case.next.confirm"))) { e.currentTarget.disabled = true; run("case.next"); } } })));
+  }
+}
+
+/** The meeting went on to its next case (event ``moved``, or ``meeting.next_room`` when this page loads
+ * later): this page follows, and the browser session is already valid there. */
+let moving = false;
+function followMeeting() {
+  const next = state && state.meeting && state.meeting.next_room;
+  if (!next || moving) return false;
+  moving = true;
+  toast(t("case.moving"));
+  media.hangUp();
+  try {
+    const link = sessionStorage.getItem(personalLinkKey(roomId));
+    if (link) sessionStorage.setItem(personalLinkKey(next), link);
+  } catch { /* nothing kept */ }
+  location.replace(`/r/${encodeURIComponent(next)}`);
+  return true;
 }
 
 // ------------------------------------------------------------ a private notepad (this browser only)
@@ -589,6 +613,7 @@ function showEndedScreen(status) {
 let mediaStarted = false;
 conn.on("state", (snapshot) => {
   state = snapshot;
+  if (followMeeting()) return;
   if (!langInitialised) {
     initLang(state.room.language);
     applyStatic();
