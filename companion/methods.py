@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -22,6 +22,9 @@ from .shipped import PROMPTS
 LANGUAGES = ("nl", "en")
 ROLES = ("facilitator", "inbrenger", "deelnemer")
 STEP_KINDS = (
+    # The meeting's opening: last meeting's inbrengers look back at their advice (companion/followup.py).
+    # A room shows it only when its group met before with a case; otherwise it is left out of the room's steps.
+    "followup",
     "case_round",
     "vote",
     "explanation",
@@ -136,13 +139,27 @@ class Method:
     def total_minutes(self) -> float:
         return sum(s.minutes for s in self.steps)
 
+    @property
+    def has_followup(self) -> bool:
+        return any(s.kind == "followup" for s in self.steps)
+
+    def without_followup(self) -> "Method":
+        """The method as a room runs it when there is nothing to follow up (a group's first meeting,
+        a one-off room, a meeting's second case): the same method without its ``followup`` steps."""
+        if not self.has_followup:
+            return self
+        return replace(self, steps=tuple(s for s in self.steps if s.kind != "followup"))
+
     def summary(self) -> dict[str, Any]:
+        # Steps and minutes of one case; the follow-up step only opens a meeting that has one to look back on.
+        case = self.without_followup()
         return {
             "id": self.id,
             "title": dict(self.title),
             "description": dict(self.description),
-            "steps": len(self.steps),
-            "minutes": self.total_minutes,
+            "steps": len(case.steps),
+            "minutes": case.total_minutes,
+            "followup": self.has_followup,
         }
 
 
@@ -208,6 +225,15 @@ def parse_method(source: str, path: Path | str = "<method>") -> Method:
     seen: set[str] = set()
     for index, raw in enumerate(raw_steps, start=1):
         steps.append(_parse_step(path, source, raw, index, seen))
+    followups = [i for i, s in enumerate(steps) if s.kind == "followup"]
+    if followups and followups != [0]:
+        bad = next(i for i in followups if i != 0)
+        raise MethodError(
+            path, f"stap {steps[bad].id}: een followup-stap kan er maar één zijn, en alleen als eerste stap",
+            _nth_line(source, "[[steps]]", bad + 1),
+        )
+    if followups and len(steps) == 1:
+        raise MethodError(path, "een methode heeft naast de followup-stap minstens één andere stap", _nth_line(source, "[[steps]]", 1))
     method = Method(id=method_id, title=title, description=description, steps=tuple(steps), source=source, path=str(path))
     _check_templates(path, source, method)
     return method

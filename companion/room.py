@@ -172,10 +172,18 @@ class Room:
                 "SELECT m.source FROM room_methods r JOIN method_sources m ON m.hash = r.method_hash WHERE r.room_id = ?",
                 (room_id,),
             ).fetchone()[0]
+        method = _method(source, f"{row['method_id']}.toml")
+        if method.has_followup:
+            from .followup import shows_step
+
+            # Without a previous meeting to look back on the room runs the method without that step: it is
+            # neither listed nor counted, and step numbers stay those of the case (companion/followup.py).
+            if not shows_step(conn, room_id):
+                method = method.without_followup()
         room = cls(
             id=row["id"],
             name=row["name"],
-            method=_method(source, f"{row['method_id']}.toml"),
+            method=method,
             language=row["language"],
             capacity=row["capacity"],
             created_at=row["created_at"],

@@ -26,7 +26,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.web_urldispatcher import SystemRoute
 from yarl import URL
 
-from . import browser_sessions, db, facilitators, tokens, web_advice
+from . import browser_sessions, db, facilitators, tokens, web_advice, web_followup
 from . import hub as hub_module
 from .config import Settings
 from .engine import PhaseEngine
@@ -960,6 +960,7 @@ def create_app(settings: Settings) -> web.Application:
     from . import web_groups  # it reads web.py's helpers: imported once this module is complete
 
     web_groups.setup(app)
+    web_followup.setup(app)
     live.utterance_listeners.append(web_advice.utterance_sink(app))
     engine.listeners.append(live.on_change)
     engine.listeners.append(hub.push_state)

@@ -30,8 +30,13 @@ from companion.methods import (
 
 PROMPTS = SHIPPED_METHODS.parent
 CATALOG = load_catalog([SHIPPED_METHODS])
-BASIS = CATALOG.get("basismodel")
-RODDEL = CATALOG.get("roddelmodel")
+# As the shipped files hold them (opening with the follow-up step) ...
+BASIS_FULL = CATALOG.get("basismodel")
+RODDEL_FULL = CATALOG.get("roddelmodel")
+KENNIS = CATALOG.get("kennismaking")
+# ... and as a room without a previous meeting runs them: the steps of one case.
+BASIS = BASIS_FULL.without_followup()
+RODDEL = RODDEL_FULL.without_followup()
 SOURCE = {name: (SHIPPED_METHODS / f"{name}.toml").read_text(encoding="utf-8") for name in ("basismodel", "roddelmodel")}
 
 # What companion.room.text_context hands every step text.
@@ -64,7 +69,7 @@ def _context(method, index: int, inbrenger: str, question: str = "Hoe zeg ik op 
 
 
 def _every_text():
-    for method in (BASIS, RODDEL):
+    for method in (BASIS_FULL, RODDEL_FULL, KENNIS):
         for index, step in enumerate(method.steps):
             for lang in LANGUAGES:
                 for role in ROLES:
@@ -76,7 +81,7 @@ def _every_text():
 
 def test_both_shipped_methods_load_without_errors():
     assert CATALOG.errors == []
-    assert set(CATALOG.methods) == {"basismodel", "roddelmodel"}
+    assert set(CATALOG.methods) == {"basismodel", "roddelmodel", "kennismaking"}
 
 
 def test_basismodel_has_seven_steps_and_votes_in_the_case_round():
@@ -418,8 +423,8 @@ def test_one_bad_file_does_not_stop_the_good_ones(tmp_path):
     (tmp_path / "notes.txt").write_text("geen methode", encoding="utf-8")
 
     catalog = load_catalog([SHIPPED_METHODS, tmp_path, tmp_path / "bestaat-niet"])
-    assert set(catalog.methods) == {"basismodel", "roddelmodel", "roddel-kort"}
-    assert catalog.get("roddel-kort").total_minutes == RODDEL.total_minutes - 10
+    assert set(catalog.methods) == {"basismodel", "roddelmodel", "kennismaking", "roddel-kort"}
+    assert catalog.get("roddel-kort").without_followup().total_minutes == RODDEL.total_minutes - 10
     # A facilitator's file with a shipped id replaces the shipped one.
     assert catalog.get("basismodel").path == str(tmp_path / "a_basis.toml")
     refused = {error.path.name: error for error in catalog.errors}
@@ -502,3 +507,67 @@ def test_two_files_with_one_id_in_a_folder_are_reported(tmp_path):
     assert "basismodel" in catalog.methods
     assert [e.path.name for e in catalog.errors] == ["b.toml"]
     assert "a.toml" in str(catalog.errors[0])
+
+
+# ------------------------------------------------------------ follow-up and the first meeting
+
+
+def test_both_shipped_methods_open_with_the_follow_up_step_and_keep_their_case_steps():
+    for full, case in ((BASIS_FULL, BASIS), (RODDEL_FULL, RODDEL)):
+        assert full.steps[0].kind == "followup" and full.has_followup
+        assert [s.kind for s in full.steps[1:]] == [s.kind for s in case.steps]
+        assert "followup" not in [s.kind for s in case.steps] and not case.has_followup
+        assert full.steps[0].media == OPEN_POLICY and not full.steps[0].has_vote and not full.steps[0].needs_inbrenger
+        # The landing page offers a case's steps and minutes, and says a meeting may open with a look back.
+        assert full.summary()["steps"] == len(case.steps) and full.summary()["minutes"] == case.total_minutes
+        assert full.summary()["followup"] is True
+    assert BASIS.without_followup() is BASIS
+
+
+def test_follow_up_texts_say_only_the_inbrenger_sees_their_list():
+    for method in (BASIS_FULL, RODDEL_FULL):
+        step = method.steps[0]
+        nl = render_text(step.texts["nl"]["deelnemer"], _context(method, 0, "")).lower()
+        en = render_text(step.texts["en"]["deelnemer"], _context(method, 0, "")).lower()
+        assert "alleen jij" in nl and "geprobeerd" in nl and "deelt" in nl
+        assert "only you" in en and "tried" in en and "share" in en
+        fac = render_text(step.texts["nl"]["facilitator"], _context(method, 0, "")).lower()
+        assert "niemand anders" in fac and "geen nieuwe adviezen" in fac
+
+
+def test_the_first_meeting_method_is_about_work_and_learning_goals_without_a_case():
+    assert [s.kind for s in KENNIS.steps] == ["free", "free", "free", "free", "evaluation"]
+    assert not KENNIS.has_followup and not any(s.needs_inbrenger or s.has_vote for s in KENNIS.steps)
+    assert all(s.media == OPEN_POLICY for s in KENNIS.steps)
+    assert 60 <= KENNIS.total_minutes <= 120
+    text = " ".join(render_text(s.texts["nl"]["deelnemer"], _context(KENNIS, i, "")) for i, s in enumerate(KENNIS.steps)).lower()
+    english = " ".join(render_text(s.texts["en"]["deelnemer"], _context(KENNIS, i, "")) for i, s in enumerate(KENNIS.steps)).lower()
+    assert "werk" in text and "leerdoel" in text and "blijft in de groep" in text
+    assert "work" in english and "learning goal" in english and "stays in the group" in english
+
+
+def _with_followup_at(source: str, at_step_id: str) -> str:
+    """The basismodel with its follow-up block moved before another step."""
+    block_start = source.index("[[steps]]\nid = \"terugblik\"")
+    block_end = source.index("[[steps]]", block_start + 5)
+    block = source[block_start:block_end]
+    without = source[:block_start] + source[block_end:]
+    at = without.index(f'[[steps]]\nid = "{at_step_id}"')
+    return without[:at] + block + without[at:]
+
+
+def test_a_follow_up_step_anywhere_but_first_is_refused_with_its_line():
+    source = _with_followup_at(SOURCE["basismodel"], "vragen")
+    error = _bad("eigen.toml", source)
+    assert "terugblik" in error.message and "eerste" in error.message
+    assert error.line == _line_of(source, '[[steps]]\nid = "terugblik"')
+    twice = SOURCE["basismodel"].replace('id = "casusronde"\nkind = "case_round"', 'id = "casusronde"\nkind = "followup"')
+    twice = twice.replace("voting = true\n", "", 1)
+    assert "maar één" in _bad("eigen.toml", twice).message
+
+
+def test_a_method_of_only_a_follow_up_step_is_refused():
+    start = SOURCE["basismodel"].index('# ---------------------------------------------------------------- 1\n')
+    only = SOURCE["basismodel"][:start]
+    assert "followup" in only and "casusronde" not in only
+    assert "minstens één andere stap" in _bad("eigen.toml", only).message

@@ -84,6 +84,8 @@ async def test_leaving_the_vote_with_a_clear_winner_settles_it(harness):
 async def test_full_walk_through_a_shipped_method(harness, method_id):
     method = CATALOG.get(method_id)
     assert method is not None, CATALOG.errors
+    # A room on its own has no meeting before it: the method's follow-up step is left out.
+    method = method.without_followup()
     facilitator, people = await _group(harness, method=method_id)
     for person in [facilitator, *people]:
         await person.connect()
