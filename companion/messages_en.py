@@ -86,6 +86,16 @@ _TABLE: list[tuple[str, str]] = [
     (r"Geef text en/of participant_id\.", "Give text and/or participant_id."),
     (r"Een uitspraak is te lang\.", "An utterance is too long."),
     (r"Een uitspraak zonder id\.", "An utterance without an id."),
+    # follow-up on last meeting's advice (companion/followup.py)
+    (r"Alleen wie de vorige keer een casus inbracht, kijkt hier terug op de eigen adviezen\.",
+     "Only those who brought in a case last time look back on their own advice here."),
+    (r"In deze kamer is er geen vorige bijeenkomst om op terug te kijken\.", "In this room there is no previous meeting to look back on."),
+    (r"De bijeenkomst is afgelopen\.", "The meeting has ended."),
+    (r"Deze adviezenlijst is niet meer bewaard\.", "This advice list is no longer kept."),
+    (r"Dit advies staat niet \(meer\) in je lijst\.", "This advice is not (or no longer) in your list."),
+    (r"status moet een van (.+) zijn, of null", "status must be one of {1}, or null"),
+    (r"Geef status \(of null om hem te wissen\)\.", "Give status (or null to clear it)."),
+    (r"text: tekst verwacht \(leeg: je bericht intrekken\)", "text: text expected (empty: withdraw your update)"),
     # field checks (clean_text and friends); the field names come from FIELDS below
     (r"(.+) is leeg", "{1:field} is empty"),
     (r"(.+) is te lang \(hoogstens (\d+) tekens\)", "{1:field} is too long (at most {2} characters)"),

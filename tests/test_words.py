@@ -27,7 +27,7 @@ def catalogue_keys(path: Path) -> dict[str, set[str]]:
 
 
 def test_dutch_and_english_catalogues_have_the_same_keys():
-    for name in ("i18n.js", "advice.js"):
+    for name in ("i18n.js", "advice.js", "followup.js"):
         tables = catalogue_keys(ROOT / "static" / "js" / name)
         assert len(tables["nl"]) > 20, name
         assert tables["nl"] - tables["en"] == set(), f"{name}: no English for these keys"

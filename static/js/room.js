@@ -7,6 +7,7 @@ import { renderStepText, renderStepsList, stepLabel } from "./steps.js";
 import { CasesView } from "./cases.js";
 import { TakeawaysView } from "./takeaways.js";
 import { AdviceView } from "./advice.js";
+import { FollowupView } from "./followup.js";
 import { ConsoleView } from "./console.js";
 import { TilesView, renderPeople } from "./tiles.js";
 import { icon } from "./icons.js";
@@ -47,6 +48,7 @@ const cases = new CasesView(ctx, {
 });
 const takeaways = new TakeawaysView(ctx, $("#takeaway-panel"));
 const advice = new AdviceView(ctx, $("#advice-panel"));
+const followup = new FollowupView(ctx, $("#followup-panel"));
 const consoleView = new ConsoleView(ctx, $("#console"), $("#console-more"));
 const tiles = new TilesView($("#tiles"), $("#stage"));
 tiles.onModeChange = () => renderOwnControls();
@@ -162,6 +164,7 @@ function render() {
   cases.render(state);
   takeaways.render(state);
   advice.render(state);
+  followup.render(state);
   consoleView.render(state);
   timer.update(state);
   media.apply(state);
