@@ -4,6 +4,7 @@ follow-up step, where each inbrenger of the first meeting sees only their own li
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -28,15 +29,15 @@ class Group:
         self.meetings: list[str] = []
         with Transaction(self.conn):
             self.conn.execute(
-                "INSERT INTO groups (id, name, language, method_id, created_at) VALUES (?, 'Team Noord', 'nl', 'basismodel', 1)",
-                (self.id,),
+                "INSERT INTO groups (id, name, language, method_id, created_at) VALUES (?, 'Team Noord', 'nl', 'basismodel', ?)",
+                (self.id, time.time()),
             )
             for name in ("Fleur", *MEMBERS):
                 member_id = tokens.new_id()
                 self.members[name] = member_id
                 self.conn.execute(
-                    "INSERT INTO members (id, group_id, name, role, created_at) VALUES (?, ?, ?, ?, 1)",
-                    (member_id, self.id, name, "begeleider" if name == "Fleur" else "deelnemer"),
+                    "INSERT INTO members (id, group_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (member_id, self.id, name, "begeleider" if name == "Fleur" else "deelnemer", time.time()),
                 )
 
     def new_meeting(self) -> str:
@@ -44,7 +45,7 @@ class Group:
         with Transaction(self.conn):
             self.conn.execute(
                 "INSERT INTO meetings (id, group_id, number, method_id, created_at) VALUES (?, ?, ?, 'basismodel', ?)",
-                (meeting_id, self.id, len(self.meetings) + 1, 1000.0 * (len(self.meetings) + 1)),
+                (meeting_id, self.id, len(self.meetings) + 1, time.time()),
             )
         self.meetings.append(meeting_id)
         return meeting_id
@@ -54,9 +55,13 @@ class Group:
         fac, invite, _ = await self.h.create_room(method="basismodel")
         people = {name: await self.h.join(invite, name) for name in MEMBERS}
         with Transaction(self.conn):
+            # POST /api/rooms made it a one-off group's meeting: it becomes a case of this group's meeting instead.
             self.conn.execute(
-                "INSERT INTO meeting_rooms (room_id, meeting_id, case_no) VALUES (?, ?, ?)", (fac.room_id, meeting_id, case_no)
+                """INSERT INTO meeting_rooms (room_id, meeting_id, case_no) VALUES (?, ?, ?)
+                   ON CONFLICT (room_id) DO UPDATE SET meeting_id = excluded.meeting_id, case_no = excluded.case_no""",
+                (fac.room_id, meeting_id, case_no),
             )
+            self.conn.execute("DELETE FROM groups WHERE id = ? AND one_off = 1", (fac.room_id,))
             for row in self.conn.execute("SELECT id, name FROM participants WHERE room_id = ?", (fac.room_id,)).fetchall():
                 self.conn.execute("UPDATE participants SET member_id = ? WHERE id = ?", (self.members[row["name"]], row["id"]))
         # The room was loaded before it belonged to a meeting: load it as it is now.
