@@ -289,3 +289,78 @@ async def test_only_a_meetings_first_case_opens_with_the_follow_up(two_meetings)
     assert state["step"]["kind"] == "case_round" and len(state["room"]["method"]["steps"]) == 7
     first = await two_meetings["fac"].ok("session.start")
     assert first["step"]["kind"] == "followup" and len(first["room"]["method"]["steps"]) == 8
+
+
+async def test_a_group_meets_twice_and_the_second_meeting_opens_with_the_look_back(harness):
+    """The whole way through the group's own links: meeting 1 treats Bas's case and then, after case.next,
+    Chris's; meeting 2 opens with the follow-up, where each of them finds only their own list."""
+    from test_groups import NAMES, Browser, _advise, _group_with_members, _start_meeting, _vote_for
+
+    group, links = await _group_with_members(harness)
+    browsers = {name: Browser(harness, name) for name in NAMES}
+    try:
+        fac, started = await _start_meeting(harness, group["id"])
+        room1 = started["room_id"]
+        for browser in browsers.values():
+            assert await browser.open(links[browser.name]) == 200 and browser.room_id == room1
+        anne, bas, chris, dewi, eva = (browsers[n] for n in NAMES)
+        state = await fac.ok("session.start")
+        assert state["step"]["kind"] == "case_round"  # a group's first meeting has nothing to look back on
+        for person in (bas, chris):
+            await person.ok("case.submit", title=f"Casus van {person.name}", question=f"Wat doe ik als {person.name}?")
+        await _vote_for(fac, [anne, chris, dewi, eva], bas)
+        await _advise(harness, fac, room1, [(anne, "Vraag het hem gewoon."), (dewi, "Schrijf het eerst op.")])
+        first_item = (await bas.state())["advice"]["items"][0]["id"]
+        async with bas.session.put(harness.url(f"/api/rooms/{room1}/advice/{first_item}/mark"), json={"mark": "useful"}) as r:
+            assert r.status == 200, await r.text()
+        await fac.ok("session.end")
+
+        state = await fac.ok("case.next")
+        room2 = state["meeting"]["next_room"]
+        for browser in browsers.values():
+            await browser.follow(room2)
+        fac.room_id = room2
+        fac.id = (await fac.state())["you"]["id"]
+        state = await fac.ok("session.start")
+        assert state["step"]["kind"] == "case_round"  # nor does a meeting's second case
+        await _vote_for(fac, [anne, bas, dewi, eva], chris)
+        await _advise(harness, fac, room2, [(eva, "Neem er een week de tijd voor.")])
+        await fac.ok("session.end")
+
+        fac2, second = await _start_meeting(harness, group["id"])
+        room3 = second["room_id"]
+        assert second["number"] == 2
+        for browser in browsers.values():
+            await browser.close()
+            browser.ws, browser.states = None, []
+            assert await browser.open(links[browser.name]) == 200 and browser.room_id == room3
+            await browser.connect()
+        state = await fac2.ok("session.start")
+        assert state["step"]["kind"] == "followup" and state["step"]["index"] == 0
+        assert state["room"]["method"]["steps"][1]["kind"] == "case_round"
+
+        views = {name: (await browsers[name].wait_state(lambda s: s.get("followup") is not None))["followup"]
+                 for name in NAMES}
+        assert [(lst["room_id"], [i["text"] for i in lst["items"]]) for lst in views["Bas"]["lists"]] == [
+            (room1, ["Vraag het hem gewoon.", "Schrijf het eerst op."])]
+        assert views["Bas"]["lists"][0]["items"][0]["mark"] == "useful"
+        assert [(lst["room_id"], [i["text"] for i in lst["items"]]) for lst in views["Chris"]["lists"]] == [
+            (room2, ["Neem er een week de tijd voor."])]
+        for name in ("Anne", "Dewi", "Eva"):
+            assert views[name]["lists"] == [] and not views[name]["can_update"]
+        assert views["Anne"]["previous"]["inbrengers"] == ["Bas", "Chris"]
+
+        async with bas.session.put(harness.url(f"/api/rooms/{room3}/followup/lists/{room1}/items/{first_item}"),
+                                   json={"status": "helped"}) as r:
+            assert r.status == 200, await r.text()
+        async with bas.session.put(harness.url(f"/api/rooms/{room3}/followup/update"),
+                                   json={"text": "Ik heb het hem gevraagd; het lucht op.", "shared": True}) as r:
+            assert r.status == 200, await r.text()
+        state = await anne.wait_state(lambda s: bool(shared_of(s)))
+        assert [(u["name"], u["text"]) for u in shared_of(state)] == [("Bas", "Ik heb het hem gevraagd; het lucht op.")]
+        assert "Vraag het hem gewoon." not in json.dumps(anne.states, ensure_ascii=False)
+        assert (await bas.state())["followup"]["lists"][0]["items"][0]["status"] == "helped"
+    finally:
+        for browser in browsers.values():
+            await browser.close()
+            await browser.session.close()
