@@ -26,6 +26,7 @@ from .db import Transaction
 from .engine import DEFAULT_CAPACITY, MAX_CAPACITY
 from .errors import ClientError
 from .groups import meetings, store
+from .room import FACILITATOR
 from .web import _entered, facilitator_of, invite_url, page, set_room_cookie
 from .web_common import (
     ENGINE,
@@ -285,7 +286,14 @@ async def group_invite_join(request: web.Request) -> web.Response:
 # ------------------------------------------------------------------ state and presence
 def _meeting_state(app: web.Application):
     def extra(room: Any, participant_id: str, role: str) -> dict[str, Any]:
-        return {"meeting": meetings.summary(app[ENGINE].conn, room.id)}
+        conn = app[ENGINE].conn
+        summary = meetings.summary(conn, room.id)
+        if summary is not None:
+            summary["earlier_lists"] = (
+                meetings.earlier_lists(conn, room.id, participant_id, role == FACILITATOR)
+                if summary["case_no"] > 1 else []
+            )
+        return {"meeting": summary}
 
     return extra
 

@@ -132,7 +132,8 @@ async def test_a_meeting_treats_two_cases_in_a_row(harness):
         anne, bas, chris, dewi, eva = (browsers[n] for n in NAMES)
         state = await facilitator.ok("session.start")
         assert state["meeting"] == {"id": started["meeting_id"], "group_id": group["id"], "group": "Intervisie Oost",
-                                    "one_off": False, "number": 1, "case_no": 1, "cases": 1, "next_room": None}
+                                    "one_off": False, "number": 1, "case_no": 1, "cases": 1, "next_room": None,
+                                    "earlier_lists": []}
         t0 = clock.now
         for person in (anne, bas, chris):
             await person.ok("case.submit", title=f"Casus van {person.name}", question=f"Wat doe ik als {person.name}?")
@@ -172,6 +173,17 @@ async def test_a_meeting_treats_two_cases_in_a_row(harness):
                                                                               ("Chris", "Casus van Chris")]
         assert state["advice"]["items"] == []
         assert (await anne.state())["takeaways"]["mine"] is None
+
+        # Bas's list of the first case stays in its room; from the second case he (and the facilitator) can
+        # still open it with the same browser, the others cannot.
+        earlier = [{"room_id": room1, "case_no": 1, "inbrenger": "Bas"}]
+        assert (await bas.state())["meeting"]["earlier_lists"] == earlier
+        assert state["meeting"]["earlier_lists"] == earlier
+        assert (await anne.state())["meeting"]["earlier_lists"] == []
+        async with bas.session.get(harness.url(f"/api/rooms/{room1}/advice/export.md")) as r:
+            assert r.status == 200 and "Vraag het hem gewoon." in await r.text()
+        async with anne.session.get(harness.url(f"/api/rooms/{room1}/advice/export.md")) as r:
+            assert r.status == 403
 
         state = await facilitator.ok("session.start")
         assert state["step"]["index"] == 0 and state["timer"]["elapsed"] == 0 and not state["timer"]["overtime"]
@@ -387,7 +399,7 @@ async def test_a_room_from_before_groups_keeps_its_links_and_can_go_on_to_a_next
                 state = await r.json()
             assert state["you"]["name"] == "Anne"
             assert state["meeting"] == {"id": "oldroom", "group_id": "oldroom", "group": "Team West", "one_off": True,
-                                        "number": 1, "case_no": 1, "cases": 1, "next_room": None}
+                                        "number": 1, "case_no": 1, "cases": 1, "next_room": None, "earlier_lists": []}
             facilitator = Person(harness, "oldroom", "fac-token-0123456789")
             await facilitator.ok("session.start")
             await facilitator.ok("session.end")

@@ -377,3 +377,24 @@ def summary(conn: Connection, room_id: str) -> dict[str, Any] | None:
         "id": row["id"], "group_id": row["group_id"], "group": row["name"], "one_off": bool(row["one_off"]),
         "number": row["number"], "case_no": row["case_no"], "cases": row["cases"], "next_room": row["next_room"],
     }
+
+
+def earlier_lists(conn: Connection, room_id: str, participant_id: str, facilitator: bool) -> list[dict[str, Any]]:
+    """The advice lists of the meeting's earlier cases this participant may still open from a later case
+    room: their own as inbrenger (the same member), every one for a facilitator. [{room_id, case_no,
+    inbrenger}] in case order; the lists themselves stay in their own rooms."""
+    rows = conn.execute(
+        """SELECT e.room_id, e.case_no, p.name, p.member_id FROM meeting_rooms mr
+           JOIN meeting_rooms e ON e.meeting_id = mr.meeting_id AND e.case_no < mr.case_no
+           JOIN rooms r ON r.id = e.room_id JOIN participants p ON p.id = r.inbrenger_id
+           WHERE mr.room_id = ? ORDER BY e.case_no""",
+        (room_id,),
+    ).fetchall()
+    if not rows:
+        return []
+    mine = member_of(conn, room_id, participant_id)
+    return [
+        {"room_id": row["room_id"], "case_no": row["case_no"], "inbrenger": row["name"]}
+        for row in rows if facilitator or (mine is not None and row["member_id"] == mine)
+    ]
+

@@ -1,6 +1,6 @@
 // The room page: one connection, one snapshot at a time, small views that each draw their part.
 import { $, clear, copyText, h, paragraphs, personalLinkKey } from "./dom.js";
-import { applyStatic, initLang, langButton, onLangChange, pick, t } from "./i18n.js";
+import { applyStatic, initLang, lang, langButton, onLangChange, pick, t } from "./i18n.js";
 import { RoomConnection } from "./protocol.js";
 import { StepTimer } from "./timer.js";
 import { renderStepText, renderStepsList, stepLabel } from "./steps.js";
@@ -171,6 +171,7 @@ function render() {
   renderOwnControls();
   renderAlerts();
   renderEnd();
+  renderEarlierLists();
   notes.render(state);
   renderOutOfSight();
   renderTranscription();
@@ -371,6 +372,28 @@ function renderEnd() {
     panel.append(h("p", { class: "hint", text: t("case.next.hint") }),
       h("p", {}, h("button", { type: "button", class: "primary", id: "case-next", text: t("case.next"),
         onclick: (e) => { if (window.confirm(t("case.next.confirm"))) { e.currentTarget.disabled = true; run("case.next"); } } })));
+  }
+}
+
+/** The advice lists of this meeting's earlier cases that are yours (or, for the facilitator, all):
+ * they stay in their own case room, downloaded from there with this browser's session. */
+function renderEarlierLists() {
+  let panel = $("#earlier-lists");
+  const lists = (state.meeting && state.meeting.earlier_lists) || [];
+  if (!panel) {
+    panel = h("section", { id: "earlier-lists", class: "panel hidden" });
+    $("#side-scroll").insertBefore(panel, $("#own-link"));
+  }
+  panel.classList.toggle("hidden", lists.length === 0);
+  clear(panel);
+  if (!lists.length) return;
+  panel.append(h("h2", { text: t("case.earlier.title") }));
+  for (const list of lists) {
+    const base = `/api/rooms/${encodeURIComponent(list.room_id)}/advice/export`;
+    panel.append(h("p", {},
+      t("case.earlier.item", { n: list.case_no, name: list.inbrenger }), " ",
+      h("a", { href: `${base}.html?lang=${lang()}`, target: "_blank", rel: "noopener", text: t("case.earlier.open") }), " · ",
+      h("a", { href: `${base}.md?lang=${lang()}`, text: t("case.earlier.download") })));
   }
 }
 

@@ -1,0 +1,137 @@
+"""A standing group in real headless Chromium against `python -m companion serve`: the facilitator makes the
+group and its members' links on the group page, starts a meeting, a member comes in with her own link, and
+after the first case the facilitator's "Volgende casus beginnen" takes every page to the next case room.
+
+Two pages (the facilitator and Anne); Bas is a plain client with his own cookie and WebSocket, as a page is.
+Screenshots go to artifacts/screenshots/ (groepen-*.png)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+
+import aiohttp
+import pytest
+from browser_helpers import screenshot, write_case
+from served import CHROMIUM, CHROMIUM_ARGS, SHOTS
+
+playwright_api = pytest.importorskip("playwright.async_api")
+expect = playwright_api.expect
+
+pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="no Chromium")
+
+VIEWPORT = {"width": 1280, "height": 800}
+
+
+async def _command(page, room_id: str, command: str, **args) -> dict:
+    """A command from the page's own session (the facilitator's cookie), as its console sends it over HTTP."""
+    result = await page.evaluate(
+        """async ([room, command, args]) => {
+             const r = await fetch(`/api/rooms/${room}/commands`, {method: "POST", credentials: "same-origin",
+               headers: {"Content-Type": "application/json"}, body: JSON.stringify({command, args})});
+             return {status: r.status, body: await r.json()};
+           }""",
+        [room_id, command, args],
+    )
+    assert result["status"] == 200, result
+    return result["body"]["state"]
+
+
+async def test_the_group_page_a_meeting_and_the_move_to_the_next_case(server):
+    expect.set_options(timeout=30000)
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        bas = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        bas_ws = None
+        try:
+            fac_context = await browser.new_context(viewport=VIEWPORT, locale="nl-NL")
+            fac = await fac_context.new_page()
+            errors: list[str] = []
+            fac.on("pageerror", lambda exc: errors.append(str(exc)))
+            fac.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+            await fac.goto(server.facilitator_url)
+            await fac.get_by_role("link", name="Naar je groepen").click()
+            await expect(fac.get_by_role("heading", name="Je intervisiegroepen")).to_be_visible()
+
+            # A group with two members; each link is shown once, to hand over.
+            await fac.get_by_label("Naam van de groep").fill("Intervisie Oost")
+            await fac.get_by_role("button", name="Groep maken").click()
+            await expect(fac.locator("#detail-name")).to_have_text("Intervisie Oost")
+            links = {}
+            for name in ("Anne", "Bas"):
+                await fac.get_by_label("Naam van een nieuw lid").fill(name)
+                await fac.get_by_role("button", name="Lid toevoegen").click()
+                await expect(fac.locator("#new-link-label")).to_have_text(f"De persoonlijke link van {name}")
+                links[name] = await fac.locator("#new-link-url").input_value()
+                assert f"/g/" in links[name] and "/m/" in links[name]
+            await expect(fac.locator("#member-list li")).to_have_count(3)  # the facilitator is a member too
+            await fac.get_by_role("button", name="Nieuwe uitnodigingslink maken").click()
+            await fac.locator("#invite-box").wait_for()
+            assert "/i/" in await fac.locator("#invite-url").input_value()
+            await screenshot(fac, SHOTS, "groepen-groep")
+            # English as a switch.
+            await fac.get_by_role("button", name="English").click()
+            await expect(fac.get_by_role("button", name="Add member")).to_be_visible()
+            await fac.locator(".lang-switch").click()
+            await expect(fac.get_by_role("button", name="Lid toevoegen")).to_be_visible()
+
+            # The meeting: the facilitator lands in its first case room.
+            await fac.get_by_role("button", name="Bijeenkomst beginnen").click()
+            await fac.wait_for_url("**/r/*")
+            room1 = fac.url.rsplit("/", 1)[1]
+
+            anne_context = await browser.new_context(viewport=VIEWPORT, locale="nl-NL")
+            anne = await anne_context.new_page()
+            anne.on("pageerror", lambda exc: errors.append(str(exc)))
+            await anne.goto(links["Anne"])
+            await anne.wait_for_url(f"**/r/{room1}")
+            await expect(anne.locator("#group-name")).to_have_text("Intervisie Oost")
+            async with bas.get(links["Bas"]) as r:
+                assert r.status == 200 and r.url.path == f"/r/{room1}"
+            bas_ws = await bas.ws_connect(server.base + f"/r/{room1}/ws")
+            await expect(fac.locator("#people li")).to_have_count(3)
+
+            # Case 1: both bring in a question; Bas's is treated.
+            await _command(fac, room1, "session.start")
+            await write_case(anne, "Grenzen", "Hoe zeg ik nee tegen extra werk?")
+            async with bas.post(server.base + f"/api/rooms/{room1}/commands",
+                                json={"command": "case.submit", "args": {"title": "Overleg", "question": "Hoe leid ik het overleg?"}}) as r:
+                assert r.status == 200
+                bas_id = (await r.json())["state"]["you"]["id"]
+            await _command(fac, room1, "inbrenger.set", participant_id=bas_id)
+            await fac.get_by_role("button", name="Sessie beëindigen").click()
+            next_button = fac.get_by_role("button", name="Volgende casus beginnen")
+            await expect(next_button).to_be_visible()
+            await expect(anne.get_by_role("button", name="Volgende casus beginnen")).to_have_count(0)
+            await screenshot(fac, SHOTS, "groepen-einde-casus-1")
+
+            # The next case: every page goes along by itself.
+            await next_button.click()
+            await fac.wait_for_url(lambda url: f"/r/{room1}" not in url)
+            room2 = fac.url.rsplit("/", 1)[1]
+            await anne.wait_for_url(f"**/r/{room2}")
+            moved = None
+            async with asyncio.timeout(10):
+                async for msg in bas_ws:
+                    data = json.loads(msg.data)
+                    if "moved" in data.get("events", ()):
+                        moved = data
+                        break
+            assert moved["meeting"]["next_room"] == room2
+            for page in (fac, anne):
+                await expect(page.locator("#group-name")).to_have_text("Intervisie Oost · Casus 2")
+            # The first case's advice list stays reachable for the facilitator (and for Bas, its inbrenger).
+            await expect(fac.locator("#earlier-lists")).to_contain_text("Casus 1, inbrenger Bas")
+            await expect(anne.locator("#earlier-lists")).to_be_hidden()
+            # Anne's question is there again to vote on; Bas's was treated.
+            await _command(fac, room2, "session.start")
+            await expect(anne.locator("#case-list li.case")).to_have_count(1)
+            await expect(anne.locator("#case-list li.case")).to_contain_text("Grenzen")
+            await screenshot(anne, SHOTS, "groepen-casus-2")
+            assert errors == []
+        finally:
+            if bas_ws is not None:
+                await bas_ws.close()
+            await bas.close()
+            await browser.close()
