@@ -26,12 +26,25 @@ REGISTERED = web.AppKey("followup_registered", bool)
 
 
 def state_extra(app: web.Application) -> Callable[[Room, str, str], dict[str, Any]]:
+    # Built once per change (rev) and participant: a page gets a state after every change in the room
+    # (a raised hand, someone coming in), and each view reads a few lists (a round trip each on PostgreSQL).
+    cache: dict[str, tuple[int, dict[str, dict[str, Any] | None]]] = {}
+
     def extra(room: Room, participant_id: str, role: str) -> dict[str, Any]:
         # Sent while the follow-up step is on: each page gets only its own lists.
         step = room.step
         if step is None or step.kind != "followup":
+            cache.pop(room.id, None)
             return {}
-        view = followup.view(app[ENGINE].conn, room, participant_id)
+        rev, views = cache.get(room.id, (None, {}))
+        if rev != room.rev:
+            if len(cache) > 256:
+                cache.clear()
+            views = {}
+            cache[room.id] = (room.rev, views)
+        if participant_id not in views:
+            views[participant_id] = followup.view(app[ENGINE].conn, room, participant_id)
+        view = views[participant_id]
         return {"followup": view} if view is not None else {}
 
     return extra
