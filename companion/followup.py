@@ -203,10 +203,10 @@ def set_status(
     if status is not None and status not in STATUSES:
         raise bad_request(f"status moet een van {', '.join(STATUSES)} zijn, of null", "invalid")
     member_id, _, previous_id = _writer(conn, room, participant_id)
-    if not isinstance(list_room_id, str) or conn.execute("SELECT 1 FROM rooms WHERE id = ?", (list_room_id,)).fetchone() is None:
-        raise not_found("Deze adviezenlijst is niet meer bewaard.", "unknown_list")
-    if (member_id, list_room_id) not in set(_old_lists(conn, previous_id)) or own_list(conn, member_id, list_room_id) is None:
+    if not isinstance(list_room_id, str) or (member_id, list_room_id) not in set(_old_lists(conn, previous_id)):
         raise forbidden(NOT_YOURS, "forbidden")
+    if own_list(conn, member_id, list_room_id) is None:
+        raise not_found("Deze adviezenlijst is niet meer bewaard.", "unknown_list")
     if not isinstance(item_id, str) or not item_id:
         raise bad_request("item_id ontbreekt", "invalid")
     item = conn.execute(

@@ -139,6 +139,14 @@ _TABLE: list[tuple[str, str]] = [
     (r"Onbruikbaar SDP-antwoord: (.*)", "Unusable SDP answer: {1}"),
     (r"SDP is groter dan 64 KiB\.", "SDP is larger than 64 KiB."),
     (r"SDP ontbreekt of is geen tekst\.", "SDP is missing or not text."),
+    # a member's own page, record of hours, deleting a member (companion/web_record.py)
+    (r"Open je persoonlijke link van de groep om dit te zien\.", "Open your personal link of the group to see this."),
+    (r"Deze link is onbekend of ingetrokken\. Vraag de begeleider van je groep om een nieuwe\.",
+     "This link is unknown or was revoked. Ask your group's facilitator for a new one."),
+    (r"Deze kamer hoort niet bij een groep die vaker bijeenkomt\.", "This room does not belong to a group that meets again."),
+    (r"Deze adviezenlijst is er niet \(meer\), of is niet van jou\.", "This advice list does not exist (any more), or is not yours."),
+    (r"Er loopt nog een bijeenkomst met dit lid\. Verwijder het lid als die bijeenkomst is afgelopen\.",
+     "A meeting with this member is still running. Delete the member once that meeting has ended."),
 ]
 
 # Field names that clean_text and friends put into their messages.

@@ -55,6 +55,17 @@ def _delete_room_rows(conn: Connection, room_id: str) -> None:
             conn.execute("DELETE FROM groups WHERE id = ?", (meeting["group_id"],))
     elif meeting["started_at"] is None and conn.execute(rooms_left.format("m.id = ?"), (meeting["id"],)).fetchone() is None:
         conn.execute("DELETE FROM meetings WHERE id = ?", (meeting["id"],))
+    else:
+        # A next case opened (the meeting's end cleared) and never started: with that room gone the meeting
+        # ended when its last case that ran did, so that it counts in the record of hours.
+        conn.execute(
+            """UPDATE meetings SET ended_at = (SELECT MAX(r.ended_at) FROM meeting_rooms mr JOIN rooms r ON r.id = mr.room_id
+                                              WHERE mr.meeting_id = meetings.id)
+               WHERE id = ? AND ended_at IS NULL AND started_at IS NOT NULL
+                 AND NOT EXISTS (SELECT 1 FROM meeting_rooms mr JOIN rooms r ON r.id = mr.room_id
+                                 WHERE mr.meeting_id = meetings.id AND r.status != 'ended')""",
+            (meeting["id"],),
+        )
 
 
 def wipe_deleted(conn: Connection) -> None:

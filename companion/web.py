@@ -965,6 +965,9 @@ def create_app(settings: Settings) -> web.Application:
     engine.listeners.append(live.on_change)
     engine.listeners.append(hub.push_state)
     app[LIVE] = live
+    from . import web_record  # it reads web.py's helpers: imported once this module is complete
+
+    web_record.setup(app)
 
     async def on_startup(app: web.Application) -> None:
         await live.start()

@@ -72,6 +72,20 @@ def test_a_meeting_never_started_goes_with_its_last_room(conn):
     assert count(conn, "meetings") == 0 and count(conn, "groups") == 1
 
 
+def test_a_next_case_never_started_leaves_the_meeting_ended_with_the_case_before(conn):
+    add_group(conn, "g1")
+    add_member(conn, "g1", "anne", "Anne")
+    add_meeting(conn, "g1", "m1", 1, T0, None)  # case.next cleared the meeting's end
+    add_case_room(conn, "m1", "r1", 1, {"anne": "Anne"}, ended_at=T0 + 80 * MIN)
+    add_case_room(conn, "m1", "r2", 2, {"anne": "Anne"}, status="waiting", created_at=T0 + 82 * MIN)
+    conn.execute("INSERT INTO meeting_members (meeting_id, member_id, role) VALUES ('m1', 'anne', 'deelnemer')")
+    conn.execute("INSERT INTO attendance (meeting_id, member_id, joined_at, left_at) VALUES ('m1', 'anne', ?, ?)",
+                 (T0, T0 + 85 * MIN))
+    assert hours.member_record(conn, "anne") == []
+    assert purge_expired(conn, T0 + 2 * DAY) == ["r2"]
+    assert [(r.number, r.minutes) for r in hours.member_record(conn, "anne")] == [(1, 80)]
+
+
 def test_deleting_a_member_removes_their_content_and_their_record(conn):
     two_meetings(conn)
     rows = {t: count(conn, t) for t in ("participants", "cases", "takeaways", "advice_items")}
@@ -113,3 +127,40 @@ def test_delete_now_of_a_case_room_keeps_the_record(conn):
     record = _record(conn)
     delete_room(conn, "r3")
     assert _record(conn) == record and count(conn, "meetings") == 2
+
+
+# ------------------------------------------------------------------ over HTTP
+BOTH_DATABASES = True
+
+
+async def test_a_member_and_the_facilitator_delete_a_member_over_http(harness):
+    from companion import facilitators
+    from companion.web import ENGINE
+    from test_member_history import member_tokens, recent
+
+    conn = harness.server.app[ENGINE].conn
+    recent(conn)
+    tok = member_tokens(conn)
+    fid = facilitators.authenticate(conn, harness.facilitator_token)["id"]
+    conn.execute("INSERT INTO group_facilitators (group_id, facilitator_id) VALUES ('g1', ?)", (fid,))
+    me = {"Authorization": f"Bearer {tok['anne']}"}
+    async with harness.http.delete(harness.url("/api/groups/g1/me"), json={}, headers=me) as r:
+        assert r.status == 400 and (await r.json())["error"]["code"] == "confirm_needed"
+    async with harness.http.delete(harness.url("/api/groups/g1/me"), json={"confirm": True}, headers=me) as r:
+        assert r.status == 200, await r.text()
+    assert count(conn, "members", "id = 'anne'") == 0 and count(conn, "attendance", "member_id = 'anne'") == 0
+    async with harness.http.get(harness.url("/api/groups/g1/me"), headers=me) as r:
+        assert r.status == 404
+    # Carla is in a case room that has not ended: not yet.
+    conn.execute("UPDATE rooms SET status = 'running', ended_at = NULL WHERE id = 'r3'")
+    async with harness.http.delete(harness.url("/api/groups/g1/members/carla"), json={"confirm": True},
+                                   headers=harness.facilitator_headers) as r:
+        assert r.status == 409 and (await r.json())["error"]["code"] == "meeting_open"
+    async with harness.http.delete(harness.url("/api/groups/g1/members/bas"), json={"confirm": True},
+                                   headers={"Authorization": f"Bearer {tok['carla']}"}) as r:
+        assert r.status == 401  # a member cannot delete another
+    async with harness.http.delete(harness.url("/api/groups/g1/members/bas"), json={"confirm": True},
+                                   headers=harness.facilitator_headers) as r:
+        assert r.status == 200
+    assert count(conn, "members", "id = 'bas'") == 0 and count(conn, "cases", "participant_id LIKE '%-bas'") == 0
+    assert [r[1] for r in _record(conn)] == ["carla", "fleur", "carla", "fleur"]

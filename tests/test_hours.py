@@ -150,3 +150,42 @@ async def test_two_years_of_monthly_meetings_print_to_one_a4_page(tmp_path):
     assert b"/MediaBox [0 0 595" in data or b"/MediaBox [0 0 594" in data  # A4
     assert len(re.findall(rb"/Type\s*/Page(?!s)", data)) == 1
     assert shown == 24
+
+
+# ------------------------------------------------------------------ over HTTP
+BOTH_DATABASES = True
+
+
+async def test_member_and_facilitator_download_the_record_over_http(harness):
+    from companion import facilitators, tokens
+    from companion.web import ENGINE
+
+    conn = harness.server.app[ENGINE].conn
+    _meeting_one(conn)
+    fid = facilitators.authenticate(conn, harness.facilitator_token)["id"]
+    conn.execute("INSERT INTO group_facilitators (group_id, facilitator_id) VALUES ('g1', ?)", (fid,))
+    carla = tokens.new_token()
+    conn.execute("UPDATE members SET token_hash = ? WHERE id = 'carla'", (tokens.token_hash(carla),))
+    async with harness.http.get(harness.url(f"/g/g1/m/{carla}/hours.csv")) as r:
+        assert r.status == 200 and r.headers["Content-Type"].startswith("text/csv")
+        assert r.headers["Content-Disposition"] == 'attachment; filename="uren-carla.csv"'
+        rows = list(csv.reader(io.StringIO((await r.text())[1:]), delimiter=";"))
+    assert [row[3:6] for row in rows[1:]] == [["170", "Roddelmodel (9 stappen)", "deelnemer"]]
+    async with harness.http.get(harness.url("/api/groups/g1/me/hours.html?lang=en"),
+                                headers={"Authorization": f"Bearer {carla}"}) as r:
+        page = await r.text()
+        assert r.status == 200 and r.headers["Content-Disposition"].startswith("inline")
+    assert "Record of peer consultation hours" in page and "Carla" in page and "Fleur" in page and ">170<" in page
+    # The facilitator's attendance list: everyone; a member's link does not open it.
+    async with harness.http.get(harness.url("/api/groups/g1/attendance.csv"), headers=harness.facilitator_headers) as r:
+        assert r.status == 200
+        listing = list(csv.reader(io.StringIO((await r.text())[1:]), delimiter=";"))
+    assert sorted((row[6], row[8]) for row in listing[1:]) == [
+        ("Anne", "180"), ("Bas", "180"), ("Carla", "170"), ("Daan", "170"), ("Eva", "180"), ("Fleur", "180")]
+    async with harness.http.get(harness.url("/api/groups/g1/attendance.csv"), headers={"Authorization": f"Bearer {carla}"}) as r:
+        assert r.status == 401
+    other = facilitators.add(conn, "Gijs")[1]
+    async with harness.http.get(harness.url("/api/groups/g1/attendance.csv"), headers={"Authorization": f"Bearer {other}"}) as r:
+        assert r.status == 404
+    async with harness.http.get(harness.url("/api/groups/g1/members/daan/hours.csv"), headers=harness.facilitator_headers) as r:
+        assert r.status == 200 and ";170;" in await r.text()

@@ -12,7 +12,7 @@ DOMAIN = ("advice", "groups", "media", "speech")
 # The modules that speak HTTP to browsers: the aiohttp application and its handlers.
 # (media/bench.py runs a bare aiohttp server of its own for a benchmark: that is not our HTTP layer.)
 HTTP_LAYER = {"companion.web", "companion.web_common", "companion.web_advice", "companion.web_groups",
-              "companion.web_followup", "companion.server"}
+              "companion.web_followup", "companion.web_record", "companion.server"}
 
 
 def _imports(path: Path) -> set[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -21,14 +22,15 @@ def conn(database):
     c.close()
 
 
-def two_meetings(conn) -> None:
-    """Meeting 1: Anne's case, then Bas's (Carla's question waits); meeting 2: Carla's case."""
+def two_meetings(conn, t0: float = T0) -> None:
+    """Meeting 1 at ``t0``: Anne's case, then Bas's (Carla's question waits); meeting 2, four weeks later:
+    Carla's case."""
     add_group(conn, "g1", "Intervisie Noord")
     for mid, name in PEOPLE.items():
         add_member(conn, "g1", mid, name, "begeleider" if mid == "fleur" else "deelnemer")
-    add_meeting(conn, "g1", "m1", 1, T0, T0 + 180 * MIN)
-    r1 = add_case_room(conn, "m1", "r1", 1, PEOPLE, inbrenger="anne", ended_at=T0 + 90 * MIN)
-    r2 = add_case_room(conn, "m1", "r2", 2, PEOPLE, inbrenger="bas", ended_at=T0 + 180 * MIN)
+    add_meeting(conn, "g1", "m1", 1, t0, t0 + 180 * MIN)
+    r1 = add_case_room(conn, "m1", "r1", 1, PEOPLE, inbrenger="anne", ended_at=t0 + 90 * MIN)
+    r2 = add_case_room(conn, "m1", "r2", 2, PEOPLE, inbrenger="bas", ended_at=t0 + 180 * MIN)
     add_case(conn, "r1", r1["anne"], "Nee zeggen", "Hoe zeg ik nee tegen extra werk?", treated=True)
     add_case(conn, "r1", r1["bas"], "Overdracht", "Hoe draag ik mijn project over?")
     add_case(conn, "r1", r1["carla"], "Feedback", "Hoe geef ik feedback aan mijn leidinggevende?")
@@ -45,12 +47,12 @@ def two_meetings(conn) -> None:
     add_takeaway(conn, "r2", r2["carla"], "Zelf ook eens inbrengen", shared=False)
     conn.execute(
         "INSERT INTO followups (member_id, room_id, item_id, status, updated_at) VALUES ('anne', 'r1', 'a1', 'helped', ?)",
-        (T0 + 40 * DAY,))
+        (t0 + 40 * DAY,))
     for mid in PEOPLE:
         meeting_member(conn, "m1", mid, {"fleur": "begeleider", "anne": "inbrenger", "bas": "inbrenger"}.get(mid, "deelnemer"))
-        attend(conn, "m1", mid, T0 - MIN, T0 + 181 * MIN)
+        attend(conn, "m1", mid, t0 - MIN, t0 + 181 * MIN)
     # Meeting 2 without Bas.
-    start2 = T0 + 28 * DAY
+    start2 = t0 + 28 * DAY
     add_meeting(conn, "g1", "m2", 2, start2, start2 + 100 * MIN)
     r3 = add_case_room(conn, "m2", "r3", 1, {m: n for m, n in PEOPLE.items() if m != "bas"}, inbrenger="carla",
                        ended_at=start2 + 100 * MIN)
@@ -122,3 +124,93 @@ def test_a_meeting_whose_content_is_gone_stays_in_the_history(conn):
 def test_unknown_member(conn):
     with pytest.raises(KeyError):
         history.member_history(conn, "nobody")
+
+
+# ------------------------------------------------------------------ over HTTP
+BOTH_DATABASES = True
+
+
+def recent(conn) -> None:
+    """two_meetings ending yesterday: the running server's retention sweep leaves them alone."""
+    two_meetings(conn, time.time() - 29 * DAY)
+
+
+def member_tokens(conn) -> dict[str, str]:
+    """A personal link for each member of two_meetings' group."""
+    from companion import tokens
+
+    out = {}
+    for mid in PEOPLE:
+        out[mid] = tokens.new_token()
+        conn.execute("UPDATE members SET token_hash = ? WHERE id = ?", (tokens.token_hash(out[mid]), mid))
+    return out
+
+
+async def _get(harness, path: str, token: str | None = None) -> tuple[int, str, dict]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with harness.http.get(harness.url(path), headers=headers) as r:
+        return r.status, await r.text(), dict(r.headers)
+
+
+async def test_the_member_page_shows_the_members_own_history_over_http(harness):
+    from companion.web import ENGINE
+
+    conn = harness.server.app[ENGINE].conn
+    recent(conn)
+    tok = member_tokens(conn)
+    status, body, _ = await _get(harness, "/api/groups/g1/me", tok["anne"])
+    assert status == 200, body
+    anne = json.loads(body)
+    assert [(m["number"], m["role"], m["minutes"]) for m in anne["meetings"]] == [(2, "deelnemer", 100), (1, "inbrenger", 180)]
+    assert anne["meetings"][1]["method"] == "Roddelmodel (9 stappen)"
+    assert [lst["room_id"] for lst in anne["advice_lists"]] == ["r1"]
+    assert "overdrachtsdocument" not in body and "Vaker vragen" not in body
+    # Without a link, with an unknown one, with a link of this group on another group's path.
+    assert (await _get(harness, "/api/groups/g1/me"))[0] == 401
+    assert (await _get(harness, "/api/groups/g1/me", "x" * 32))[0] == 404
+    assert (await _get(harness, "/api/groups/other/me", tok["anne"]))[0] == 404
+
+
+async def test_a_member_downloads_their_own_lists_and_no_one_elses(harness):
+    from companion.web import ENGINE
+
+    conn = harness.server.app[ENGINE].conn
+    recent(conn)
+    tok = member_tokens(conn)
+    status, md, headers = await _get(harness, "/api/groups/g1/me/lists/r1/export.md", tok["anne"])
+    assert status == 200 and "Spreek een vast moment af" in md and "Morgen proberen" in md
+    assert headers["Content-Disposition"].startswith("attachment")
+    status, page, headers = await _get(harness, f"/g/g1/m/{tok['anne']}/lists/r1.html")
+    assert status == 200 and headers["Content-Type"].startswith("text/html") and "Spreek een vast moment af" in page
+    assert "script-src 'sha256-" in headers["Content-Security-Policy"]
+    # Bas's list is Bas's: not by Anne's link, in no form.
+    assert (await _get(harness, "/api/groups/g1/me/lists/r2/export.md", tok["anne"]))[0] == 404
+    assert (await _get(harness, f"/g/g1/m/{tok['anne']}/lists/r2.md"))[0] == 404
+    assert (await _get(harness, f"/g/g1/m/{tok['bas']}/lists/r2.md"))[0] == 200
+    assert (await _get(harness, f"/g/g1/m/{'y' * 32}/lists/r1.md"))[0] == 404
+
+
+async def test_from_the_end_screen_of_a_case_room_a_member_reaches_their_own_page(harness):
+    from companion import tokens
+    from companion.web import ENGINE
+
+    conn = harness.server.app[ENGINE].conn
+    recent(conn)
+    carla = tokens.new_token()  # the room's own credential of Carla's participant in meeting 2's case room
+    conn.execute("UPDATE participants SET token_hash = ? WHERE id = 'r3-carla'", (tokens.token_hash(carla),))
+    status, page, _ = await _get(harness, "/r/r3/mijn")
+    assert status == 200 and "<title>Intervisie Noord · companion</title>" in page
+    status, body, _ = await _get(harness, "/api/rooms/r3/me", carla)
+    assert status == 200, body
+    mine = json.loads(body)
+    assert mine["member"]["name"] == "Carla" and [lst["room_id"] for lst in mine["advice_lists"]] == ["r3"]
+    assert "nee tegen extra werk" not in body
+    status, md, _ = await _get(harness, "/api/rooms/r3/me/lists/r3.md", carla)
+    assert status == 200 and "Begin met wat goed gaat." in md
+    assert (await _get(harness, "/api/rooms/r3/me/lists/r1.md", carla))[0] == 404
+    status, text, _ = await _get(harness, "/api/rooms/r3/me/hours.csv", carla)
+    assert status == 200 and ";100;" in text
+    assert (await _get(harness, "/api/rooms/r3/me"))[0] == 401
+    # A one-off room is no group that meets again: no own page there.
+    facilitator, _, _ = await harness.create_room()
+    assert (await _get(harness, f"/api/rooms/{facilitator.room_id}/me", facilitator.token))[0] == 404

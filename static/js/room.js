@@ -373,6 +373,10 @@ function renderEnd() {
       h("p", {}, h("button", { type: "button", class: "primary", id: "case-next", text: t("case.next"),
         onclick: (e) => { if (window.confirm(t("case.next.confirm"))) { e.currentTarget.disabled = true; run("case.next"); } } })));
   }
+  // A group that meets again: each member's own page (history, record of hours) is one click away.
+  if (state.meeting && !state.meeting.one_off) {
+    panel.append(h("p", {}, h("a", { href: `/r/${encodeURIComponent(roomId)}/mijn`, id: "end-mypage", text: t("end.mypage") })));
+  }
 }
 
 /** The advice lists of this meeting's earlier cases that are yours (or, for the facilitator, all):
