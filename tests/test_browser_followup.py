@@ -4,7 +4,7 @@ Anne was inbrenger in the first meeting: her page shows her own advice list with
 gave, she sets what she did with an advice (kept after a reload) and shares an update. Cor had no case:
 his page shows who had one, Anne's shared update, and nothing of her list. The server decides all of
 this (tests/test_followup.py); this checks the page shows it and its buttons work.
-Screenshots: artifacts/screenshots/followup-*.png.
+Screenshots: artifacts/screenshots/followup-*.png, and docs/screenshots/14-terugblik-inbrenger.png for the README.
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from served import CHROMIUM, CHROMIUM_ARGS, SHOTS
+from served import CHROMIUM, CHROMIUM_ARGS, ROOT, SHOTS
 from test_followup import ANNE_ADVICE, BAS_ADVICE, Group, advice_list
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="no Chromium")
-VIEWPORT = {"width": 1280, "height": 900}
+VIEWPORT = {"width": 1366, "height": 768}
+DOCS = ROOT / "docs" / "screenshots"
 TIMEOUT_MS = 30000
 
 
@@ -38,7 +39,9 @@ async def open_page(browser, harness, person):
     return context, page, errors
 
 
-async def test_the_look_back_in_the_room_page(harness):
+async def test_the_look_back_in_the_room_page(media_server):
+    # With the media layer on, as a real server runs: the pages start their call and show no error.
+    harness = media_server
     group = Group(harness)
     first = group.new_meeting()
     fac1, p1 = await group.case_room(first, 1)
@@ -82,6 +85,8 @@ async def test_the_look_back_in_the_room_page(harness):
             await expect(anne.locator("#followup-shared")).to_contain_text(update)
             SHOTS.mkdir(parents=True, exist_ok=True)
             await anne.screenshot(path=str(SHOTS / "followup-inbrenger.png"), full_page=True, timeout=60000)
+            await anne.locator("#followup-panel .followup-item").nth(0).scroll_into_view_if_needed()
+            await anne.screenshot(path=str(DOCS / "14-terugblik-inbrenger.png"), timeout=60000)
 
             cor_ctx, cor, cor_errors = await open_page(browser, harness, people["Cor"])
             cor_panel = cor.locator("#followup-panel")
