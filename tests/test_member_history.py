@@ -214,3 +214,58 @@ async def test_from_the_end_screen_of_a_case_room_a_member_reaches_their_own_pag
     # A one-off room is no group that meets again: no own page there.
     facilitator, _, _ = await harness.create_room()
     assert (await _get(harness, f"/api/rooms/{facilitator.room_id}/me", facilitator.token))[0] == 404
+
+
+async def test_after_a_real_meeting_each_member_finds_their_own_history(harness):
+    """A group meets through its members' own links (HTTP and WebSocket): one case, Bas's. Afterwards each link
+    opens that member's own page, with the meeting in the right role and only their own content."""
+    from companion.web import ENGINE
+    from test_groups import Browser, Clock, _advise, _group_with_members, _start_meeting, _vote_for
+
+    clock = Clock(time.time())
+    harness.server.app[ENGINE].clock = clock
+    names = ("Anne", "Bas", "Chris")
+    group, links = await _group_with_members(harness, names)
+    facilitator, started = await _start_meeting(harness, group["id"])
+    browsers = {name: Browser(harness, name) for name in names}
+    try:
+        await facilitator.connect()
+        for name in names:
+            assert await browsers[name].open(links[name]) == 200
+            await browsers[name].connect()
+        anne, bas, chris = (browsers[n] for n in names)
+        await facilitator.ok("session.start")
+        await bas.ok("case.submit", title="Grenzen", question="Hoe bewaak ik mijn grenzen bij spoedklussen?")
+        await chris.ok("case.submit", title="Overleg", question="Hoe maak ik het teamoverleg korter?")
+        await _vote_for(facilitator, [anne, chris], bas)
+        await _advise(harness, facilitator, started["room_id"], [(anne, "Zeg eerst dat je erop terugkomt."),
+                                                                   (chris, "Spreek een vaste spoedregel af.")])
+        await anne.ok("takeaway.save", text="Ik wil ook vaker terugkomen op iets.", shared=False)
+        await chris.ok("takeaway.save", text="Korter overleggen kan.", shared=True)
+        clock.now += 95 * 60
+        await facilitator.ok("session.end")
+    finally:
+        for browser in browsers.values():
+            await browser.close()
+            await browser.session.close()
+    mine = {}
+    for name in names:
+        base, token = links[name].split("/m/")
+        async with harness.http.get(links[name], allow_redirects=False) as r:
+            assert r.status == 200 and "<title>Intervisie Oost · companion</title>" in await r.text()
+        status, body, _ = await _get(harness, f"/api/groups/{group['id']}/me", token)
+        assert status == 200, body
+        mine[name] = json.loads(body)
+    assert [(m["number"], m["role"], m["minutes"], m["method"]) for m in mine["Bas"]["meetings"]] == [
+        (1, "inbrenger", 95, "Roddelmodel (9 stappen)")]
+    assert [(m["number"], m["role"]) for m in mine["Anne"]["meetings"]] == [(1, "deelnemer")]
+    [own] = mine["Bas"]["advice_lists"]
+    assert own["question_original"] == "Hoe bewaak ik mijn grenzen bij spoedklussen?"
+    assert [(i["text"], i["speaker"]) for i in own["items"]] == [("Zeg eerst dat je erop terugkomt.", "Anne"),
+                                                                 ("Spreek een vaste spoedregel af.", "Chris")]
+    assert mine["Anne"]["advice_lists"] == [] and mine["Chris"]["advice_lists"] == []
+    assert [(q["title"], q["treated"]) for q in mine["Chris"]["questions"]] == [("Overleg", False)]
+    assert [t["text"] for t in mine["Anne"]["takeaways"]] == ["Ik wil ook vaker terugkomen op iets."]
+    for name in ("Anne", "Chris"):
+        assert "spoedklussen" not in json.dumps(mine[name])
+    assert "vaker terugkomen" not in json.dumps(mine["Chris"]) and "Korter overleggen" not in json.dumps(mine["Anne"])
