@@ -360,6 +360,20 @@ async def test_a_group_meets_twice_and_the_second_meeting_opens_with_the_look_ba
         assert [(u["name"], u["text"]) for u in shared_of(state)] == [("Bas", "Ik heb het hem gevraagd; het lucht op.")]
         assert "Vraag het hem gewoon." not in json.dumps(anne.states, ensure_ascii=False)
         assert (await bas.state())["followup"]["lists"][0]["items"][0]["status"] == "helped"
+
+        # His own page shows it later beside that list; Anne's own page has no list of his.
+        async with bas.session.get(harness.url(f"/api/rooms/{room3}/me")) as r:
+            mine = await r.json()
+            assert r.status == 200, mine
+        (old_list,) = [lst for lst in mine["advice_lists"] if lst["room_id"] == room1]
+        assert [(i["text"], i["followup"]) for i in old_list["items"]] == [
+            ("Vraag het hem gewoon.", "helped"), ("Schrijf het eerst op.", None)]
+        assert [(u["number"], u["text"], u["shared"]) for u in mine["updates"]] == [
+            (2, "Ik heb het hem gevraagd; het lucht op.", True)]
+        async with anne.session.get(harness.url(f"/api/rooms/{room3}/me")) as r:
+            theirs = await r.json()
+            assert r.status == 200, theirs
+        assert theirs["advice_lists"] == [] and "Vraag het hem gewoon." not in json.dumps(theirs, ensure_ascii=False)
     finally:
         for browser in browsers.values():
             await browser.close()
