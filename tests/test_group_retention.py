@@ -164,3 +164,24 @@ async def test_a_member_and_the_facilitator_delete_a_member_over_http(harness):
         assert r.status == 200
     assert count(conn, "members", "id = 'bas'") == 0 and count(conn, "cases", "participant_id LIKE '%-bas'") == 0
     assert [r[1] for r in _record(conn)] == ["carla", "fleur", "carla", "fleur"]
+
+
+async def test_a_one_off_room_made_over_http_leaves_no_group_behind(harness):
+    import time
+
+    from companion.web import ENGINE
+
+    conn = harness.server.app[ENGINE].conn
+    facilitator, invite, _ = await harness.create_room()
+    anne = await harness.join(invite, "Anne")
+    await facilitator.ok("session.start")
+    await anne.ok("takeaway.save", text="Meer vragen", shared=False)
+    await facilitator.ok("session.end")
+    group_id = conn.execute(
+        """SELECT m.group_id FROM meeting_rooms mr JOIN meetings m ON m.id = mr.meeting_id WHERE mr.room_id = ?""",
+        (facilitator.room_id,)).fetchone()[0]
+    assert count(conn, "members", "group_id = ?", (group_id,)) == 2
+    assert purge_expired(conn, time.time() + 31 * DAY) == [facilitator.room_id]
+    for table in ("groups", "members", "meetings"):
+        assert count(conn, table, "id = ?" if table == "groups" else "group_id = ?", (group_id,)) == 0, table
+    assert count(conn, "attendance") == 0 and count(conn, "meeting_members") == 0

@@ -269,3 +269,21 @@ async def test_after_a_real_meeting_each_member_finds_their_own_history(harness)
     for name in ("Anne", "Chris"):
         assert "spoedklussen" not in json.dumps(mine[name])
     assert "vaker terugkomen" not in json.dumps(mine["Chris"]) and "Korter overleggen" not in json.dumps(mine["Anne"])
+
+    # Thirty days on, the content is gone and the record stays; then Anne deletes herself, record and all.
+    from companion.retention import purge_expired
+
+    conn = harness.server.app[ENGINE].conn
+    assert purge_expired(conn, clock.now + 29 * DAY) == []
+    assert purge_expired(conn, clock.now + 31 * DAY) == [started["room_id"]]
+    status, body, _ = await _get(harness, f"/api/groups/{group['id']}/me", links["Bas"].split("/m/")[1])
+    bas = json.loads(body)
+    assert [(m["number"], m["role"], m["minutes"], m["cases"]) for m in bas["meetings"]] == [(1, "inbrenger", 95, [])]
+    assert bas["advice_lists"] == [] and bas["questions"] == [] and "spoedklussen" not in body
+    anne = {"Authorization": f"Bearer {links['Anne'].split('/m/')[1]}"}
+    async with harness.http.delete(harness.url(f"/api/groups/{group['id']}/me"), json={"confirm": True}, headers=anne) as r:
+        assert r.status == 200
+    async with harness.http.get(harness.url(f"/api/groups/{group['id']}/attendance.csv"),
+                                headers=harness.facilitator_headers) as r:
+        names = [line.split(";")[6] for line in (await r.text()).splitlines()[1:]]
+    assert sorted(names) == ["Bas", "Chris", "Fleur (beheer)"]
