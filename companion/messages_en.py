@@ -93,7 +93,7 @@ _TABLE: list[tuple[str, str]] = [
      "The facilitator took you out of this case. Ask the facilitator."),
     (r"Iemand in deze kamer heet al zo\. Vraag de begeleider\.", "Someone in this room already has that name. Ask the facilitator."),
     (r"Deze kamer hoort bij geen bijeenkomst\.", "This room belongs to no meeting."),
-    (r"(\w+) moet een heel aantal dagen tussen (\d+) en (\d+) zijn\.", "{1} must be a whole number of days between {2} and {3}."),
+    (r"(.+) moet een heel aantal dagen tussen (\d+) en (\d+) zijn\.", "{1:field} must be a whole number of days between {2} and {3}."),
     (r"Deze groep bestaat niet, of je bent er geen begeleider van\.", "This group does not exist, or you are not one of its facilitators."),
     (r"Dit lid bestaat niet in deze groep\.", "This member does not exist in this group."),
     (r"Deze server kent geen begeleider met die naam\. De beheerder maakt begeleiders aan\.",
@@ -172,6 +172,8 @@ FIELDS = {
     "Tekst": "Text",
     "Notitie": "Note",
     "Advies": "Advice",
+    "Bewaartermijn van de inhoud": "Retention of the content",
+    "Bewaartermijn van de urenregistratie": "Retention of the record of hours",
 }
 
 _COMPILED = [(re.compile(pattern + r"\Z", re.S), template) for pattern, template in _TABLE]
