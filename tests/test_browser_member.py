@@ -17,6 +17,7 @@ SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "
 
 
 async def test_a_member_sees_their_own_page_between_meetings(harness):
+    from companion import tokens
     from companion.web import ENGINE
 
     conn = harness.server.app[ENGINE].conn
@@ -64,6 +65,19 @@ async def test_a_member_sees_their_own_page_between_meetings(harness):
             await page.click(".lang-switch")
             await expect(page.locator("#member-title")).to_have_text("Your peer consultation, Anne")
             await expect(meetings.nth(1)).to_contain_text("case owner")
+
+            # Carla, in the case room of meeting 2 that has ended: its end screen links to her own page.
+            carla = tokens.new_token()
+            conn.execute("UPDATE participants SET token_hash = ? WHERE id = 'r3-carla'", (tokens.token_hash(carla),))
+            room = await browser.new_page(viewport={"width": 900, "height": 1000})
+            room.on("response", lambda r: errors.append(f"{r.status} {r.url}")
+                    if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+            await room.goto(harness.url(f"/r/r3/k/{carla}"))
+            await room.click("#end-mypage", timeout=15000)
+            await expect(room.locator("#member-title")).to_have_text("Jouw intervisie, Carla", timeout=15000)
+            await expect(room.locator("#lists article")).to_have_count(1)
+            await expect(room.locator("#lists article").first).to_contain_text("Begin met wat goed gaat.")
+            assert "nee tegen extra werk" not in await room.locator("body").inner_text()
             assert errors == []
         finally:
             await browser.close()
