@@ -41,6 +41,7 @@ async def test_a_member_sees_their_own_page_between_meetings(harness):
             await expect(meetings.nth(0)).to_contain_text("deelnemer")
             await expect(meetings.nth(1)).to_contain_text("inbrenger")
             await expect(meetings.nth(1)).to_contain_text("180 min aanwezig")
+            await expect(meetings.nth(1)).to_contain_text("inhoud bewaard tot")
             await expect(page.locator("#hours-total")).to_contain_text("2 afgeronde bijeenkomsten, samen 4 uur en 40 minuten")
             lists = page.locator("#lists article")
             await expect(lists).to_have_count(1)

@@ -40,6 +40,10 @@ function day(iso) {
 }
 
 
+function dayOf(seconds) {
+  return new Date(seconds * 1000).toLocaleDateString(lang() === "en" ? "en-GB" : "nl-NL", { day: "numeric", month: "long", year: "numeric" });
+}
+
 function where(item) {
   if (!item.number) return "";
   return item.case_no ? t("member.where.case", { n: item.number, c: item.case_no }) : t("member.where", { n: item.number });
@@ -61,7 +65,8 @@ function showMeetings() {
     t(`member.role.${m.role}`),
     m.open ? h("span", { class: "muted", text: ` · ${t("member.meeting.open")}` })
       : m.minutes !== null && m.minutes !== undefined ? ` · ${t("member.minutes", { n: m.minutes })}` : "",
-    m.cases.length === 0 && !m.open ? h("span", { class: "muted", text: ` · ${t("member.meeting.gone")}` }) : "",
+    m.cases.length === 0 && !m.open ? h("span", { class: "muted", text: ` · ${t("member.meeting.gone")}` })
+      : m.content_until ? h("span", { class: "muted", text: ` · ${t("member.meeting.until", { date: dayOf(m.content_until) })}` }) : "",
   )));
 }
 
