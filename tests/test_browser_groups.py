@@ -129,6 +129,18 @@ async def test_the_group_page_a_meeting_and_the_move_to_the_next_case(server):
             await expect(anne.locator("#case-list li.case")).to_have_count(1)
             await expect(anne.locator("#case-list li.case")).to_contain_text("Grenzen")
             await screenshot(anne, SHOTS, "groepen-casus-2")
+
+            # After the meeting the group page offers the attendance list and each member's record of hours.
+            await _command(fac, room2, "session.end")
+            await fac.goto(server.base + "/groups")
+            await fac.get_by_role("link", name="Intervisie Oost").click()
+            await expect(fac.locator("#meeting-list li")).to_have_count(1)
+            await expect(fac.locator("#meeting-list li")).to_contain_text("Bijeenkomst 1")
+            csv = await fac.request.get(server.base + await fac.locator("#attendance-csv").get_attribute("href"))
+            assert csv.status == 200 and "Anne" in await csv.text()
+            hours = fac.locator("#member-list li", has_text="Anne").get_by_role("link", name="Uren")
+            response = await fac.request.get(server.base + await hours.get_attribute("href"))
+            assert response.status == 200 and "Anne" in await response.text()
             assert errors == []
         finally:
             if bas_ws is not None:

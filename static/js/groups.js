@@ -103,6 +103,9 @@ function renderDetail() {
       h("p", {}, h("button", { type: "button", class: "primary", id: "meeting-start", text: t("groups.meeting.start"),
         onclick: startMeeting })));
   }
+  if (g.meetings.some((m) => m.ended_at)) {
+    current.append(h("p", {}, h("a", { id: "attendance-csv", href: groupApi("/attendance.csv"), text: t("groups.attendance") })));
+  }
   const meetings = clear($("#meeting-list"));
   for (const m of g.meetings) {
     const date = m.started_at ? when(m.started_at) : t("groups.meeting.notstarted");
@@ -118,7 +121,10 @@ function renderDetail() {
       row.append(h("span", { class: "muted", text: m.has_link ? t("groups.member.haslink") : t("groups.member.nolink") }), " ",
         h("button", { type: "button", class: "small", text: t("groups.member.renew"), onclick: () => renewLink(m) }));
       if (m.has_link) row.append(" ", h("button", { type: "button", class: "small", text: t("groups.member.revoke"), onclick: () => revokeLink(m) }));
+      row.append(" ", h("button", { type: "button", class: "small", text: t("groups.member.delete"), onclick: () => deleteMember(m) }));
     }
+    row.append(" ", h("a", { href: groupApi(`/members/${encodeURIComponent(m.id)}/hours.html`), target: "_blank", rel: "noopener",
+      text: t("groups.member.hours") }));
     members.append(row);
   }
   $("#new-link").classList.toggle("hidden", !shownLink);
@@ -169,6 +175,17 @@ async function revokeLink(member) {
   if (!window.confirm(t("groups.member.revoke.confirm", { name: member.name }))) return;
   try {
     await api(groupApi(`/members/${encodeURIComponent(member.id)}/link`), { method: "DELETE" });
+    shownLink = null;
+    await loadDetail(detail.id);
+  } catch (err) {
+    showError("#member-error", errorText(err));
+  }
+}
+
+async function deleteMember(member) {
+  if (!window.confirm(t("groups.member.delete.confirm", { name: member.name }))) return;
+  try {
+    await api(groupApi(`/members/${encodeURIComponent(member.id)}`), { method: "DELETE", body: { confirm: true } });
     shownLink = null;
     await loadDetail(detail.id);
   } catch (err) {
