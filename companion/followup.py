@@ -23,7 +23,7 @@ from typing import Any
 from .advice import store
 from .db import Connection, Row, Transaction
 from .engine import clean_text
-from .errors import ClientError, bad_request, conflict, forbidden, not_found
+from .errors import bad_request, conflict, forbidden, not_found
 from .groups import meetings
 from .room import ENDED, Room
 
@@ -182,7 +182,7 @@ def view(conn: Connection, room: Room, participant_id: str) -> dict[str, Any] | 
 def _writer(conn: Connection, room: Room, participant_id: str) -> tuple[str, str, str]:
     """(member_id, meeting_id, previous meeting id) of someone allowed to write a follow-up in this room."""
     if room.status == ENDED:
-        raise conflict("De bijeenkomst is afgelopen.", "ended")
+        raise conflict("De sessie is afgelopen.", "ended")
     found = _previous_inbrenger_meeting(conn, room.id)
     if found is None:
         raise conflict("In deze kamer is er geen vorige bijeenkomst om op terug te kijken.", "no_followup")

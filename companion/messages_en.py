@@ -103,7 +103,6 @@ _TABLE: list[tuple[str, str]] = [
     (r"Alleen wie de vorige keer een casus inbracht, kijkt hier terug op de eigen adviezen\.",
      "Only those who brought in a case last time look back on their own advice here."),
     (r"In deze kamer is er geen vorige bijeenkomst om op terug te kijken\.", "In this room there is no previous meeting to look back on."),
-    (r"De bijeenkomst is afgelopen\.", "The meeting has ended."),
     (r"Deze adviezenlijst is niet meer bewaard\.", "This advice list is no longer kept."),
     (r"Dit advies staat niet \(meer\) in je lijst\.", "This advice is not (or no longer) in your list."),
     (r"status moet een van (.+) zijn, of null", "status must be one of {1}, or null"),
