@@ -7,6 +7,8 @@ What is kept how long (the README's data section says the same for the operator)
   follow-up updates written in it) ``groups.content_retention_days`` after the meeting ended;
 - the record of hours (meetings, meeting_members, attendance: no content) ``groups.record_retention_days``
   after the meeting;
+- a group with no meeting left in its record (it has not met for ``record_retention_days``): the group with
+  its members' names and links;
 - a member deleted by the facilitator or by themselves: their content and their record at once.
 """
 
@@ -109,7 +111,20 @@ def purge_expired(conn: Connection, now: float | None = None) -> list[str]:
         expired += delete_meeting_content(conn, meeting_id)
     for meeting_id in _record_expired(conn, now):
         expired += delete_meeting(conn, meeting_id)
+    _drop_idle_groups(conn, now)
     return expired
+
+
+def _drop_idle_groups(conn: Connection, now: float) -> None:
+    """A group with no meeting left in its record, made longer than its record retention ago: it has not met
+    for that long, so its members' names and links go too."""
+    cur = conn.execute(
+        """DELETE FROM groups WHERE one_off = 0 AND created_at + record_retention_days * ? < ?
+               AND NOT EXISTS (SELECT 1 FROM meetings m WHERE m.group_id = groups.id)""",
+        (DAY, now),
+    )
+    if cur.rowcount:
+        wipe_deleted(conn)
 
 
 def _content_expired(conn: Connection, now: float) -> list[str]:

@@ -48,9 +48,14 @@ def test_content_goes_after_the_groups_content_retention_and_the_record_stays(co
     # The record goes after its own time, meeting by meeting; the members stay.
     assert purge_expired(conn, end1 + 366 * DAY) == []
     assert [r[0] for r in _record(conn)] == [2, 2, 2]
+    assert count(conn, "members", "group_id = 'g1'") == len(PEOPLE)
+    conn.execute("INSERT INTO groups (id, name, language, method_id, one_off, content_retention_days, "
+                 "record_retention_days, created_at) VALUES ('new', 'Nieuw', 'nl', 'roddelmodel', 0, 30, 365, ?)",
+                 (end2 + 300 * DAY,))
     purge_expired(conn, end2 + 366 * DAY)
     assert _record(conn) == [] and count(conn, "meetings") == 0 and count(conn, "attendance") == 0
-    assert count(conn, "members", "group_id = 'g1'") == len(PEOPLE)
+    # A group that has not met for its record's time goes with its members' names; a new one stays.
+    assert count(conn, "members") == 0 and [r[0] for r in conn.execute("SELECT id FROM groups")] == ["new"]
 
 
 def test_a_one_off_room_takes_its_group_along(conn):
