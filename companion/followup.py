@@ -280,3 +280,10 @@ def updates_of_member(conn: Connection, member_id: str) -> list[dict[str, Any]]:
             (member_id,),
         )
     ]
+
+
+def with_statuses(conn: Connection, member_id: str | None, room_id: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items of a list (advice store dicts) with ``followup``: what this member, its inbrenger, did with
+    each (None for a member who set none). For the inbrenger's own download of the list."""
+    statuses = _statuses(conn, member_id, room_id) if member_id else {}
+    return [{**item, "followup": statuses.get(item["id"])} for item in items]

@@ -21,8 +21,10 @@ from typing import Any, Callable, Iterable
 
 from aiohttp import web
 
+from . import followup
 from .advice import aside, export, store
 from .errors import ClientError, bad_request, conflict, forbidden
+from .groups import meetings
 from .retention import delete_room
 from .room import ENDED, FACILITATOR, INBRENGER, Room
 from .web_common import ENGINE, HUB, LIVE, STATE_EXTRAS, authenticate, read_json
@@ -296,7 +298,11 @@ async def download(request: web.Request) -> web.Response:
     room, me, role = _who(request)
     _require(role, (FACILITATOR, INBRENGER), DOWNLOAD_ONLY)
     fmt = request.match_info["fmt"]
-    data = document_data(request.app[ENGINE].conn, room)
+    conn = request.app[ENGINE].conn
+    data = document_data(conn, room)
+    if role == INBRENGER:
+        # What they did with each advice, once they told it at the next meeting (companion/followup.py).
+        data["items"] = followup.with_statuses(conn, meetings.member_of(conn, room.id, me.id), room.id, data["items"])
     if request.query.get("lang") in export.LABELS:
         data["language"] = request.query["lang"]
     if fmt == "md":

@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import history, hours
+from . import followup, history, hours
 from . import hub as hub_module
 from .advice import export
 from .errors import ClientError, bad_request, conflict, not_found
@@ -157,6 +157,7 @@ async def my_list(request: web.Request) -> web.Response:
         raise not_found("Deze adviezenlijst is er niet (meer), of is niet van jou.", "unknown_list")
     room = Room.load(conn, room_id)
     data = document_data(conn, room)
+    data["items"] = followup.with_statuses(conn, member["id"], room_id, data["items"])
     if request.query.get("lang") in export.LABELS:
         data["language"] = request.query["lang"]
     fmt = request.match_info["fmt"]

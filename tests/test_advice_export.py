@@ -314,3 +314,16 @@ def test_ten_or_more_items_keep_their_verdict_and_note_inside_the_item():
     numbered = [t for t in tokens if t.type == "list_item_open" and t.markup == "."]
     nested = [t for t in tokens if t.type == "bullet_list_open" and t.level > 1]
     assert len(numbered) == 12 and len(nested) == 12  # each item's verdict and note under it, not a list of their own
+
+
+def test_what_the_inbrenger_did_with_an_advice_is_in_their_download():
+    """companion/followup.py: the status told at the next meeting, beside the verdict; none without one."""
+    doc = {**DOC, "items": [dict(DOC["items"][0], followup="helped"), dict(DOC["items"][1], followup="perhaps"),
+                            dict(DOC["items"][4], followup=None)]}
+    markdown = export.render_markdown(doc)
+    first, rest = markdown.split("Zoek een coach.")
+    assert "- Wat ik ermee deed: geholpen" in first and "Wat ik ermee deed" not in rest  # an unknown status is left out
+    assert "What I did with it: not yet" in export.render_markdown({**doc, "language": "en", "items": [
+        dict(DOC["items"][0], followup="not_yet")]})
+    page = export.render_html(doc)
+    assert page.count("Wat ik ermee deed: geholpen") == 1 and "Wat ik ermee deed" not in export.render_html(DOC)

@@ -370,6 +370,17 @@ async def test_a_group_meets_twice_and_the_second_meeting_opens_with_the_look_ba
             ("Vraag het hem gewoon.", "helped"), ("Schrijf het eerst op.", None)]
         assert [(u["number"], u["text"], u["shared"]) for u in mine["updates"]] == [
             (2, "Ik heb het hem gevraagd; het lucht op.", True)]
+        # And in the list he downloads from it.
+        async with bas.session.get(harness.url(f"/api/rooms/{room3}/me/lists/{room1}.md")) as r:
+            document = await r.text()
+            assert r.status == 200, document
+        first, second = document.split("Vraag het hem gewoon.")[1].split("Schrijf het eerst op.")
+        assert "Wat ik ermee deed: geholpen" in first and "Wat ik ermee deed" not in second
+        async with bas.session.get(harness.url(f"/api/rooms/{room3}/me/lists/{room1}.html?lang=en")) as r:
+            assert "What I did with it: helped" in await r.text()
+        # The same from the first meeting's room, where he was the inbrenger.
+        async with bas.session.get(harness.url(f"/api/rooms/{room1}/advice/export.md")) as r:
+            assert r.status == 200 and "Wat ik ermee deed: geholpen" in await r.text()
         async with anne.session.get(harness.url(f"/api/rooms/{room3}/me")) as r:
             theirs = await r.json()
             assert r.status == 200, theirs

@@ -51,6 +51,11 @@ LABELS: dict[str, dict[str, str]] = {
         "not_for_me": "niet voor mij",
         "ask": "navragen",
         "unmarked": "nog niet beoordeeld",
+        "followup": "Wat ik ermee deed",
+        "tried": "geprobeerd",
+        "helped": "geholpen",
+        "not_yet": "nog niet",
+        "dropped": "laten vallen",
     },
     "en": {
         "title": "Advice",
@@ -79,8 +84,15 @@ LABELS: dict[str, dict[str, str]] = {
         "not_for_me": "not for me",
         "ask": "ask about it",
         "unmarked": "not marked yet",
+        "followup": "What I did with it",
+        "tried": "tried",
+        "helped": "helped",
+        "not_yet": "not yet",
+        "dropped": "dropped",
     },
 }
+
+FOLLOWUP_STATUSES = ("tried", "helped", "not_yet", "dropped")
 
 MONTHS = {
     "nl": ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
@@ -98,6 +110,9 @@ class ExportItem:
     note: str = ""
     original: str | None = None  # the words as said, when the text was corrected
     source: str = "speech"
+    # What the inbrenger did with it, told at the next meeting (companion/followup.py): tried | helped |
+    # not_yet | dropped; only in the inbrenger's own download.
+    followup: str | None = None
 
 
 @dataclass
@@ -155,6 +170,7 @@ def document_from(data: AdviceDocument | Mapping[str, Any]) -> AdviceDocument:
                 note=raw.get("note") or "",
                 original=original if original and original != text else None,
                 source=raw.get("source", "speech"),
+                followup=raw.get("followup") if raw.get("followup") in FOLLOWUP_STATUSES else None,
             )
         )
     takeaways = [Takeaway(name=_plain(t)["name"], text=_plain(t)["text"]) for t in data.get("takeaways", ())]
@@ -261,6 +277,7 @@ def _context(doc: AdviceDocument) -> dict[str, Any]:
         "date": format_date(doc.date, doc.language),
         "items": doc.items,
         "mark_label": lambda mark: labels.get(mark or "unmarked", labels["unmarked"]),
+        "followup_label": lambda status: labels.get(status, status),
         "lang": doc.language,
     }
 
