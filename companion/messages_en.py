@@ -99,6 +99,8 @@ _TABLE: list[tuple[str, str]] = [
     (r"Deze server kent geen begeleider met die naam\. De beheerder maakt begeleiders aan\.",
      "This server knows no facilitator by that name. The operator creates facilitators."),
     (r"Er loopt al een bijeenkomst van deze groep\. Sluit die eerst af\.", "A meeting of this group is already running. Close it first."),
+    (r"Dit is een losse kamer, geen vaste groep\.", "This is a single room, not a standing group."),
+    (r"Onbekend veld: (.+)", "Unknown field: {1}"),
     # follow-up on last meeting's advice (companion/followup.py)
     (r"Alleen wie de vorige keer een casus inbracht, kijkt hier terug op de eigen adviezen\.",
      "Only those who brought in a case last time look back on their own advice here."),

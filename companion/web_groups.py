@@ -122,6 +122,17 @@ async def group_detail(request: web.Request) -> web.Response:
     return web.json_response(out)
 
 
+async def update_group(request: web.Request) -> web.Response:
+    """``PATCH /api/groups/<gid>``: name, language, default method, retention (the keys given)."""
+    _, group = _led(request)
+    body = await read_json(request)
+    if group["one_off"]:
+        raise ClientError(409, "one_off", "Dit is een losse kamer, geen vaste groep.")
+    engine = request.app[ENGINE]
+    updated = store.update_group(engine.conn, group["id"], body, lambda m: engine.catalog.get(m) is not None)
+    return web.json_response(_group_json(request, updated))
+
+
 async def add_member(request: web.Request) -> web.Response:
     _, group = _led(request)
     body = await read_json(request)
@@ -344,6 +355,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/groups", list_groups)
     app.router.add_post("/api/groups", create_group)
     app.router.add_get("/api/groups/{group_id}", group_detail)
+    app.router.add_patch("/api/groups/{group_id}", update_group)
     app.router.add_post("/api/groups/{group_id}/members", add_member)
     app.router.add_post("/api/groups/{group_id}/members/{member_id}/link", renew_member_link)
     app.router.add_delete("/api/groups/{group_id}/members/{member_id}/link", revoke_member_link)

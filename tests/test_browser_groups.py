@@ -55,7 +55,7 @@ async def test_the_group_page_a_meeting_and_the_move_to_the_next_case(server):
             await expect(fac.get_by_role("heading", name="Je intervisiegroepen")).to_be_visible()
 
             # A group with two members; each link is shown once, to hand over.
-            await fac.get_by_label("Naam van de groep").fill("Intervisie Oost")
+            await fac.locator("#group-name-input").fill("Intervisie Oost")
             await fac.get_by_role("button", name="Groep maken").click()
             await expect(fac.locator("#detail-name")).to_have_text("Intervisie Oost")
             links = {}
@@ -69,6 +69,11 @@ async def test_the_group_page_a_meeting_and_the_move_to_the_next_case(server):
             await fac.get_by_role("button", name="Nieuwe uitnodigingslink maken").click()
             await fac.locator("#invite-box").wait_for()
             assert "/i/" in await fac.locator("#invite-url").input_value()
+            # Settings change later (here: content kept 60 days instead of 30).
+            await fac.get_by_text("Instellingen van de groep").click()
+            await fac.locator("#settings-content-days").fill("60")
+            await fac.get_by_role("button", name="Opslaan").click()
+            await expect(fac.locator("#detail-info")).to_contain_text("inhoud 60 dagen")
             await screenshot(fac, SHOTS, "groepen-groep")
             # English as a switch.
             await fac.get_by_role("button", name="English").click()

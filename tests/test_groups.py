@@ -269,6 +269,19 @@ async def test_group_api_members_links_and_invite(harness):
     status, _ = await _api(harness, "GET", "/api/groups", headers={})
     assert status == 401
 
+    # Settings change later: only the keys given; bad values refused with a Dutch message (and its English).
+    status, changed = await _api(harness, "PATCH", f"/api/groups/{gid}", {"name": "Intervisie Oost-West",
+                                                                          "content_retention_days": 14})
+    assert status == 200 and (changed["name"], changed["content_retention_days"], changed["record_retention_days"],
+                              changed["method"]) == ("Intervisie Oost-West", 14, 730, "roddelmodel")
+    for body in ({"record_retention_days": 0}, {"method": "nope"}, {"colour": "blue"}, {"name": " "}):
+        status, error = await _api(harness, "PATCH", f"/api/groups/{gid}", body)
+        assert status == 400 and error["error"]["message_en"] != error["error"]["message"], body
+    status, _ = await _api(harness, "PATCH", f"/api/groups/{gid}", {"name": "Van Gijs"}, headers=other)
+    assert status == 404
+    status, _ = await _api(harness, "PATCH", f"/api/groups/{gid}", {"name": "Intervisie Oost"})
+    assert status == 200
+
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
         async def opens(url):
             async with browser.get(url, allow_redirects=False) as r:
@@ -362,6 +375,11 @@ async def test_links_of_a_one_off_room_follow_the_meeting_to_its_next_case(harne
             assert r.status == 201 and body["room_id"] == room2
     anne.room_id = room2
     assert (await anne.state())["meeting"]["case_no"] == 2
+    # A one-off room's group is not a standing group: no settings to change, not on the group page.
+    status, error = await _api(harness, "PATCH", f"/api/groups/{room1}", {"name": "Vast"})
+    assert status == 409 and error["error"]["code"] == "one_off"
+    status, listed = await _api(harness, "GET", "/api/groups")
+    assert listed["groups"] == []
 
 
 async def test_a_room_from_before_groups_keeps_its_links_and_can_go_on_to_a_next_case(tmp_path):

@@ -84,6 +84,38 @@ def create_group(
     return group(conn, group_id)
 
 
+def update_group(conn: Connection, group_id: str, changes: dict[str, Any], known_method: Any) -> Row:
+    """Change a group's name, language, default method or retention (only the keys given; others are
+    refused with 400). A new content retention counts for every meeting not yet deleted, as retention
+    is worked out from a meeting's end (companion/retention.py). Returns the group's row."""
+    allowed = {"name", "language", "method", "content_retention_days", "record_retention_days"}
+    unknown = sorted(set(changes) - allowed)
+    if unknown:
+        raise bad_request(f"Onbekend veld: {unknown[0][:40]}", "invalid")
+    columns: dict[str, Any] = {}
+    if "name" in changes:
+        columns["name"] = _clean(changes["name"], "Groepsnaam", MAX_GROUP_NAME)
+    if "language" in changes:
+        if changes["language"] not in LANGUAGES:
+            raise bad_request("Taal moet nl of en zijn.", "invalid")
+        columns["language"] = changes["language"]
+    if "method" in changes:
+        if not isinstance(changes["method"], str) or not known_method(changes["method"]):
+            raise bad_request("Onbekende methode.", "unknown_method")
+        columns["method_id"] = changes["method"]
+    if "content_retention_days" in changes:
+        columns["content_retention_days"] = _days(changes["content_retention_days"], DEFAULT_CONTENT_DAYS,
+                                                  CONTENT_DAYS, "Bewaartermijn van de inhoud")
+    if "record_retention_days" in changes:
+        columns["record_retention_days"] = _days(changes["record_retention_days"], DEFAULT_RECORD_DAYS,
+                                                 RECORD_DAYS, "Bewaartermijn van de urenregistratie")
+    if columns:
+        with Transaction(conn):
+            assignments = ", ".join(f"{column} = ?" for column in columns)
+            conn.execute(f"UPDATE groups SET {assignments} WHERE id = ?", (*columns.values(), group_id))
+    return group(conn, group_id)
+
+
 def group(conn: Connection, group_id: Any) -> Row | None:
     if not isinstance(group_id, str) or len(group_id) > 64:
         return None

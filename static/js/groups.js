@@ -133,8 +133,44 @@ function renderDetail() {
     $("#new-link-url").value = shownLink.url;
   }
 
+  if (!$("#settings-panel").open) fillSettings();
+
   const facs = clear($("#facilitator-list"));
   for (const f of g.facilitators) facs.append(h("li", { text: f.name }));
+}
+
+function fillSettings() {
+  $("#settings-name").value = detail.name;
+  fillMethods($("#settings-method"), detail.method);
+  $("#settings-language").value = detail.language;
+  $("#settings-content-days").value = detail.content_retention_days;
+  $("#settings-record-days").value = detail.record_retention_days;
+}
+
+async function saveSettings(event) {
+  event.preventDefault();
+  showError("#settings-error", "");
+  $("#settings-saved").classList.add("hidden");
+  const number = (sel) => {
+    const value = parseInt($(sel).value, 10);
+    return Number.isFinite(value) ? value : null;
+  };
+  try {
+    await api(groupApi(), {
+      method: "PATCH",
+      body: {
+        name: $("#settings-name").value,
+        method: $("#settings-method").value,
+        language: $("#settings-language").value,
+        content_retention_days: number("#settings-content-days"),
+        record_retention_days: number("#settings-record-days"),
+      },
+    });
+    await loadDetail(detail.id);
+    $("#settings-saved").classList.remove("hidden");
+  } catch (err) {
+    showError("#settings-error", errorText(err));
+  }
 }
 
 async function loadDetail(groupId) {
@@ -237,6 +273,7 @@ async function route() {
     if (groupId) {
       if (!detail || detail.id !== groupId) {
         shownLink = null;
+        $("#settings-panel").open = false;
         $("#invite-box").classList.add("hidden");
       }
       await loadDetail(groupId);
@@ -277,6 +314,7 @@ $("#back-link").addEventListener("click", (e) => { e.preventDefault(); location.
 $("#group-form").addEventListener("submit", createGroup);
 $("#member-form").addEventListener("submit", addMember);
 $("#facilitator-form").addEventListener("submit", addFacilitator);
+$("#settings-form").addEventListener("submit", saveSettings);
 $("#invite-renew").addEventListener("click", renewInvite);
 $("#invite-copy").addEventListener("click", (e) => copyText($("#invite-url").value, e.currentTarget, t("copied")));
 $("#new-link-copy").addEventListener("click", (e) => copyText($("#new-link-url").value, e.currentTarget, t("copied")));
