@@ -39,8 +39,9 @@ def _delete_room_rows(conn: Connection, room_id: str) -> None:
         # Tables from before the migrations may point at participants without ON DELETE CASCADE.
         conn.execute("PRAGMA defer_foreign_keys = ON")
     meeting = conn.execute(
-        """SELECT m.id, m.group_id, m.started_at, g.one_off FROM meeting_rooms mr
-           JOIN meetings m ON m.id = mr.meeting_id JOIN groups g ON g.id = m.group_id WHERE mr.room_id = ?""",
+        """SELECT m.id, m.group_id, m.started_at, g.one_off, r.status FROM meeting_rooms mr
+           JOIN meetings m ON m.id = mr.meeting_id JOIN groups g ON g.id = m.group_id JOIN rooms r ON r.id = mr.room_id
+           WHERE mr.room_id = ?""",
         (room_id,),
     ).fetchone()
     # Every table that holds room data carries a room_id column (schema.room_tables finds them all,
@@ -57,7 +58,7 @@ def _delete_room_rows(conn: Connection, room_id: str) -> None:
             conn.execute("DELETE FROM groups WHERE id = ?", (meeting["group_id"],))
     elif meeting["started_at"] is None and conn.execute(rooms_left.format("m.id = ?"), (meeting["id"],)).fetchone() is None:
         conn.execute("DELETE FROM meetings WHERE id = ?", (meeting["id"],))
-    else:
+    elif meeting["status"] == "waiting":
         # A next case opened (the meeting's end cleared) and never started: with that room gone the meeting
         # ended when its last case that ran did, so that it counts in the record of hours.
         conn.execute(
@@ -66,6 +67,13 @@ def _delete_room_rows(conn: Connection, room_id: str) -> None:
                WHERE id = ? AND ended_at IS NULL AND started_at IS NOT NULL
                  AND NOT EXISTS (SELECT 1 FROM meeting_rooms mr JOIN rooms r ON r.id = mr.room_id
                                  WHERE mr.meeting_id = meetings.id AND r.status != 'ended')""",
+            (meeting["id"],),
+        )
+    elif meeting["status"] == "running":
+        # A case nobody ended (the facilitator closed the laptop): the meeting ended when the last member left it.
+        conn.execute(
+            """UPDATE meetings SET ended_at = (SELECT MAX(a.left_at) FROM attendance a WHERE a.meeting_id = meetings.id)
+               WHERE id = ? AND ended_at IS NULL AND started_at IS NOT NULL""",
             (meeting["id"],),
         )
 

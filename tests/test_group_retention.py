@@ -91,6 +91,21 @@ def test_a_next_case_never_started_leaves_the_meeting_ended_with_the_case_before
     assert [(r.number, r.minutes) for r in hours.member_record(conn, "anne")] == [(1, 80)]
 
 
+def test_a_meeting_nobody_ended_counts_until_the_last_member_left(conn):
+    add_group(conn, "g1")
+    for mid in ("anne", "bas"):
+        add_member(conn, "g1", mid, mid.title())
+    add_meeting(conn, "g1", "m1", 1, T0, None)
+    add_case_room(conn, "m1", "r1", 1, {"anne": "Anne", "bas": "Bas"}, status="running", created_at=T0)
+    for mid, left in (("anne", T0 + 70 * MIN), ("bas", T0 + 75 * MIN)):
+        conn.execute("INSERT INTO meeting_members (meeting_id, member_id, role) VALUES ('m1', ?, 'deelnemer')", (mid,))
+        conn.execute("INSERT INTO attendance (meeting_id, member_id, joined_at, left_at) VALUES ('m1', ?, ?, ?)",
+                     (mid, T0, left))
+    assert purge_expired(conn, T0 + 59 * DAY) == []  # not ended: kept 30 days past the content retention
+    assert purge_expired(conn, T0 + 61 * DAY) == ["r1"]
+    assert [(r.member_id, r.minutes) for r in hours.group_attendance(conn, "g1")] == [("anne", 70), ("bas", 75)]
+
+
 def test_deleting_a_member_removes_their_content_and_their_record(conn):
     two_meetings(conn)
     rows = {t: count(conn, t) for t in ("participants", "cases", "takeaways", "advice_items")}
