@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 from browser_helpers import screenshot, write_case
 from served import CHROMIUM, CHROMIUM_ARGS, SHOTS
+from test_browser_access import axe_missing, violations
 
 playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
@@ -39,13 +40,16 @@ async def _command(page, room_id: str, command: str, **args) -> dict:
 
 
 async def test_the_group_page_a_meeting_and_the_move_to_the_next_case(server):
+    axe_missing()
     expect.set_options(timeout=30000)
+    found: list[str] = []  # accessibility: axe-core's serious and critical findings
     async with playwright_api.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         bas = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         bas_ws = None
         try:
-            fac_context = await browser.new_context(viewport=VIEWPORT, locale="nl-NL")
+            # bypass_csp: the pages' Content-Security-Policy would refuse the injected axe-core script.
+            fac_context = await browser.new_context(viewport=VIEWPORT, locale="nl-NL", bypass_csp=True)
             fac = await fac_context.new_page()
             errors: list[str] = []
             fac.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -53,6 +57,7 @@ async def test_the_group_page_a_meeting_and_the_move_to_the_next_case(server):
             await fac.goto(server.facilitator_url)
             await fac.get_by_role("link", name="Naar je groepen").click()
             await expect(fac.get_by_role("heading", name="Je intervisiegroepen")).to_be_visible()
+            found += await violations(fac, "group page, no group yet")
 
             # A group with two members; each link is shown once, to hand over.
             await fac.locator("#group-name-input").fill("Intervisie Oost")
@@ -68,13 +73,15 @@ async def test_the_group_page_a_meeting_and_the_move_to_the_next_case(server):
             await expect(fac.locator("#member-list li")).to_have_count(3)  # the facilitator is a member too
             await fac.get_by_role("button", name="Nieuwe uitnodigingslink maken").click()
             await fac.locator("#invite-box").wait_for()
-            assert "/i/" in await fac.locator("#invite-url").input_value()
+            group_invite = await fac.locator("#invite-url").input_value()
+            assert "/i/" in group_invite
             # Settings change later (here: content kept 60 days instead of 30).
             await fac.get_by_text("Instellingen van de groep").click()
             await fac.locator("#settings-content-days").fill("60")
             await fac.get_by_role("button", name="Opslaan").click()
             await expect(fac.locator("#detail-info")).to_contain_text("inhoud 60 dagen")
             await screenshot(fac, SHOTS, "groepen-groep")
+            found += await violations(fac, "a group's page")
             # English as a switch.
             await fac.get_by_role("button", name="English").click()
             await expect(fac.get_by_role("button", name="Add member")).to_be_visible()
@@ -86,9 +93,13 @@ async def test_the_group_page_a_meeting_and_the_move_to_the_next_case(server):
             await fac.wait_for_url("**/r/*")
             room1 = fac.url.rsplit("/", 1)[1]
 
-            anne_context = await browser.new_context(viewport=VIEWPORT, locale="nl-NL")
+            anne_context = await browser.new_context(viewport=VIEWPORT, locale="nl-NL", bypass_csp=True)
             anne = await anne_context.new_page()
             anne.on("pageerror", lambda exc: errors.append(str(exc)))
+            # The group's invite page, as a newcomer sees it (Anne has her link already: she only looks).
+            await anne.goto(group_invite)
+            await expect(anne.locator("#group-name")).to_have_text("Intervisie Oost")
+            found += await violations(anne, "the group's invite page")
             await anne.goto(links["Anne"])
             await anne.wait_for_url(f"**/r/{room1}")
             await expect(anne.locator("#group-name")).to_have_text("Intervisie Oost")
@@ -110,6 +121,7 @@ async def test_the_group_page_a_meeting_and_the_move_to_the_next_case(server):
             await expect(next_button).to_be_visible()
             await expect(anne.get_by_role("button", name="Volgende casus beginnen")).to_have_count(0)
             await screenshot(fac, SHOTS, "groepen-einde-casus-1")
+            found += await violations(fac, "the end of a case, facilitator")
 
             # The next case: every page goes along by itself.
             await next_button.click()
@@ -147,6 +159,7 @@ async def test_the_group_page_a_meeting_and_the_move_to_the_next_case(server):
             response = await fac.request.get(server.base + await hours.get_attribute("href"))
             assert response.status == 200 and "Anne" in await response.text()
             assert errors == []
+            assert found == [], "\n".join(found)
         finally:
             if bas_ws is not None:
                 await bas_ws.close()

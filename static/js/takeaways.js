@@ -36,6 +36,7 @@ export class TakeawaysView {
     this.panel.classList.toggle("hidden", !show);
     if (!show) return;
     this.heading.textContent = t("takeaway.title");
+    this.text.setAttribute("aria-label", t("takeaway.title")); // a screen reader names the field by its question
     this.hint.textContent = t("takeaway.hint");
     this.shareLabel.textContent = t("takeaway.share");
     this.save.textContent = t("takeaway.save");
