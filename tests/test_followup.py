@@ -389,3 +389,29 @@ async def test_a_group_meets_twice_and_the_second_meeting_opens_with_the_look_ba
         for browser in browsers.values():
             await browser.close()
             await browser.session.close()
+
+
+async def test_the_first_meeting_method_runs_through_without_a_case(harness):
+    """prompts/methods/kennismaking.toml in a real room: five steps, no inbrenger needed, learning goals
+    written in the last step stay private unless shared."""
+    fac, invite, _ = await harness.create_room(method="kennismaking")
+    anne = await harness.join(invite, "Anne")
+    bas = await harness.join(invite, "Bas")
+    state = await fac.ok("session.start")
+    kinds = [s["kind"] for s in state["room"]["method"]["steps"]]
+    assert kinds == ["free", "free", "free", "free", "evaluation"] and state["inbrenger"] is None
+    seen = [state["step"]["id"]]
+    while True:
+        status, body = await fac.command("step.next")
+        if status == 409:
+            assert body["error"]["code"] == "last_step"
+            break
+        assert status == 200, body
+        seen.append(body["state"]["step"]["id"])
+    assert seen == ["welkom", "werk", "leerdoelen", "afspraken", "afsluiting"]
+    assert "leerdoelen" in (await anne.state())["step"]["text"]["nl"]
+    await anne.ok("takeaway.save", text="Ik wil leren eerder nee te zeggen.", shared=False)
+    await bas.ok("takeaway.save", text="Beter doorvragen.", shared=True)
+    state = await fac.ok("session.end")
+    assert state["takeaways"]["shared"] == [{"name": "Bas", "text": "Beter doorvragen."}]
+    assert "eerder nee" not in json.dumps(await bas.state(), ensure_ascii=False)
