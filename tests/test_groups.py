@@ -429,3 +429,55 @@ async def test_a_room_from_before_groups_keeps_its_links_and_can_go_on_to_a_next
                 assert r.status == 200 and r.url.path == f"/r/{second}/i/old-invite-0123456789"
     finally:
         await harness.close()
+
+
+async def test_a_members_link_renewed_or_revoked_during_a_meeting_and_guests_by_the_rooms_invite(harness):
+    group, links = await _group_with_members(harness, ("Anne", "Bas"))
+    gid = group["id"]
+    facilitator, started = await _start_meeting(harness, gid)
+    room = started["room_id"]
+    anne, bas = Browser(harness, "Anne"), Browser(harness, "Bas")
+    try:
+        for browser in (anne, bas):
+            assert await browser.open(links[browser.name]) == 200
+            await browser.connect()
+        status, detail = await _api(harness, "GET", f"/api/groups/{gid}")
+        member = {m["name"]: m["id"] for m in detail["members"]}
+        # A new link for Anne: her open page closes (4401) and this browser is no longer let in by its cookie.
+        status, renewed = await _api(harness, "POST", f"/api/groups/{gid}/members/{member['Anne']}/link", {})
+        assert status == 200
+        await asyncio.wait_for(anne._reader, 5)
+        assert anne.ws.close_code == 4401
+        async with anne.session.get(harness.url(f"/api/rooms/{room}/state")) as r:
+            assert r.status in (401, 403)
+        # With the new link she is back as herself: the same participant, not a second Anne.
+        old_id = anne.id
+        assert await anne.open(renewed["personal_url"]) == 200 and anne.id == old_id
+        # Revoked: Bas's page closes, his link opens nothing, also not the room.
+        status, _ = await _api(harness, "DELETE", f"/api/groups/{gid}/members/{member['Bas']}/link")
+        await asyncio.wait_for(bas._reader, 5)
+        async with bas.session.get(links["Bas"], allow_redirects=False) as r:
+            assert r.status == 404
+        async with bas.session.get(harness.url(f"/r/{room}/m/{links['Bas'].rsplit('/', 1)[1]}"), allow_redirects=False) as r:
+            assert r.status == 404
+
+        # The room's own invite still works in a group's meeting: a guest becomes a member without a link;
+        # a member's name is refused (that member has their own link).
+        invite = started["invite_url"].rsplit("/", 1)[1]
+        harness.invite_rooms[invite] = room
+        async with harness.http.post(harness.url(f"/api/rooms/{room}/invites/{invite}/join"), json={"name": "bas"}) as r:
+            assert r.status == 409 and (await r.json())["error"]["code"] == "name_taken"
+        guest = await harness.join(invite, "Chris")
+        assert (await guest.state())["meeting"]["group_id"] == gid
+        status, detail = await _api(harness, "GET", f"/api/groups/{gid}")
+        assert {m["name"]: m["has_link"] for m in detail["members"] if not m["facilitator"]} == {
+            "Anne": True, "Bas": False, "Chris": False}
+
+        # Someone the facilitator took out of this case does not come back in with their link.
+        await facilitator.ok("participant.remove", participant_id=anne.id)
+        async with anne.session.get(renewed["personal_url"]) as r:
+            assert r.status == 403
+    finally:
+        for browser in (anne, bas):
+            await browser.close()
+            await browser.session.close()
