@@ -13,6 +13,7 @@ import shutil
 
 import pytest
 from served import CHROMIUM, CHROMIUM_ARGS, ROOT, SHOTS
+from test_browser_access import axe_missing, violations
 from test_followup import ANNE_ADVICE, BAS_ADVICE, Group, advice_list
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -28,7 +29,8 @@ def expect(locator):
 
 
 async def open_page(browser, harness, person):
-    context = await browser.new_context(viewport=VIEWPORT, locale="nl-NL")
+    # bypass_csp: the page's Content-Security-Policy would refuse the injected axe-core script.
+    context = await browser.new_context(viewport=VIEWPORT, locale="nl-NL", bypass_csp=True)
     page = await context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
@@ -42,6 +44,7 @@ async def open_page(browser, harness, person):
 async def test_the_look_back_in_the_room_page(media_server):
     # With the media layer on, as a real server runs: the pages start their call and show no error.
     harness = media_server
+    axe_missing()
     group = Group(harness)
     first = group.new_meeting()
     fac1, p1 = await group.case_room(first, 1)
@@ -97,6 +100,8 @@ async def test_the_look_back_in_the_room_page(media_server):
             for text in ANNE_ADVICE + BAS_ADVICE + ["Eerst agenda maken."]:
                 assert text not in await cor.content()
             await cor.screenshot(path=str(SHOTS / "followup-deelnemer.png"), full_page=True, timeout=60000)
+            # Accessibility (axe-core): no serious or critical finding on either page of the look back.
+            assert await violations(anne, "look back, inbrenger") + await violations(cor, "look back, deelnemer") == []
             await cor.get_by_role("button", name="English").first.click()
             await expect(cor_panel.get_by_role("heading", name="Looking back on meeting 1")).to_be_visible()
             await expect(cor_panel).to_contain_text("Last time Anne and Bas brought in a case.")
