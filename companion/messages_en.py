@@ -100,6 +100,8 @@ _TABLE: list[tuple[str, str]] = [
      "This server knows no facilitator by that name. The operator creates facilitators."),
     (r"Er loopt al een bijeenkomst van deze groep\. Sluit die eerst af\.", "A meeting of this group is already running. Close it first."),
     (r"Dit is een losse kamer, geen vaste groep\.", "This is a single room, not a standing group."),
+    (r"Deze begeleider hoort niet bij deze groep\.", "This facilitator does not belong to this group."),
+    (r"Een groep houdt minstens één begeleider\.", "A group keeps at least one facilitator."),
     (r"Onbekend veld: (.+)", "Unknown field: {1}"),
     # follow-up on last meeting's advice (companion/followup.py)
     (r"Alleen wie de vorige keer een casus inbracht, kijkt hier terug op de eigen adviezen\.",

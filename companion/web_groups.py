@@ -182,6 +182,13 @@ async def add_facilitator(request: web.Request) -> web.Response:
     return web.json_response({"id": account["id"], "name": account["name"]}, status=201)
 
 
+async def remove_facilitator(request: web.Request) -> web.Response:
+    """Another facilitator (or you yourself) no longer leads the group; the last one stays."""
+    _, group = _led(request)
+    store.remove_facilitator(request.app[ENGINE].conn, group["id"], request.match_info["facilitator_id"])
+    return web.json_response({"facilitators": [dict(row) for row in store.facilitators_of(request.app[ENGINE].conn, group["id"])]})
+
+
 async def start_meeting(request: web.Request) -> web.Response:
     """A new meeting of the group and its first case room, with the facilitator in it (cookie set)."""
     me, group = _led(request)
@@ -361,6 +368,7 @@ def setup(app: web.Application) -> None:
     app.router.add_delete("/api/groups/{group_id}/members/{member_id}/link", revoke_member_link)
     app.router.add_post("/api/groups/{group_id}/invite", renew_group_invite)
     app.router.add_post("/api/groups/{group_id}/facilitators", add_facilitator)
+    app.router.add_delete("/api/groups/{group_id}/facilitators/{facilitator_id}", remove_facilitator)
     app.router.add_post("/api/groups/{group_id}/meetings", start_meeting)
     app.router.add_get("/g/{group_id}/m/{token}", member_link)
     app.router.add_get("/g/{group_id}/i/{invite}", page("group_join.html"))

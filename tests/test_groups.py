@@ -324,6 +324,17 @@ async def test_group_api_members_links_and_invite(harness):
         assert status == 404
         status, detail = await _api(harness, "GET", f"/api/groups/{gid}", headers=other)
         assert status == 200 and sorted(f["name"] for f in detail["facilitators"]) == ["Fleur (beheer)", "Gijs"]
+        gijs_id = next(f["id"] for f in detail["facilitators"] if f["name"] == "Gijs")
+        fleur_id = next(f["id"] for f in detail["facilitators"] if f["name"] != "Gijs")
+        # Gijs steps back; the last facilitator stays; then he is added again for what follows.
+        status, left = await _api(harness, "DELETE", f"/api/groups/{gid}/facilitators/{gijs_id}")
+        assert status == 200 and [f["name"] for f in left["facilitators"]] == ["Fleur (beheer)"]
+        status, _ = await _api(harness, "GET", f"/api/groups/{gid}", headers=other)
+        assert status == 404
+        status, error = await _api(harness, "DELETE", f"/api/groups/{gid}/facilitators/{fleur_id}")
+        assert status == 409 and error["error"]["code"] == "last_facilitator"
+        status, _ = await _api(harness, "POST", f"/api/groups/{gid}/facilitators", {"name": "Gijs"})
+        assert status == 201
 
         # A meeting: links lead into its case room; a second meeting waits until this one is over.
         facilitator, started = await _start_meeting(harness, gid)

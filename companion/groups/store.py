@@ -174,6 +174,20 @@ def add_facilitator(conn: Connection, group_id: str, name: Any, now: float) -> R
     return account
 
 
+def remove_facilitator(conn: Connection, group_id: str, facilitator_id: Any) -> None:
+    """The facilitator account no longer leads the group (their member row and record stay).
+    ClientError 404 for an account that does not lead it, 409 for the group's last facilitator."""
+    with Transaction(conn):
+        if not isinstance(facilitator_id, str) or not is_facilitator(conn, group_id, facilitator_id):
+            raise not_found("Deze begeleider hoort niet bij deze groep.", "unknown_facilitator")
+        left = conn.execute("SELECT COUNT(*) FROM group_facilitators WHERE group_id = ?", (group_id,)).fetchone()[0]
+        if left <= 1:
+            raise conflict("Een groep houdt minstens één begeleider.", "last_facilitator")
+        conn.execute(
+            "DELETE FROM group_facilitators WHERE group_id = ? AND facilitator_id = ?", (group_id, facilitator_id)
+        )
+
+
 def facilitator_member(conn: Connection, group_id: str, facilitator: dict[str, Any], now: float) -> str:
     """The member row of a facilitator in their group (role ``begeleider``), made when missing; its id.
     Call inside a transaction. A member already named like the facilitator keeps the name; the

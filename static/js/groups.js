@@ -136,7 +136,14 @@ function renderDetail() {
   if (!$("#settings-panel").open) fillSettings();
 
   const facs = clear($("#facilitator-list"));
-  for (const f of g.facilitators) facs.append(h("li", { text: f.name }));
+  for (const f of g.facilitators) {
+    const row = h("li", {}, f.name);
+    if (g.facilitators.length > 1) {
+      row.append(" ", h("button", { type: "button", class: "small", text: t("groups.facilitator.remove"),
+        onclick: () => removeFacilitator(f) }));
+    }
+    facs.append(row);
+  }
 }
 
 function fillSettings() {
@@ -248,6 +255,21 @@ async function addFacilitator(event) {
     await api(groupApi("/facilitators"), { method: "POST", body: { name: $("#facilitator-name").value } });
     $("#facilitator-name").value = "";
     await loadDetail(detail.id);
+  } catch (err) {
+    showError("#facilitator-error", errorText(err));
+  }
+}
+
+async function removeFacilitator(facilitator) {
+  if (!window.confirm(t("groups.facilitator.remove.confirm", { name: facilitator.name }))) return;
+  try {
+    await api(groupApi(`/facilitators/${encodeURIComponent(facilitator.id)}`), { method: "DELETE" });
+    try {
+      await loadDetail(detail.id);
+    } catch (err) {
+      if (err.status === 404) location.hash = ""; // you took yourself off: the group is no longer yours
+      else throw err;
+    }
   } catch (err) {
     showError("#facilitator-error", errorText(err));
   }
