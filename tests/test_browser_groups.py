@@ -1,6 +1,7 @@
 """A standing group in real headless Chromium against `python -m companion serve`: the facilitator makes the
 group and its members' links on the group page, starts a meeting, a member comes in with her own link, and
-after the first case the facilitator's "Volgende casus beginnen" takes every page to the next case room.
+after the first case the facilitator's "Volgende casus beginnen" takes every page to the next case room, where
+the group votes for the second case; the group's next meeting opens with the inbrenger's look back.
 
 Two pages (the facilitator and Anne); Bas is a plain client with his own cookie and WebSocket, as a page is.
 Screenshots go to artifacts/screenshots/ (groepen-*.png)."""
@@ -13,7 +14,7 @@ import shutil
 
 import aiohttp
 import pytest
-from browser_helpers import screenshot, write_case
+from browser_helpers import screenshot, vote_for, write_case
 from served import CHROMIUM, CHROMIUM_ARGS, SHOTS
 from test_browser_access import axe_missing, violations
 
@@ -146,6 +147,22 @@ async def test_the_group_page_a_meeting_and_the_move_to_the_next_case(server):
             await expect(anne.locator("#case-list li.case")).to_have_count(1)
             await expect(anne.locator("#case-list li.case")).to_contain_text("Grenzen")
             await screenshot(anne, SHOTS, "groepen-casus-2")
+            # The vote: Anne's question wins this time, and she gets an advice from Bas.
+            await _command(fac, room2, "step.next")
+            await vote_for(anne, "Grenzen")
+            async with bas.get(server.base + f"/api/rooms/{room2}/state") as r:
+                bas_state = await r.json()
+            async with bas.post(server.base + f"/api/rooms/{room2}/commands",
+                                json={"command": "vote.cast", "args": {"case_id": bas_state["cases"][0]["id"]}}) as r:
+                assert r.status == 200
+            state = await _command(fac, room2, "vote.close")
+            assert state["inbrenger"]["name"] == "Anne"
+            added = await fac.evaluate(
+                """async ([room, who]) => (await fetch(`/api/rooms/${room}/advice`, {method: "POST",
+                     credentials: "same-origin", headers: {"Content-Type": "application/json"},
+                     body: JSON.stringify({text: "Zeg eerst tegen jezelf wat je wilt.", participant_id: who})})).status""",
+                [room2, bas_state["you"]["id"]])
+            assert added == 201
 
             # After the meeting the group page offers the attendance list and each member's record of hours.
             await _command(fac, room2, "session.end")
@@ -158,6 +175,19 @@ async def test_the_group_page_a_meeting_and_the_move_to_the_next_case(server):
             hours = fac.locator("#member-list li", has_text="Anne").get_by_role("link", name="Uren")
             response = await fac.request.get(server.base + await hours.get_attribute("href"))
             assert response.status == 200 and "Anne" in await response.text()
+
+            # The next meeting opens with the look back: Anne sees her own list of last time.
+            await fac.get_by_role("button", name="Bijeenkomst beginnen").click()
+            await fac.wait_for_url("**/r/*")
+            room3 = fac.url.rsplit("/", 1)[1]
+            assert room3 not in (room1, room2)
+            await anne.goto(links["Anne"])
+            await anne.wait_for_url(f"**/r/{room3}")
+            await _command(fac, room3, "session.start")
+            panel = anne.locator("#followup-panel")
+            await expect(panel.get_by_role("heading", name="Terugblik op bijeenkomst 1")).to_be_visible()
+            await expect(panel).to_contain_text("Zeg eerst tegen jezelf wat je wilt.")
+            await screenshot(anne, SHOTS, "groepen-terugblik")
             assert errors == []
             assert found == [], "\n".join(found)
         finally:
