@@ -54,8 +54,18 @@ def _previous_inbrenger_meeting(conn: Connection, room_id: str) -> tuple[Row, Ro
 
 
 def shows_step(conn: Connection, room_id: str) -> bool:
-    """Whether this room runs its method's ``followup`` step (see the module's docstring)."""
-    return _previous_inbrenger_meeting(conn, room_id) is not None
+    """Whether this room runs its method's ``followup`` step (see the module's docstring).
+
+    Decided the first time it is asked and kept with the room (``meeting_rooms.followup``): the step
+    indexes of a running room count it, so a later change (the previous inbrenger deleted as a member)
+    must not take it away."""
+    row = conn.execute("SELECT followup FROM meeting_rooms WHERE room_id = ?", (room_id,)).fetchone()
+    if row is not None and row["followup"] is not None:
+        return bool(row["followup"])
+    shows = _previous_inbrenger_meeting(conn, room_id) is not None
+    if row is not None:
+        conn.execute("UPDATE meeting_rooms SET followup = ? WHERE room_id = ? AND followup IS NULL", (int(shows), room_id))
+    return shows
 
 
 def _old_lists(conn: Connection, previous_id: str) -> list[tuple[str, str]]:

@@ -355,6 +355,8 @@ meeting_rooms = sa.Table(
     sa.Column("room_id", sa.Text, _room_fk(), primary_key=True),
     sa.Column("meeting_id", sa.Text, _meeting_fk(), nullable=False),
     _int("case_no"),
+    # 1/0: this room runs its method's follow-up step or not, decided once (companion/followup.py); NULL: not yet
+    _int("followup", nullable=True),
 )
 sa.Index("meeting_rooms_meeting", meeting_rooms.c.meeting_id, meeting_rooms.c.case_no)
 # Who was in a meeting when (Unix seconds); left_at NULL: still there, or the process died (count to ended_at).

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from companion import followup, tokens
+from companion import followup, retention, tokens
 from companion.db import Transaction
 from companion.web import ENGINE
 from conftest import Harness, Person
@@ -50,15 +50,16 @@ class Group:
         self.meetings.append(meeting_id)
         return meeting_id
 
-    async def case_room(self, meeting_id: str, case_no: int) -> tuple[Person, dict[str, Person]]:
-        """A case room of the meeting with Fleur and the four members in it."""
+    async def case_room(self, meeting_id: str, case_no: int, names=MEMBERS) -> tuple[Person, dict[str, Person]]:
+        """A case room of the meeting with Fleur and the members named (all four unless told) in it."""
         fac, invite, _ = await self.h.create_room(method="basismodel")
-        people = {name: await self.h.join(invite, name) for name in MEMBERS}
+        people = {name: await self.h.join(invite, name) for name in names}
         with Transaction(self.conn):
             # POST /api/rooms made it a one-off group's meeting: it becomes a case of this group's meeting instead.
             self.conn.execute(
                 """INSERT INTO meeting_rooms (room_id, meeting_id, case_no) VALUES (?, ?, ?)
-                   ON CONFLICT (room_id) DO UPDATE SET meeting_id = excluded.meeting_id, case_no = excluded.case_no""",
+                   ON CONFLICT (room_id) DO UPDATE SET meeting_id = excluded.meeting_id, case_no = excluded.case_no,
+                                                 followup = NULL""",
                 (fac.room_id, meeting_id, case_no),
             )
             self.conn.execute("DELETE FROM groups WHERE id = ? AND one_off = 1", (fac.room_id,))
@@ -289,6 +290,26 @@ async def test_only_a_meetings_first_case_opens_with_the_follow_up(two_meetings)
     assert state["step"]["kind"] == "case_round" and len(state["room"]["method"]["steps"]) == 7
     first = await two_meetings["fac"].ok("session.start")
     assert first["step"]["kind"] == "followup" and len(first["room"]["method"]["steps"]) == 8
+
+
+async def test_a_running_look_back_keeps_its_step_when_the_last_inbrenger_is_deleted(harness):
+    """Whether a room has the step is decided once: the step indexes of a running room count it, so deleting
+    the previous meeting's only inbrenger (absent today) must not make the room jump one step ahead."""
+    group = Group(harness)
+    first = group.new_meeting()
+    fac1, p1 = await group.case_room(first, 1)
+    await advice_list(harness, fac1, p1["Anne"], [(ANNE_ADVICE[0], p1["Bas"])], {})
+    await fac1.ok("session.end")
+    fac, _ = await group.case_room(group.new_meeting(), 1, names=("Bas", "Cor"))
+    assert (await fac.ok("session.start"))["step"]["kind"] == "followup"
+    state = await fac.ok("step.next")
+    assert state["step"]["kind"] == "case_round" and state["step"]["index"] == 1
+    engine = harness.server.app[ENGINE]
+    retention.delete_member(engine.conn, group.members["Anne"])
+    engine.forget(fac.room_id)
+    state = await fac.state()
+    assert state["step"]["kind"] == "case_round" and state["step"]["index"] == 1
+    assert len(state["room"]["method"]["steps"]) == 8
 
 
 async def test_a_group_meets_twice_and_the_second_meeting_opens_with_the_look_back(harness):
