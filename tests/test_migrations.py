@@ -92,7 +92,7 @@ def test_a_database_from_before_the_migrations_is_adopted_with_every_row(tmp_pat
     rooms = {r[0]: r for r in before["rooms"]}
     assert [g[0] for g in after.pop("groups")] == sorted(rooms)
     assert sorted((m[0], m[1], m[2]) for m in after.pop("meetings")) == sorted((r, r, 1) for r in rooms)
-    assert after.pop("meeting_rooms") == sorted((r, r, 1) for r in rooms)
+    assert after.pop("meeting_rooms") == sorted((r, r, 1, None) for r in rooms)  # 0005: follow-up not decided yet
     assert after.pop("group_facilitators") == sorted(before["room_owners"])
     people = before.pop("participants")
     assert after.pop("participants") == sorted((*p, p[0]) for p in people)
