@@ -18,7 +18,7 @@ from .methods import LANGUAGES, render_text
 from .room import ENDED, FACILITATOR, INBRENGER, Room, text_context
 from .shipped import PROMPTS
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 
 @lru_cache(maxsize=1)

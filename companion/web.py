@@ -484,6 +484,9 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if request.path.startswith("/api/"):
         headers["Cache-Control"] = "no-store"
+    elif request.path.startswith("/static/"):
+        # Asked again every time (a 304 when unchanged): after an upgrade no browser runs yesterday's client.
+        headers.setdefault("Cache-Control", "no-cache")
 
 
 def page(name: str):

@@ -224,7 +224,7 @@ async def test_a_room_has_one_owner_process_and_moves_when_it_dies(tmp_path):
             _, anne_after, _ = await api.state(b, anne["token"])
             assert [p["hidden"] for p in anne_after["participants"] if p["id"] == bas["participant_id"]] == [True]
             welcome = await _ws_close_code(http, b, api.room_id, anne["token"])
-            assert welcome["type"] == "welcome" and welcome["protocol"] == 2
+            assert welcome["type"] == "welcome" and welcome["protocol"] == 3
             moved_on = await command(b, "step.next")
             assert moved_on["state"]["step"]["index"] == ADVICE_STEP + 1
 

@@ -21,6 +21,11 @@
 // renewed; unless this browser holds the new cookie, as a facilitator who renewed
 // their own link does, then it reconnects).
 
+// The protocol this client speaks (docs/protocol.md). A server that speaks another one was upgraded
+// while this page was open: the page loads itself again, once per version, for the client that goes with it.
+export const PROTOCOL = 3;
+const RELOADED_FOR = "companion-reloaded-for-protocol";
+
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
 const MAX_BACKOFF_MS = 10000;
 const COMMAND_TIMEOUT_MS = 10000;
@@ -29,6 +34,19 @@ const PROBE_TIMEOUT_MS = 2000;
 // Close codes after which the page must not come back by itself.
 const FINAL_CLOSE = { 4404: "gone", 4403: "removed", 4409: "replaced" };
 const LINK_RENEWED = 4401;
+
+/** Load the page again for a server that speaks ``version``; false when this page already did (a cached
+ * client that is still old must not reload without end: it goes on, as well as it can). */
+function reloadFor(version) {
+  try {
+    if (sessionStorage.getItem(RELOADED_FOR) === String(version)) return false;
+    sessionStorage.setItem(RELOADED_FOR, String(version));
+  } catch {
+    return false; // no storage (a locked-down browser): never risk a reload loop
+  }
+  location.reload();
+  return true;
+}
 
 /** The server's message in the page's language (it sends Dutch and message_en). */
 export function localMessage(info) {
@@ -113,6 +131,7 @@ export class RoomConnection {
       try { msg = JSON.parse(event.data); } catch { return; }
       if (!msg || typeof msg !== "object") return;
       if (msg.type === "welcome") {
+        if (msg.protocol !== PROTOCOL && reloadFor(msg.protocol)) return;
         welcomed = true;
         this.attempt = 0;
         this.renewed = false;
