@@ -89,7 +89,10 @@ async def test_the_group_page_a_meeting_and_the_move_to_the_next_case(server):
             await fac.locator(".lang-switch").click()
             await expect(fac.get_by_role("button", name="Lid toevoegen")).to_be_visible()
 
-            # The meeting: the facilitator lands in its first case room.
+            # The meeting: the facilitator lands in its first case room. Before a group's first meeting the page
+            # points to the first-meeting method, without choosing it.
+            await expect(fac.locator("#meeting-first-hint")).to_contain_text("Eerste bijeenkomst: kennismaken")
+            await expect(fac.locator("#meeting-method")).not_to_have_value("kennismaking")
             await fac.get_by_role("button", name="Bijeenkomst beginnen").click()
             await fac.wait_for_url("**/r/*")
             room1 = fac.url.rsplit("/", 1)[1]
@@ -177,6 +180,7 @@ async def test_the_group_page_a_meeting_and_the_move_to_the_next_case(server):
             assert response.status == 200 and "Anne" in await response.text()
 
             # The next meeting opens with the look back: Anne sees her own list of last time.
+            await expect(fac.locator("#meeting-first-hint")).to_have_count(0)
             await fac.get_by_role("button", name="Bijeenkomst beginnen").click()
             await fac.wait_for_url("**/r/*")
             room3 = fac.url.rsplit("/", 1)[1]

@@ -97,8 +97,13 @@ function renderDetail() {
   } else {
     const select = h("select", { id: "meeting-method", "aria-label": t("landing.method") });
     fillMethods(select, g.method);
+    current.append(h("label", { for: "meeting-method", text: t("groups.meeting.method") }), select);
+    if (!g.meetings.length && methods.some((m) => m.id === "kennismaking")) {
+      // A group's first meeting often has no case yet: point to the method made for it, without choosing it.
+      current.append(h("p", { class: "hint", id: "meeting-first-hint",
+        text: t("groups.meeting.firsthint", { method: methodTitle("kennismaking") }) }));
+    }
     current.append(
-      h("label", { for: "meeting-method", text: t("groups.meeting.method") }), select,
       h("div", { id: "meeting-error", class: "notice error hidden", role: "alert" }),
       h("p", {}, h("button", { type: "button", class: "primary", id: "meeting-start", text: t("groups.meeting.start"),
         onclick: startMeeting })));
