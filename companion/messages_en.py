@@ -170,6 +170,7 @@ FIELDS = {
     "Groepsnaam": "Group name",
     "Je naam": "Your name",
     "Naam": "Name",
+    "Naam van de begeleider": "Facilitator's name",
     "Titel": "Title",
     "Vraag": "Question",
     "Tekst": "Text",

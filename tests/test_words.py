@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from companion.errors import ClientError, bad_request
-from companion.messages_en import english
+from companion.messages_en import FIELDS, english
 
 ROOT = Path(__file__).resolve().parent.parent
 REFUSALS = {"ClientError", "bad_request", "forbidden", "not_found", "conflict"}
@@ -80,6 +80,17 @@ def test_every_server_error_has_english():
     # The field names inside a message are translated too.
     assert english("Groepsnaam is leeg") == "Group name is empty"
     assert english("Vraag is te lang (hoogstens 1000 tekens)") == "Question is too long (at most 1000 characters)"
+
+
+def test_every_field_name_in_a_text_check_has_english():
+    """A field name passed to clean_text (or the group store's _clean) shows inside its refusal: on a page set
+    to English a missing one read "Naam van de begeleider: text expected"."""
+    fields = set()
+    for path in sorted((ROOT / "companion").rglob("*.py")):
+        fields |= set(re.findall(r'(?:clean_text|_clean)\([^()]*?,\s*"([^"]+)"', path.read_text(encoding="utf-8")))
+    assert "Naam van de begeleider" in fields, "the scan found no field names: did the text checks move?"
+    assert [f for f in sorted(fields) if f not in FIELDS] == []
+    assert english("Naam van de begeleider: tekst verwacht") == "Facilitator's name: text expected"
 
 
 def test_an_error_carries_both_languages():
