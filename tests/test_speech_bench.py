@@ -31,21 +31,30 @@ def test_bench_leads_with_real_voices_against_the_bare_model(tmp_path, capsys):
         if os.environ.get("CI") == "true":
             pytest.fail(f"the real-voice test set must be there in CI: {realvoices.DEFAULT_DIR}")
         pytest.skip("no real recordings here")
-    # Three recordings spread over the set (one of them short); greedy and the fitted window beside the default.
-    args = ["--json", "--data-dir", str(tmp_path), "--real-clips", "3", "--skip", "espeak", "--skip", "fp32", "--skip", "openai"]
+    # Four recordings spread over the set (one of them short); greedy, the fitted window and the default
+    # with the recordings waiting together (packed windows) beside the default.
+    args = ["--json", "--data-dir", str(tmp_path), "--real-clips", "4", "--skip", "espeak", "--skip", "fp32", "--skip", "openai",
+            "--skip", "beams"]
     assert main(args) == 0
     report = json.loads(capsys.readouterr().out)
     table = report["real"]["configs"]
-    assert report["real"]["recordings"] == 3 and report["real"]["short"] == 1 and report["real"]["baseline"] == BARE
-    assert set(table) == {BARE, "faster-whisper-int8", "faster-whisper-int8-greedy", "faster-whisper-int8-fitted-window", "faster-whisper-int8-fitted-window-greedy"}
+    assert report["real"]["recordings"] == 4 and report["real"]["short"] == 1 and report["real"]["baseline"] == BARE
+    assert set(table) == {
+        BARE, "faster-whisper-int8", "faster-whisper-int8-queued", "faster-whisper-int8-greedy", "faster-whisper-int8-greedy-queued",
+        "faster-whisper-int8-fitted-window", "faster-whisper-int8-fitted-window-greedy",
+    }
+    assert table["faster-whisper-int8-queued"]["batch"] == "packed" and table["faster-whisper-int8"]["batch"] == "1"
+    # Two of the four recordings are one speaker's in a row: they shared a window.
+    assert table["faster-whisper-int8-queued"]["packed_windows"] >= 1
     for row in table.values():
         assert row["rtf"] > 0 and row["cpu_per_audio_second"] > 0 and row["audio_seconds"] > 8
-        assert 0 <= row["real_nl_wer"] < 0.6 and row["real_nl_wer_short"] <= 1
+        assert 0 <= row["real_nl_wer"] < 0.6 and row["real_nl_wer_short"] <= 1 and row["batch"] in ("1", "packed")
         assert {"engine", "window", "beam", "batch", "real_nl_wer_short"} <= set(row)
     assert table["faster-whisper-int8-greedy"]["beam"] == 1 and table["faster-whisper-int8-fitted-window"]["window"] == "fitted"
     assert report["real_nl_wer"] == table["faster-whisper-int8"]["real_nl_wer"]
     assert report["real_nl_wer_bare"] == table[BARE]["real_nl_wer"] and report["real_nl_rtf"] > 0
-    assert report["default"]["window"] == "30s"
+    assert report["default"]["window"] == "30s" and report["default"]["waiting"] == "packed"
+    assert report["real_nl_wer_queued"] == table["faster-whisper-int8-queued"]["real_nl_wer"]
     assert "engines" not in report and "live" not in report
 
 

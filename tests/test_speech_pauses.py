@@ -40,8 +40,10 @@ def _send_all(service):
     while service.pending_ids:
         service._send_next()
         message = service._conn.sent[-1]
-        service._handle(("result", message[1], f"tekst {len(service._conn.sent)}", 0.8, [], None, {}))
-        service._in_flight = None
+        # ("job", id, ...) or one speaker's waiting pieces together: ("jobs", language, [(id, audio), ...])
+        for job_id in [message[1]] if message[0] == "job" else [i for i, _audio in message[2]]:
+            service._handle(("result", job_id, f"tekst {len(service._conn.sent)}", 0.8, [], None, {}))
+        assert not service._in_flight
     return service._conn.sent
 
 

@@ -263,3 +263,70 @@ async def test_a_model_that_cannot_load_fails_start_with_its_reason(tmp_path):
     svc = TranscriptionService(AsrOptions(data_dir=tmp_path, model=str(tmp_path / "geen-model")), lambda u: None)
     with pytest.raises(RuntimeError, match="geen-model"):
         await svc.start()
+
+
+async def test_waiting_utterances_of_one_speaker_share_a_window_and_every_word_stays_with_its_speaker(service):
+    """Two rooms, two speakers each, real voices; the model is busy (frozen) while they talk, so their
+    utterances wait and each speaker's go through the model together.  The worker is then killed in the
+    middle of a shared window: those utterances come back once each, decoded alone."""
+    from companion.speech import realvoices
+    from companion.speech.wer import word_errors as errors_and_words
+
+    try:
+        voices = {r.name: r for r in realvoices.load()}
+    except FileNotFoundError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the real-voice test set must be there in CI: {exc}")
+        pytest.skip(str(exc))
+    said = {
+        ("pack-a", "anna"): ("flemishguy_p0904.wav", "flemishguy_p0940.wav", "flemishguy_p0121.wav"),
+        ("pack-a", "bram"): ("nathalie_p0458.flac", "nathalie_p1065.flac", "nathalie_p0762.flac"),
+        ("pack-b", "cas"): ("flemishguy_p0849.wav", "flemishguy_p0356.wav"),
+        ("pack-b", "dirk"): ("nathalie_p0118.flac", "nathalie_p0068.flac"),
+    }
+    for room in ("pack-a", "pack-b"):
+        service.begin_step(room, "advies", "nl", 1000.0)
+    old_pid, restarts, packed = service.worker_pid, service.restarts, service.packed
+    os.kill(old_pid, signal.SIGSTOP)
+    try:
+        for room in ("pack-a", "pack-b"):
+            a, b = [who for (r, who) in said if r == room]
+            # Turns alternate (a, b, a, ...): a speaker's next utterance is more than TURN_PAUSE later, its own turn.
+            turns = [(who, voices[name].audio) for pair in zip(said[(room, a)], said[(room, b)]) for who, name in zip((a, b), pair)]
+            turns += [(a, voices[name].audio) for name in said[(room, a)][len(said[(room, b)]) :]]
+            push_turns(service, room, turns)
+            service.end_step(room)
+        waiting = service.pending_count
+        assert waiting >= 10
+    finally:
+        os.kill(old_pid, signal.SIGCONT)
+    # The first utterance went to the model alone before anyone else had spoken; then one speaker's
+    # waiting ones go together.  Kill the worker while they do.
+    for _ in range(3000):
+        if len(service._in_flight) > 1 or not service.pending_count:
+            break
+        await asyncio.sleep(0.01)
+    assert len(service._in_flight) > 1, "no shared window was sent"
+    os.kill(old_pid, signal.SIGKILL)
+    await service.wait_idle(IDLE)
+    assert service.restarts == restarts + 1 and service.error is None
+    # After the restart the others still share windows (those in the killed one went alone).
+    assert service.packed - packed >= 2
+    got = [u for room in ("pack-a", "pack-b") for u in service.collector.of(room)]
+    assert len(got) == waiting and len({u.id for u in got}) == waiting  # none lost, none doubled
+    for (room, who), names in said.items():
+        mine = sorted((u for u in got if u.room_id == room and u.participant_id == who), key=lambda u: u.start)
+        heard = " ".join(u.text for u in mine)
+        reference = " ".join(voices[name].transcript for name in names)
+        e, n = errors_and_words(reference, heard)
+        assert e / n < 0.3, (who, heard)
+        # Nobody else's sentences are in it.
+        for (_room, other), other_names in said.items():
+            if other != who:
+                e, n = errors_and_words(" ".join(voices[name].transcript for name in other_names), heard)
+                assert e / n > 0.6, (who, other, heard)
+        # And each of this speaker's utterances holds its own sentence, in order.
+        assert len(mine) == len(names), [u.text for u in mine]
+        for u, name in zip(mine, names):
+            e, n = errors_and_words(voices[name].transcript, u.text)
+            assert e / n < 0.5, (name, u.text)

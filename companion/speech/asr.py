@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
+from . import packing
 from .filters import PHRASE_LIST, SegmentScores, collapse_loops, normalise, score_reason, split_phrases
 from .options import AsrOptions
 from .weights import WeightsError, resolve_model
@@ -122,6 +123,8 @@ class FasterWhisper:
 
         self.options = options
         self.last_window: dict[str, int] | None = None
+        # Windows several utterances shared (transcribe_packed), for tests and the bench.
+        self.packed_windows = 0
         self.model = WhisperModel(
             resolve_model(options.model, options.data_dir),
             device=options.device,
@@ -147,7 +150,36 @@ class FasterWhisper:
         with encoder_window(len(samples)):
             return dict(self.model.detect_language(audio)[2])
 
-    def _transcribe(self, samples: np.ndarray, language: str, prompt: str | None = None) -> Transcript:
+    def transcribe_packed(self, pieces: list[np.ndarray], language: str) -> list[Transcript]:
+        """One speaker's utterances decoded in one window, each with its own words (packing.py); same order.
+
+        The pieces with their gaps must fit ``packing.MAX_SECONDS``.  A piece
+        left without any word is decoded again on its own.
+        """
+        audio, bounds = packing.layout(pieces)
+        if self.options.fit_window:
+            with encoder_window(len(audio)):
+                segments, cap = self._decode(audio, language, None, word_timestamps=True)
+        else:
+            segments, cap = self._decode(audio, language, None, word_timestamps=True)
+        out = []
+        for piece, parts in zip(pieces, packing.split(segments, bounds)):
+            found = [
+                Segment(
+                    p.start, p.end, p.text, p.segment.avg_logprob, p.segment.no_speech_prob,
+                    _loop_ratio(p.segment.compression_ratio, len(p.segment.tokens), cap),
+                )
+                for p in parts
+            ]
+            transcript = _assemble(found, language)
+            if not transcript.text and not transcript.set_aside:
+                # Whisper can pass over a short remark between others: heard alone it may have words.
+                transcript = self.transcribe(piece, language)
+            out.append(transcript)
+        self.packed_windows += 1
+        return out
+
+    def _decode(self, samples: np.ndarray, language: str, prompt: str | None, word_timestamps: bool = False) -> tuple[list[Any], int]:
         cap = token_cap(samples)
         segments, _info = self.model.transcribe(
             np.ascontiguousarray(samples, dtype=np.float32),
@@ -160,9 +192,14 @@ class FasterWhisper:
             temperature=0.0,
             vad_filter=False,
             without_timestamps=False,
+            word_timestamps=word_timestamps,
             max_new_tokens=cap,
             initial_prompt=prompt or None,
         )
+        return list(segments), cap
+
+    def _transcribe(self, samples: np.ndarray, language: str, prompt: str | None = None) -> Transcript:
+        segments, cap = self._decode(samples, language, prompt)
         found = [
             Segment(s.start, s.end, s.text, s.avg_logprob, s.no_speech_prob, _loop_ratio(s.compression_ratio, len(s.tokens), cap))
             for s in segments

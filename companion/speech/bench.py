@@ -116,28 +116,58 @@ def _count_set_aside(counts: dict[str, int], transcript: Any) -> None:
 BARE = "bare-faster-whisper"
 
 
-def describe(options: AsrOptions) -> dict[str, Any]:
-    """The configuration's columns in the real-voice table."""
+def describe(options: AsrOptions, queued: bool = False) -> dict[str, Any]:
+    """The configuration's columns in the real-voice table.
+
+    ``batch``: "1" when each utterance is decoded alone (nothing waiting), "packed" when one
+    speaker's waiting utterances share windows (packing.py).
+    """
     return {
         "engine": options.engine,
         "compute_type": options.compute_type if options.engine == "faster-whisper" else "float32",
         "window": "fitted" if options.fit_window and options.engine == "faster-whisper" else "30s",
         "beam": options.beam_size,
-        "batch": 1,
+        "batch": "packed" if queued and options.pack_queued else "1",
     }
+
+
+# Configurations whose name ends so run one speaker's recordings as utterances waiting together.
+QUEUED = "-queued"
+
+
+def speaker_rounds(recordings: list[Any]) -> list[list[Any]]:
+    """The recordings in rounds: consecutive ones of one speaker that fit one packed window together.
+
+    A round is what waits in the queue at once when that speaker says these
+    sentences while the model is busy; every configuration runs round by round.
+    """
+    from . import packing
+
+    rounds: list[list[Any]] = []
+    for recording in recordings:
+        last = rounds[-1] if rounds else None
+        if last and last[0].speaker == recording.speaker and packing.packed_seconds([r.seconds for r in last] + [recording.seconds]) <= packing.MAX_SECONDS:
+            last.append(recording)
+        else:
+            rounds.append([recording])
+    return rounds
 
 
 def real_run(configs: dict[str, AsrOptions], recordings: list[Any], language: str, bare_options: AsrOptions) -> dict[str, dict[str, Any]]:
     """Every configuration on every real recording through the product's path, plus the bare model.
 
-    Interleaved clip by clip (see ``engines_run``).  Each configuration keeps
-    its own warm model; the first call of each is a warm-up outside the timing.
+    Interleaved round by round (``speaker_rounds``; see ``engines_run``).  A
+    configuration named ``...-queued`` gets each round as one speaker's
+    waiting utterances (the service's queue, packing.py); the others decode
+    each recording on its own, as when nothing waits.  Each configuration
+    keeps its own warm model; the first call of each is a warm-up outside the timing.
     """
     from faster_whisper import WhisperModel
 
     from . import realvoices
     from .asr import load_transcriber
-    from .cli import transcribe_with
+    from .cli import cut_utterances, transcribe_with
+    from .packing import transcribe_queued
     from .weights import resolve_model
 
     bare = WhisperModel(
@@ -147,29 +177,54 @@ def real_run(configs: dict[str, AsrOptions], recordings: list[Any], language: st
         cpu_threads=bare_options.threads,
     )
 
-    def run_bare(audio: np.ndarray) -> str:
-        return realvoices.bare_text(bare, audio, language, bare_options.beam_size)
+    def one_by_one(run: Any) -> Any:
+        return lambda round_: [run(r.audio) for r in round_]
 
-    runners: dict[str, Any] = {BARE: run_bare}
+    def queued(transcriber: Any) -> Any:
+        def run(round_: list[Any]) -> list[str]:
+            # Each recording cut by the VAD as a live stream is; all the pieces wait together.
+            cuts = [[audio for _s, _e, audio in cut_utterances(r.audio)] for r in round_]
+            heard = transcribe_queued(transcriber, [piece for pieces in cuts for piece in pieces], language)
+            out, i = [], 0
+            for pieces in cuts:
+                out.append(" ".join(t.text for t in heard[i : i + len(pieces)] if t.text))
+                i += len(pieces)
+            return out
+
+        return run
+
+    runners: dict[str, Any] = {BARE: one_by_one(lambda audio: realvoices.bare_text(bare, audio, language, bare_options.beam_size))}
+    windows: dict[str, Any] = {}
     for name, options in configs.items():
         transcriber = load_transcriber(options)
-        runners[name] = lambda audio, t=transcriber: " ".join(u.text for u in transcribe_with(t, audio, "spreker", language))
+        if name.endswith(QUEUED):
+            runners[name] = queued(transcriber)
+            windows[name] = transcriber
+        else:
+            runners[name] = one_by_one(lambda audio, t=transcriber: " ".join(u.text for u in transcribe_with(t, audio, "spreker", language)))
+    rounds = speaker_rounds(recordings)
     for run in runners.values():
-        run(recordings[0].audio)  # warm: the first call pays lazy set-up
+        run(rounds[0][:2])  # warm: the first call pays lazy set-up
+    packed_before = {name: getattr(t, "packed_windows", 0) for name, t in windows.items()}
     texts: dict[str, list[tuple[Any, str]]] = {name: [] for name in runners}
     compute = dict.fromkeys(runners, 0.0)
     cpu = dict.fromkeys(runners, 0.0)
-    for recording in recordings:
+    for round_ in rounds:
         for name, run in runners.items():
             t, c = time.perf_counter(), time.process_time()
-            texts[name].append((recording, run(recording.audio)))
+            texts[name] += list(zip(round_, run(round_)))
             compute[name] += time.perf_counter() - t
             cpu[name] += time.process_time() - c
     audio_seconds = sum(r.seconds for r in recordings)
     out = {}
     for name in runners:
         scores = realvoices.score(texts[name])
-        row = describe(bare_options) | {"path": "bare"} if name == BARE else describe(configs[name]) | {"path": "product"}
+        if name == BARE:
+            row = describe(bare_options) | {"path": "bare"}
+        else:
+            row = describe(configs[name], name.endswith(QUEUED)) | {"path": "product"}
+        if name in windows:
+            row["packed_windows"] = getattr(windows[name], "packed_windows", 0) - packed_before[name]
         out[name] = row | {
             "real_nl_wer": scores["wer"],
             "real_nl_wer_short": scores["wer_short"],
@@ -247,10 +302,19 @@ async def live_run(options: AsrOptions, clips: list[tuple[str, np.ndarray]], spe
 
 
 def real_configs(base: AsrOptions, skip: list[str], data_dir: Path) -> dict[str, AsrOptions]:
-    """The configurations compared on real voices; the first is the product's default."""
+    """The configurations compared on real voices; the first is the product's default (nothing waiting)."""
     configs = {"faster-whisper-int8": base}
+    if "queued" not in skip:
+        # The same default options, when one speaker's utterances wait in the queue together.
+        configs["faster-whisper-int8" + QUEUED] = base
+    if "beams" not in skip:
+        for beam in (3, 2):
+            if beam < base.beam_size:
+                configs[f"faster-whisper-int8-beam{beam}"] = base.with_(beam_size=beam)
     if "greedy" not in skip:
         configs["faster-whisper-int8-greedy"] = base.with_(beam_size=1)
+        if "queued" not in skip:
+            configs["faster-whisper-int8-greedy" + QUEUED] = base.with_(beam_size=1)
     if "fitted" not in skip:
         configs["faster-whisper-int8-fitted-window"] = base.with_(fit_window=True)
         if "greedy" not in skip:
@@ -283,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         "--skip",
         action="append",
         default=[],
-        choices=["real", "espeak", "greedy", "fitted", "fp32", "openai", "live"],
+        choices=["real", "espeak", "greedy", "beams", "queued", "fitted", "fp32", "openai", "live"],
         help="leave a part out",
     )
     args = p.parse_args(argv)
@@ -297,7 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "threads": args.threads, "loadavg_at_start": [round(x, 1) for x in os.getloadavg()]},
         "model": args.whisper_model or "bundled Whisper base",
-        "default": describe(AsrOptions()),
+        # The default decodes an utterance alone when the model is free, and packs one speaker's
+        # utterances when they wait (the "-queued" row).
+        "default": describe(AsrOptions()) | {"waiting": "packed" if AsrOptions().pack_queued else "1"},
     }
     if "real" not in args.skip:
         try:
@@ -323,6 +389,11 @@ def main(argv: list[str] | None = None) -> int:
         report["real_nl_wer_bare"] = table[BARE]["real_nl_wer"]
         report["real_nl_wer_short_bare"] = table[BARE]["real_nl_wer_short"]
         report["real_nl_rtf_bare"] = table[BARE]["rtf"]
+        queued = table.get("faster-whisper-int8" + QUEUED)
+        if queued is not None:
+            report["real_nl_wer_queued"] = queued["real_nl_wer"]
+            report["real_nl_wer_short_queued"] = queued["real_nl_wer_short"]
+            report["real_nl_rtf_queued"] = queued["rtf"]
     if "espeak" not in args.skip:
         clips = [(text, espeak(text, args.language)) for text in CLIPS[: max(1, args.clips)]]
         report["clips"] = len(clips)
@@ -361,13 +432,14 @@ def print_report(report: dict[str, Any]) -> None:
     if "real" in report:
         real = report["real"]
         print(f"\nreal voices: {real['recordings']} recordings ({real['short']} under 3 s); baseline {real['baseline']}, same run")
-        print(f"{'configuration':42s} {'engine':15s} {'window':6s} {'beam':>4s} {'batch':>5s} {'WER':>6s} {'short':>6s} {'RTF':>6s} {'CPU/s':>6s}")
+        print(f"{'configuration':42s} {'engine':15s} {'window':6s} {'beam':>4s} {'batch':>6s} {'WER':>6s} {'short':>6s} {'RTF':>6s} {'CPU/s':>6s}")
         for name, r in real["configs"].items():
             print(
-                f"{name:42s} {r['engine']:15s} {r['window']:6s} {r['beam']:4d} {r['batch']:5d} "
+                f"{name:42s} {r['engine']:15s} {r['window']:6s} {r['beam']:4d} {r['batch']:>6s} "
                 f"{r['real_nl_wer']:6.3f} {r['real_nl_wer_short']:6.3f} {r['rtf']:6.3f} {r['cpu_per_audio_second']:6.3f}"
             )
         print("RTF: wall-clock seconds per second of audio; CPU/s: CPU seconds (all threads) per second of audio")
+        print("batch 1: each utterance decoded alone (nothing waiting); packed: one speaker's waiting utterances share windows")
     if "engines" in report:
         print(f"\nespeak-ng clips ({report['clips']}; robotic: a floor for comparing engines, not quality on people)")
         for name, r in report["engines"].items():

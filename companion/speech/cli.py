@@ -105,21 +105,35 @@ def transcribe_with(
     language: str,
     progress: Callable[[float, float], None] | None = None,
 ) -> list[FileUtterance]:
-    """``transcribe_samples`` with a model already loaded (the benchmark and tests keep one warm)."""
+    """``transcribe_samples`` with a model already loaded (the benchmark and tests keep one warm).
+
+    The recording's utterances are all there at once, so they share windows as
+    a live speaker's waiting utterances do (packing.py), unless the options
+    say not to pack.
+    """
     from .language import transcribe_heard_language
+    from .packing import groups, transcribe_queued
 
     total = len(samples) / SAMPLE_RATE
+    cuts = cut_utterances(samples)
+    pack = getattr(getattr(transcriber, "options", None), "pack_queued", False)
+    batches = groups([len(audio) / SAMPLE_RATE for _, _, audio in cuts]) if pack else [[i] for i in range(len(cuts))]
     out = []
-    for start, end, audio in cut_utterances(samples):
-        t = transcribe_heard_language(transcriber, audio, language)
-        if t.text or t.set_aside:
-            aside = tuple(
-                {"text": a.text, "reason": a.reason, "start": round(start + a.start, 2), "end": round(start + a.end, 2)}
-                for a in t.set_aside
-            )
-            out.append(FileUtterance(speaker, round(start, 2), round(end, 2), t.text, t.confidence, t.language, aside))
+    for batch in batches:
+        if len(batch) == 1:
+            heard = [transcribe_heard_language(transcriber, cuts[batch[0]][2], language)]
+        else:
+            heard = transcribe_queued(transcriber, [cuts[i][2] for i in batch], language)
+        for i, t in zip(batch, heard):
+            start, end, _audio = cuts[i]
+            if t.text or t.set_aside:
+                aside = tuple(
+                    {"text": a.text, "reason": a.reason, "start": round(start + a.start, 2), "end": round(start + a.end, 2)}
+                    for a in t.set_aside
+                )
+                out.append(FileUtterance(speaker, round(start, 2), round(end, 2), t.text, t.confidence, t.language, aside))
         if progress is not None:
-            progress(end, total)
+            progress(cuts[batch[-1]][1], total)
     return out
 
 

@@ -56,9 +56,13 @@ def other_language(probabilities: dict[str, float], language: str) -> str | None
     return top
 
 
-def transcribe_heard_language(transcriber: Any, samples: np.ndarray, language: str) -> Any:
-    """``transcriber.transcribe`` in the room's ``language``, or in the language the speaker used instead."""
-    first = transcriber.transcribe(samples, language)
+def transcribe_heard_language(transcriber: Any, samples: np.ndarray, language: str, first: Any = None) -> Any:
+    """``transcriber.transcribe`` in the room's ``language``, or in the language the speaker used instead.
+
+    ``first``: the decode in the room's language when it was already made (a packed window), or None.
+    """
+    if first is None:
+        first = transcriber.transcribe(samples, language)
     probe = getattr(transcriber, "language_probabilities", None)
     if probe is None or not worth_checking(first):
         return first

@@ -13,7 +13,10 @@ rate of:
   Whisper's prompt (measured as the alternative; the service does not use it);
 - ``whole``: the turn decoded at once, the pieces joined with the pause
   shortened to ``service.TURN_GAP_SECONDS``: what the service decodes when the
-  turn ends, and what the advice list then takes in place of the pieces.
+  turn ends, and what the advice list then takes in place of the pieces;
+- ``packed``: the two pieces waiting together, decoded in one window and
+  split back by word timings (packing.py): what the service does when the
+  model is busy while the speaker talks (faster-whisper only).
 """
 
 from __future__ import annotations
@@ -62,6 +65,9 @@ def quietest_cut(audio: np.ndarray) -> int:
 def measure(transcriber: Any, recordings: list[tuple[str, str, np.ndarray]], language: str = "nl") -> dict[str, Any]:
     """Word errors of the three ways over all recordings, and each recording's texts."""
     errors = {"whole": 0, "pieces": 0, "prompted": 0}
+    packs = getattr(transcriber, "transcribe_packed", None)
+    if packs is not None:
+        errors["packed"] = 0
     words = 0
     rows = []
     for name, reference, audio in recordings:
@@ -75,6 +81,8 @@ def measure(transcriber: Any, recordings: list[tuple[str, str, np.ndarray]], lan
         alone = transcriber.transcribe(second, language).text
         prompted = transcriber.transcribe(second, language, prompt=head).text if head else alone
         texts = {"whole": whole, "pieces": f"{head} {alone}".strip(), "prompted": f"{head} {prompted}".strip()}
+        if packs is not None:
+            texts["packed"] = " ".join(t.text for t in packs([first, second], language) if t.text)
         row: dict[str, Any] = {"file": name, "reference": reference, "cut_seconds": round(cut / SAMPLE_RATE, 2)}
         for way, text in texts.items():
             e, n = word_errors(reference, text)
@@ -117,4 +125,6 @@ def main(argv: list[str] | None = None) -> int:
         w = report["wer"]
         print(f"{report['recordings']} recordings, {report['words']} words, cut at a pause near the middle (WER):")
         print(f"  in pieces {w['pieces']:.3f}   in pieces, prompted {w['prompted']:.3f}   the turn decoded again whole {w['whole']:.3f}")
+        if "packed" in w:
+            print(f"  the pieces waiting together, in one window {w['packed']:.3f}")
     return 0

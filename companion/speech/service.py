@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import packing
 from .options import AsrOptions, options_from_settings
 from .vad import Cut, SpeechProbability, UtteranceCutter, VadOptions
 from .worker import worker_main
@@ -132,7 +133,10 @@ class TranscriptionService:
         self._wake_r, self._wake_w = mp.Pipe(duplex=False)
         self._process: Any = None
         self._conn: Connection | None = None
-        self._in_flight: str | None = None
+        # Ids of the utterances the worker is decoding (one, or one speaker's several sharing a window).
+        self._in_flight: set[str] = set()
+        # Utterances that came back from a window they shared with others of their speaker (packing.py).
+        self.packed = 0
         self._ready = threading.Event()
         self._failed: str | None = None
         self.engine_name: str | None = None
@@ -295,7 +299,7 @@ class TranscriptionService:
         proc.start()
         child.close()  # so the parent sees EOF when the worker dies
         self._process, self._conn = proc, parent
-        self._in_flight = None
+        self._in_flight = set()
 
     def _kill_worker(self) -> None:
         if self._conn is not None:
@@ -306,14 +310,14 @@ class TranscriptionService:
                 self._process.kill()
                 self._process.join(2)
         self._process = self._conn = None
-        self._in_flight = None
+        self._in_flight = set()
 
     def _dispatch(self) -> None:
         try:
             self._spawn()
             while self._running:
                 assert self._conn is not None and self._process is not None
-                if self._ready.is_set() and self._in_flight is None:
+                if self._ready.is_set() and not self._in_flight:
                     self._send_next()
                 ready = wait([self._conn, self._process.sentinel, self._wake_r], timeout=1.0)
                 if self._wake_r in ready:
@@ -341,16 +345,43 @@ class TranscriptionService:
 
     def _send_next(self) -> None:
         with self._lock:
-            job = next(iter(self._pending.values()), None)
-        if job is None:
+            jobs = self._next_jobs()
+        if not jobs:
             return
-        job.attempts += 1
-        self._in_flight = job.id
+        for job in jobs:
+            job.attempts += 1
+        self._in_flight = {job.id for job in jobs}
         assert self._conn is not None
+        head = jobs[0]
         try:
-            self._conn.send(("job", job.id, job.language, job.audio))
+            if len(jobs) == 1:
+                self._conn.send(("job", head.id, head.language, head.audio))
+            else:
+                self._conn.send(("jobs", head.language, [(job.id, job.audio) for job in jobs]))
         except (OSError, EOFError, BrokenPipeError):
             pass  # the dead worker is noticed by its sentinel
+
+    def _next_jobs(self) -> list[_Job]:
+        """The oldest waiting utterance, with the later ones of the same speaker that share its window.
+
+        Only utterances of one speaker in one step ever share a window, so a
+        speaker's words cannot reach another.  A whole turn decoded again, and
+        anything that was in a window when the worker died, goes alone.
+        """
+        jobs = iter(self._pending.values())
+        head = next(jobs, None)
+        if head is None or not self.options.pack_queued or head.replaces or head.attempts:
+            return [] if head is None else [head]
+        batch = [head]
+        for job in jobs:
+            if (job.room_id, job.participant_id, job.step_id, job.language) != (
+                head.room_id, head.participant_id, head.step_id, head.language
+            ) or job.replaces or job.attempts:
+                continue
+            if packing.packed_seconds([j.seconds for j in batch] + [job.seconds]) > packing.MAX_SECONDS:
+                break
+            batch.append(job)
+        return batch
 
     def _read_worker(self) -> bool:
         """Handle what the worker sent; False when it is gone."""
@@ -384,8 +415,9 @@ class TranscriptionService:
                     if text or extra.get("set_aside"):
                         self._deliver(job, text, confidence, extra)
                     del self._pending[job_id]
-            if job_id == self._in_flight:
-                self._in_flight = None
+            self._in_flight.discard(job_id)
+            if extra.get("packed", 1) > 1 and job is not None:
+                self.packed += 1
             if job is not None:
                 self._crashes_in_a_row = 0
 
