@@ -74,6 +74,8 @@ LEASE_LOCKS = web.AppKey("lease_locks", dict)
 # Open WebSockets per client address, and the message bucket per (room, participant).
 WS_PER_IP = web.AppKey("ws_per_ip", dict)
 WS_BUCKETS = web.AppKey("ws_buckets", dict)
+# Sockets let in by the browser's session cookie: socket -> (room id, participant id, session).
+WS_COOKIE_SESSIONS = web.AppKey("ws_cookie_sessions", dict)
 HTTP_LIMITS = web.AppKey("http_limits", object)
 MAX_SOCKETS_PER_IP = 64
 
@@ -364,6 +366,22 @@ def _log_handover_failure(task: asyncio.Task) -> None:
         log.error("handing a room over failed", exc_info=task.exception())
 
 
+async def _close_pages_without_access(app: web.Application) -> None:
+    """Open pages whose browser no longer gets into their room close (4401). A link renewed or revoked
+    through the group API (answered by any process) forgets the browsers in the shared database only;
+    the process that holds the room finds it out here, within one lease renewal."""
+    conn = app[ENGINE].conn
+    for ws, (room_id, pid, session) in list(app[WS_COOKIE_SESSIONS].items()):
+        if ws.closed or browser_sessions.participant(conn, session, room_id) == pid:
+            continue
+        try:
+            removed = app[ENGINE].get(room_id).participants[pid].removed
+        except (ClientError, KeyError):
+            removed = False
+        if not removed:  # a participant taken out is told so by the hub (4403)
+            await ws.close(code=hub_module.RENEWED, message=b"personal link renewed")
+
+
 async def _lease_loop(app: web.Application) -> None:
     leases = app[LEASES]
     handovers: set[asyncio.Task] = set()
@@ -382,6 +400,7 @@ async def _lease_loop(app: web.Application) -> None:
                 return
             for room_id in leases.renew():
                 await stop_serving(app, room_id)
+            await _close_pages_without_access(app)
             # Beside the loop: a handover waits for the room's queued speech, and the other rooms' leases
             # must be renewed meanwhile.
             for room_id, to in leases.wanted_elsewhere():
@@ -725,6 +744,11 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=10, max_msg_size=MAX_WS_MESSAGE)
     await ws.prepare(request)
     per_ip[address] += 1
+    session = request.cookies.get(session_cookie(request))
+    if not request.headers.get("Authorization", "").startswith("Bearer ") and (
+        browser_sessions.participant(engine.conn, session, room_id) == me.id
+    ):
+        request.app[WS_COOKIE_SESSIONS][ws] = (room_id, me.id, session)
     first = hub.add(room_id, me.id, ws)
     try:
         await ws.send_json({"type": "welcome", "protocol": PROTOCOL_VERSION, "you": {"id": me.id, "name": me.name}})
@@ -750,6 +774,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             elif msg.type == WSMsgType.ERROR:
                 break
     finally:
+        request.app[WS_COOKIE_SESSIONS].pop(ws, None)
         per_ip[address] -= 1
         if per_ip[address] <= 0:
             del per_ip[address]
@@ -939,6 +964,7 @@ def create_app(settings: Settings) -> web.Application:
     app[WS_HANDLERS] = {}
     app[ON_GONE] = []
     app[ON_ARRIVE] = []
+    app[WS_COOKIE_SESSIONS] = {}
 
     db.prepare_folder(settings.data_dir)
     settings.methods_dir.mkdir(parents=True, exist_ok=True)
