@@ -163,6 +163,18 @@ _TABLE: list[tuple[str, str]] = [
     (r"Deze adviezenlijst is er niet \(meer\), of is niet van jou\.", "This advice list does not exist (any more), or is not yours."),
     (r"Er loopt nog een bijeenkomst met dit lid\. Verwijder het lid als die bijeenkomst is afgelopen\.",
      "A meeting with this member is still running. Delete the member once that meeting has ended."),
+    # refusals kept in module constants (web_advice.py, groups/store.py)
+    (r"Alleen de begeleider kan de adviezenlijst aanpassen\.", "Only the facilitator can change the advice list."),
+    (r"Alleen de inbrenger beoordeelt de adviezen en schrijft er notities bij\.",
+     "Only the case owner rates the advice and writes notes with it."),
+    (r"Alleen de inbrenger en de begeleider kunnen de adviezen downloaden\.",
+     "Only the case owner and the facilitator can download the advice."),
+    (r"Alleen de inbrenger en de begeleider kunnen de gegevens verwijderen\.",
+     "Only the case owner and the facilitator can delete the data."),
+    (r"Deze naam is al in gebruik in deze groep, of lijkt er zo op dat niemand het verschil ziet; "
+     r"kies een andere \(bijvoorbeeld met je achternaam erbij\)\.",
+     "This name is already used in this group, or is so close to one that nobody would tell them apart; "
+     "choose another (with your surname, for instance)."),
 ]
 
 # Field names that clean_text and friends put into their messages.

@@ -93,6 +93,32 @@ def test_every_field_name_in_a_text_check_has_english():
     assert english("Naam van de begeleider: tekst verwacht") == "Facilitator's name: text expected"
 
 
+def test_every_refusal_kept_in_a_constant_has_english():
+    """A refusal written once in a module constant (``INB_ONLY = "..."``) escapes the scan above: a member
+    whose page was set to English got "Deze naam is al in gebruik in deze groep" as its English."""
+    missing, found = [], 0
+    for path in sorted((ROOT / "companion").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        constants = {
+            target.id: node.value.value
+            for node in tree.body
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+            for target in node.targets if isinstance(target, ast.Name)
+        }
+        passed = {
+            arg.id for call in ast.walk(tree) if isinstance(call, ast.Call)
+            for arg in [*call.args, *(k.value for k in call.keywords)] if isinstance(arg, ast.Name)
+        }
+        for name in sorted(passed & set(constants)):
+            text = constants[name]
+            if " " in text and text[:1].isupper():
+                found += 1
+                if english(text) is None:
+                    missing.append(f"{path.relative_to(ROOT)}: {name}")
+    assert found >= 5, "the scan found too few constants: did the refusals move?"
+    assert missing == [], "add these to companion/messages_en.py"
+
+
 def test_an_error_carries_both_languages():
     error = bad_request("Dat kan niet in deze stap.", "wrong_step").to_dict()
     assert error["message"] == "Dat kan niet in deze stap."
