@@ -64,6 +64,15 @@ def _led(request: web.Request) -> tuple[dict[str, Any], Any]:
     return me, store.led_group(request.app[ENGINE].conn, request.match_info["group_id"], me["id"])
 
 
+def _led_lasting(request: web.Request) -> tuple[dict[str, Any], Any]:
+    """As _led, for changes: a one-off room's group (one meeting, deleted with its room) is not turned into
+    a lasting one (ClientError 409 ``one_off``)."""
+    me, group = _led(request)
+    if group["one_off"]:
+        raise ClientError(409, "one_off", "Dit is een losse kamer, geen vaste groep.")
+    return me, group
+
+
 # ------------------------------------------------------------------ the facilitator's API
 def _group_json(request: web.Request, group: Any) -> dict[str, Any]:
     conn = request.app[ENGINE].conn
@@ -124,17 +133,15 @@ async def group_detail(request: web.Request) -> web.Response:
 
 async def update_group(request: web.Request) -> web.Response:
     """``PATCH /api/groups/<gid>``: name, language, default method, retention (the keys given)."""
-    _, group = _led(request)
+    _, group = _led_lasting(request)
     body = await read_json(request)
-    if group["one_off"]:
-        raise ClientError(409, "one_off", "Dit is een losse kamer, geen vaste groep.")
     engine = request.app[ENGINE]
     updated = store.update_group(engine.conn, group["id"], body, lambda m: engine.catalog.get(m) is not None)
     return web.json_response(_group_json(request, updated))
 
 
 async def add_member(request: web.Request) -> web.Response:
-    _, group = _led(request)
+    _, group = _led_lasting(request)
     body = await read_json(request)
     engine = request.app[ENGINE]
     member_id, token = store.add_member(engine.conn, group["id"], body.get("name"), engine.clock())
@@ -151,7 +158,7 @@ async def _close_member_pages(request: web.Request, member_id: str) -> None:
 
 
 async def renew_member_link(request: web.Request) -> web.Response:
-    _, group = _led(request)
+    _, group = _led_lasting(request)
     await read_json(request)
     member_id = request.match_info["member_id"]
     token = store.renew_member_link(request.app[ENGINE].conn, group["id"], member_id)
@@ -160,7 +167,7 @@ async def renew_member_link(request: web.Request) -> web.Response:
 
 
 async def revoke_member_link(request: web.Request) -> web.Response:
-    _, group = _led(request)
+    _, group = _led_lasting(request)
     member_id = request.match_info["member_id"]
     store.revoke_member_link(request.app[ENGINE].conn, group["id"], member_id)
     await _close_member_pages(request, member_id)
@@ -168,14 +175,14 @@ async def revoke_member_link(request: web.Request) -> web.Response:
 
 
 async def renew_group_invite(request: web.Request) -> web.Response:
-    _, group = _led(request)
+    _, group = _led_lasting(request)
     await read_json(request)
     invite = store.renew_invite(request.app[ENGINE].conn, group["id"])
     return web.json_response({"invite_url": group_invite_url(request, group["id"], invite)})
 
 
 async def add_facilitator(request: web.Request) -> web.Response:
-    _, group = _led(request)
+    _, group = _led_lasting(request)
     body = await read_json(request)
     engine = request.app[ENGINE]
     account = store.add_facilitator(engine.conn, group["id"], body.get("name"), engine.clock())
@@ -184,14 +191,14 @@ async def add_facilitator(request: web.Request) -> web.Response:
 
 async def remove_facilitator(request: web.Request) -> web.Response:
     """Another facilitator (or you yourself) no longer leads the group; the last one stays."""
-    _, group = _led(request)
+    _, group = _led_lasting(request)
     store.remove_facilitator(request.app[ENGINE].conn, group["id"], request.match_info["facilitator_id"])
     return web.json_response({"facilitators": [dict(row) for row in store.facilitators_of(request.app[ENGINE].conn, group["id"])]})
 
 
 async def start_meeting(request: web.Request) -> web.Response:
     """A new meeting of the group and its first case room, with the facilitator in it (cookie set)."""
-    me, group = _led(request)
+    me, group = _led_lasting(request)
     body = await read_json(request)
     engine = request.app[ENGINE]
     conn = engine.conn
