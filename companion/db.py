@@ -116,6 +116,7 @@ class _Watchdog:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._armed: dict[int, tuple[float, int]] = {}  # token -> (monotonic deadline, socket fd)
+        self._fired: set[int] = set()  # tokens whose statement was cut, until disarmed
         self._tokens = iter(range(1, 1 << 62))
         self._thread: threading.Thread | None = None
 
@@ -129,9 +130,14 @@ class _Watchdog:
             self._cond.notify()
             return token
 
-    def disarm(self, token: int) -> None:
+    def disarm(self, token: int) -> bool:
+        """The statement is over; True when it was cut for running past its deadline."""
         with self._cond:
             self._armed.pop(token, None)
+            if token in self._fired:
+                self._fired.discard(token)
+                return True
+            return False
 
     def _run(self) -> None:
         import socket
@@ -141,6 +147,7 @@ class _Watchdog:
                 now = time.monotonic()
                 due = [t for t, (deadline, _) in self._armed.items() if deadline <= now]
                 fds = [self._armed.pop(t)[1] for t in due]
+                self._fired.update(due)
                 if not fds:
                     nearest = min((d for d, _ in self._armed.values()), default=None)
                     self._cond.wait(None if nearest is None else max(0.0, nearest - now))
@@ -536,14 +543,15 @@ class PgConnection:
             conn = self._live()
             token = _watchdog.arm(conn.pgconn.socket, STATEMENT_SECONDS)
             try:
-                return call(conn)
+                result = call(conn)
             except psycopg.Error as exc:
-                error = _pg_error(exc)
-                if isinstance(error, PgUnavailable) and conn.closed:
+                # Cut for not answering: the database is out of reach, so connecting again waits its turn. A
+                # connection the server closed (a restart, a terminated backend) is opened again at once.
+                if _watchdog.disarm(token):
                     self._unreachable()
-                raise error from exc
-            finally:
-                _watchdog.disarm(token)
+                raise _pg_error(exc) from exc
+            _watchdog.disarm(token)
+            return result
 
     def execute(self, sql: str, params: Any = ()):
         """Run one statement; returns psycopg's cursor (``fetchone``, ``fetchall``, iteration, ``rowcount``).
