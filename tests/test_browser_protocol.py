@@ -58,3 +58,23 @@ async def test_a_page_reloads_once_for_a_server_with_another_protocol(server):
             await page.locator("#group-name").wait_for()
         finally:
             await browser.close()
+
+
+async def test_the_note_about_a_refused_camera_follows_the_language_switch(server):
+    """A person whose browser gives no camera or microphone (none there, or access refused) reads why, in
+    the language they switch to: the note was written once, in the language of that moment."""
+    async with aiohttp.ClientSession() as http:
+        room = await RoomApi(http, server).create_room()
+    no_devices = [a for a in CHROMIUM_ARGS if a != "--use-fake-device-for-media-stream"]
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=no_devices)
+        try:
+            page = await (await browser.new_context(locale="nl-NL")).new_page()
+            page.set_default_timeout(30000)
+            await page.goto(room["facilitator_url"])
+            note = page.locator("#media-note")
+            await playwright_api.expect(note).to_contain_text("Geen toegang tot camera of microfoon", timeout=30000)
+            await page.locator(".lang-switch").click()
+            await playwright_api.expect(note).to_contain_text("No access to camera or microphone")
+        finally:
+            await browser.close()

@@ -459,7 +459,7 @@ const media = {
     }
     if (!mod || !mod.MediaClient || !window.RTCPeerConnection) {
       // The browser, not the server: say so, and tell the facilitator through the server.
-      this.note(t("video.nowebrtc"));
+      this.note("video.nowebrtc");
       conn.command("media.report", { webrtc: false }).catch(() => {});
       return;
     }
@@ -518,7 +518,7 @@ const media = {
     if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
       try { local = await openLocalMedia(); } catch { local = null; }
     }
-    if (!local) this.note(t("media.denied"));
+    if (!local) this.note("media.denied");
     return local;
   },
 
@@ -584,9 +584,11 @@ const media = {
     this.active = false;
   },
 
-  note(text) {
+  // ``key``: an i18n key, kept on the element so that the language switch redraws the note too.
+  note(key) {
     const el = $("#media-note");
-    el.textContent = text;
+    el.dataset.i18n = key;
+    el.textContent = t(key);
     el.classList.remove("hidden");
   },
 };
