@@ -27,7 +27,7 @@ from .errors import ClientError, bad_request, conflict, forbidden
 from .groups import meetings
 from .retention import delete_room
 from .room import ENDED, FACILITATOR, INBRENGER, Room
-from .web_common import ENGINE, HUB, LIVE, STATE_EXTRAS, authenticate, read_json
+from .web_common import ENGINE, HUB, LIVE, STATE_EXTRAS, PerRevision, authenticate, read_json
 
 log = logging.getLogger(__name__)
 
@@ -92,18 +92,10 @@ def _view_aside(piece: dict[str, Any]) -> dict[str, Any]:
 def state_extra(app: web.Application) -> Callable[[Room, str, str], dict[str, Any]]:
     # Built once per change (rev) and role, not once per participant: the list is the largest part
     # of a state message, and every page of the room gets one after each change.
-    cache: dict[str, tuple[int, dict[str, dict[str, Any]]]] = {}
+    cache = PerRevision()
 
     def extra(room: Room, participant_id: str, role: str) -> dict[str, Any]:
-        rev, views = cache.get(room.id, (None, {}))
-        if rev != room.rev:
-            if len(cache) > 256:
-                cache.clear()
-            views = {}
-            cache[room.id] = (room.rev, views)
-        if role not in views:
-            views[role] = advice_view(app[ENGINE].conn, room, participant_id, role)
-        return {"advice": views[role]}
+        return {"advice": cache.get(room, role, lambda: advice_view(app[ENGINE].conn, room, participant_id, role))}
 
     return extra
 

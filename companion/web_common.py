@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, Callable
 
 from aiohttp import web
 
@@ -117,3 +117,29 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise bad_request("Een JSON-object verwacht.", "bad_json")
     return body
+
+
+class PerRevision:
+    """Parts of a room's state message computed once per room revision and key (a role, a participant).
+
+    Every page of a room gets a state after each change in it (a raised hand, someone coming in), and many
+    parts are the same for many pages or cost database reads (a round trip each on PostgreSQL). Past
+    ``rooms`` rooms everything is forgotten at once (a process rarely holds so many)."""
+
+    def __init__(self, rooms: int = 256):
+        self._rooms = rooms
+        self._cache: dict[str, tuple[int, dict[Any, Any]]] = {}
+
+    def get(self, room: Room, key: Any, compute: Callable[[], Any]) -> Any:
+        rev, values = self._cache.get(room.id, (None, None))
+        if rev != room.rev or values is None:
+            if len(self._cache) > self._rooms:
+                self._cache.clear()
+            values = {}
+            self._cache[room.id] = (room.rev, values)
+        if key not in values:
+            values[key] = compute()
+        return values[key]
+
+    def drop(self, room_id: str) -> None:
+        self._cache.pop(room_id, None)

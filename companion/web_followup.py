@@ -19,7 +19,7 @@ from aiohttp import web
 from . import followup
 from .errors import bad_request, not_found
 from .room import Room
-from .web_common import ENGINE, HUB, STATE_EXTRAS, authenticate, read_json
+from .web_common import ENGINE, HUB, STATE_EXTRAS, PerRevision, authenticate, read_json
 
 EVENT = "followup"
 REGISTERED = web.AppKey("followup_registered", bool)
@@ -28,23 +28,15 @@ REGISTERED = web.AppKey("followup_registered", bool)
 def state_extra(app: web.Application) -> Callable[[Room, str, str], dict[str, Any]]:
     # Built once per change (rev) and participant: a page gets a state after every change in the room
     # (a raised hand, someone coming in), and each view reads a few lists (a round trip each on PostgreSQL).
-    cache: dict[str, tuple[int, dict[str, dict[str, Any] | None]]] = {}
+    cache = PerRevision()
 
     def extra(room: Room, participant_id: str, role: str) -> dict[str, Any]:
         # Sent while the follow-up step is on: each page gets only its own lists.
         step = room.step
         if step is None or step.kind != "followup":
-            cache.pop(room.id, None)
+            cache.drop(room.id)
             return {}
-        rev, views = cache.get(room.id, (None, {}))
-        if rev != room.rev:
-            if len(cache) > 256:
-                cache.clear()
-            views = {}
-            cache[room.id] = (room.rev, views)
-        if participant_id not in views:
-            views[participant_id] = followup.view(app[ENGINE].conn, room, participant_id)
-        view = views[participant_id]
+        view = cache.get(room, participant_id, lambda: followup.view(app[ENGINE].conn, room, participant_id))
         return {"followup": view} if view is not None else {}
 
     return extra

@@ -36,6 +36,7 @@ from .web_common import (
     ON_ARRIVE,
     ON_GONE,
     STATE_EXTRAS,
+    PerRevision,
     base_url,
     read_json,
 )
@@ -312,23 +313,16 @@ async def group_invite_join(request: web.Request) -> web.Response:
 def _meeting_state(app: web.Application):
     # Per room and rev: the same for every page of the room, and a room's meeting changes only with a
     # change of the room itself (case.next, a participant coming in), which raises its rev.
-    cache: dict[str, tuple[int, dict[str, Any] | None, dict[str, list]]] = {}
+    cache = PerRevision()
 
     def extra(room: Any, participant_id: str, role: str) -> dict[str, Any]:
         conn = app[ENGINE].conn
-        rev, summary, lists = cache.get(room.id, (None, None, {}))
-        if rev != room.rev:
-            if len(cache) > 256:
-                cache.clear()
-            summary, lists = meetings.summary(conn, room.id), {}
-            cache[room.id] = (room.rev, summary, lists)
+        summary = cache.get(room, None, lambda: meetings.summary(conn, room.id))
         if summary is None:
             return {"meeting": None}
-        key = FACILITATOR if role == FACILITATOR else participant_id
-        if key not in lists:
-            lists[key] = (meetings.earlier_lists(conn, room.id, participant_id, role == FACILITATOR)
-                          if summary["case_no"] > 1 else [])
-        return {"meeting": {**summary, "earlier_lists": lists[key]}}
+        lists = cache.get(room, FACILITATOR if role == FACILITATOR else participant_id, lambda: (
+            meetings.earlier_lists(conn, room.id, participant_id, role == FACILITATOR) if summary["case_no"] > 1 else []))
+        return {"meeting": {**summary, "earlier_lists": lists}}
 
     return extra
 
