@@ -751,13 +751,16 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         request.app[WS_COOKIE_SESSIONS][ws] = (room_id, me.id, session)
     first = hub.add(room_id, me.id, ws)
     try:
-        await ws.send_json({"type": "welcome", "protocol": PROTOCOL_VERSION, "you": {"id": me.id, "name": me.name}})
         if first:
+            # Before the welcome: once a page is welcomed, its arrival (attendance) is written, and no write of
+            # it is still under way when the page goes on (or the process stalls: SQLite's write lock).
             for arrived in request.app[ON_ARRIVE]:
                 try:
                     await arrived(room_id, me.id)
                 except Exception:
                     log.exception("on_arrive hook failed")
+        await ws.send_json({"type": "welcome", "protocol": PROTOCOL_VERSION, "you": {"id": me.id, "name": me.name}})
+        if first:
             await hub.push_state(engine.get(room_id), ("presence",))
         else:
             await ws.send_json(_snapshot_for(request.app, engine.get(room_id), me.id, hub.online(room_id)))
