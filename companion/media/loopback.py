@@ -38,11 +38,11 @@ class Call:
         return send
 
     async def join(self, pid: str, shade: int = 0, frequency: float = 440.0, **options) -> MediaPeer:
-        """``options``: more MediaPeer arguments (``drop_incoming``, ``rtcp_log``)."""
+        """``options``: more MediaPeer arguments (``drop_incoming``, ``rtcp_log``, ``audio`` instead of a tone)."""
         peer = MediaPeer(
             pid,
             self._to_server(pid),
-            audio=ToneTrack(frequency),
+            audio=options.pop("audio", None) or ToneTrack(frequency),
             video=PatternTrack(shade=shade),
             decode=self.decode,
             **options,

@@ -192,6 +192,8 @@ class MediaPeer:
         self.errors: list[dict] = []
         self.closed_by_server: list[str] = []
         self.moved: list[str] = []  # reasons of media.moved: the call went to another page of this person
+        # (monotonic time, levels) of each media.levels: who speaks, as the server heard it
+        self.levels: list[tuple[float, dict]] = []
         self._inbox: asyncio.Queue[dict | None] = asyncio.Queue()
         self._runner: asyncio.Task | None = None
         self._drains: list[asyncio.Task] = []
@@ -232,6 +234,8 @@ class MediaPeer:
             self._set_slots(message["slots"])
         elif kind == "media.closed":
             self.closed_by_server.append(message.get("reason", ""))
+        elif kind == "media.levels":
+            self.levels.append((time.monotonic(), message["levels"]))
         elif kind == "media.moved":
             # Another page of the same person took the call: stop, as the room page does.
             self.moved.append(message.get("reason", ""))

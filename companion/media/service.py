@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from ..audio import AudioSink
 from ..errors import ClientError, bad_request, conflict
 from .gates import Kind, MediaView, gate_open, transcribed
+from .levels import REPORT_INTERVAL, RoomLevels
 
 if TYPE_CHECKING:
     from ..turn import TurnSettings
@@ -128,6 +129,8 @@ class _Room:
     transcribing: set[str] = field(default_factory=set)
     # Encoded frames received from each participant, all kinds: is their upstream alive?
     received: dict[str, int] = field(default_factory=dict)
+    # Who speaks, from the RFC 6464 levels in their audio packets (the RTP forwarder notes them).
+    levels: RoomLevels = field(default_factory=RoomLevels)
 
     def path(self, source: str, subscriber: str, kind: str) -> PathStats:
         key = (source, subscriber, kind)
@@ -155,6 +158,7 @@ class MediaService:
         self._tasks: set[asyncio.Task] = set()
         self._closing: set[asyncio.Future] = set()
         self._closed = False
+        self._levels_task: asyncio.Task | None = None
 
     # ------------------------------------------------------------ public API
     async def handle(self, room_id: str, participant_id: str, message: dict) -> None:
@@ -256,6 +260,7 @@ class MediaService:
             await self._drop(room_id, pid, notify_others=False)
         peer = self._new_peer(room_id, pid)
         room.peers[pid] = peer
+        self._report_levels()
         to_offer = [peer]
         for other in list(room.peers.values()):
             if other is peer:
@@ -371,6 +376,7 @@ class MediaService:
             return
         del room.peers[pid]
         peer.closed = True
+        room.levels.forget(pid)
         self._stop_transcribing(room, pid)
         for slot in peer.slots:
             slot.track.stop()
@@ -622,6 +628,31 @@ class MediaService:
         except Exception as exc:  # a closing transport: nothing to ask any more
             log.debug("keyframe request failed: %s", exc)
 
+    # ------------------------------------------------------------ levels
+    def _report_levels(self) -> None:
+        """Send ``media.levels`` (docs/protocol.md, "Audio levels") while any room has a media connection."""
+        if self._levels_task is None or self._levels_task.done():
+            self._levels_task = asyncio.ensure_future(self._levels_loop())
+            self._tasks.add(self._levels_task)
+            self._levels_task.add_done_callback(self._tasks.discard)
+
+    async def _levels_loop(self) -> None:
+        while not self._closed and any(room.peers for room in self._rooms.values()):
+            await asyncio.sleep(REPORT_INTERVAL)
+            now = time.monotonic()
+            sends = []
+            for room_id, room in list(self._rooms.items()):
+                if not room.levels.sources and not room.peers:
+                    continue
+                try:
+                    reports = room.levels.reports(now, list(room.peers), lambda source, sub, room=room: _hears(room, source, sub))
+                except Exception:
+                    log.exception("audio levels of room %s", room_id)
+                    continue
+                sends.extend(self._send_safely(room_id, pid, {"type": "media.levels", "levels": report}) for pid, report in reports)
+            if sends:
+                await asyncio.gather(*sends)
+
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
@@ -644,6 +675,13 @@ def media_service(send: Send, forwarder: str = DEFAULT_FORWARDER, **kwargs: Any)
     if forwarder != "frames":
         raise ValueError(f"unknown media forwarder {forwarder!r} (one of {', '.join(FORWARDERS)})")
     return MediaService(send, **kwargs)
+
+
+def _hears(room: _Room, source: str, subscriber: str) -> bool:
+    """Is ``source``'s audio forwarded to ``subscriber`` now (their slot is open)?"""
+    peer = room.peers.get(subscriber)
+    slot = peer.slot_for.get((source, "audio")) if peer is not None else None
+    return slot is not None and slot.open
 
 
 def _sdp_of(message: dict) -> str:

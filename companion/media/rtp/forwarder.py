@@ -103,6 +103,7 @@ class RtpForwarder(MediaService):
             else:
                 frame_start = frame_end = True
                 keyframe = False
+                room.levels.note(source, packet.extensions.audio_level, packet.timestamp)
                 if src.decoder is not None and self._sink is not None:
                     self._transcribe(room_id, src, payload, packet.timestamp)
             if frame_start:
