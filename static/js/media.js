@@ -14,7 +14,9 @@
 //   media.addEventListener("state", (e) => ...);         // e.detail = {state}: "idle" | "connecting" |
 //                                                        //   "connected" | "reconnecting" | "closed" |
 //                                                        //   "elsewhere" (another page of this person took the call)
-//   media.addEventListener("level", (e) => ...);         // e.detail = {levels: Map(participant|"self" -> 0..1)}, ~10/s
+//   media.addEventListener("level", (e) => ...);         // e.detail = {levels: Map(participant|"self" -> 0..1)}, ~10/s,
+//                                                        //   speaking: Map(participant -> bool) where the server decided
+//                                                        //   (media.levels; no analyser runs for those)
 //   media.addEventListener("restart", (e) => ...);       // e.detail = {reason}: the page asks for a fresh connection
 //                                                        //   (ICE restart) after a failure or a network change
 //   await media.start(localStream);                       // a getUserMedia stream; may lack audio or video
@@ -59,6 +61,7 @@ export class MediaClient extends EventTarget {
     this._rejoinTimer = null;
     this._audioCtx = null;
     this._meters = new Map(); // key (participant | "self") -> {source, analyser, data, trackId}
+    this._serverLevels = new Map(); // participant -> {level, speaking}: what the server hears (media.levels)
     this._levelTimer = null;
     this._iceServers = [];
     this.restarts = []; // [{at: performance.now(), reason}], newest last
@@ -181,6 +184,8 @@ export class MediaClient extends EventTarget {
       this._publish();
     } else if (msg.type === "media.closed") {
       this._scheduleRejoin();
+    } else if (msg.type === "media.levels") {
+      this._setServerLevels(msg.levels);
     } else if (msg.type === "media.moved") {
       // Another page of this person sent media.join: the server talks to that page now.
       clearTimeout(this._rejoinTimer);
@@ -358,6 +363,7 @@ export class MediaClient extends EventTarget {
     }
     this._remote.clear();
     this.slots.clear();
+    this._serverLevels.clear();
     this._publish();
   }
 
@@ -394,7 +400,7 @@ export class MediaClient extends EventTarget {
     for (const [mid, now] of wanted) {
       if (this._shown.has(mid)) continue;
       this._shown.set(mid, { participant: now.participant, kind: now.kind });
-      if (now.kind === "audio") this._meter(now.participant, now.track);
+      if (now.kind === "audio" && !this._serverLevels.has(now.participant)) this._meter(now.participant, now.track);
       this.dispatchEvent(
         new CustomEvent("track", { detail: { participant: now.participant, kind: now.kind, track: now.track, stream: now.stream, mid } }),
       );
@@ -430,10 +436,33 @@ export class MediaClient extends EventTarget {
     this._meters.delete(key);
   }
 
+  // The server tells who speaks where it can (docs/protocol.md, "Audio levels"): no analyser runs
+  // for those participants. One it stops knowing is measured here again.
+  _setServerLevels(levels) {
+    const next = new Map();
+    for (const [pid, value] of Object.entries(levels && typeof levels === "object" ? levels : {})) {
+      if (value && typeof value.level === "number") next.set(pid, { level: value.level, speaking: !!value.speaking });
+    }
+    const before = this._serverLevels;
+    this._serverLevels = next;
+    for (const pid of next.keys()) if (!before.has(pid)) this._unmeter(pid);
+    for (const pid of before.keys()) {
+      if (next.has(pid)) continue;
+      const shown = [...this._shown].find(([, s]) => s.participant === pid && s.kind === "audio");
+      const remote = shown && this._remote.get(shown[0]);
+      if (remote) this._meter(pid, remote.track);
+    }
+  }
+
+  // Participants whose level this page measures itself ("self" included).
+  get meteredLocally() {
+    return [...this._meters.keys()];
+  }
+
   _startLevels() {
     if (this._levelTimer) return;
     this._levelTimer = setInterval(() => {
-      if (!this._meters.size) return;
+      if (!this._meters.size && !this._serverLevels.size) return;
       if (this._audioCtx && this._audioCtx.state === "suspended") this._audioCtx.resume().catch(() => {});
       const levels = new Map();
       for (const [key, meter] of this._meters) {
@@ -445,7 +474,12 @@ export class MediaClient extends EventTarget {
         const db = 20 * Math.log10(rms + 1e-9);
         levels.set(key, Math.max(0, Math.min(1, (db + 50) / 40)));
       }
-      this.dispatchEvent(new CustomEvent("level", { detail: { levels } }));
+      const speaking = new Map();
+      for (const [pid, value] of this._serverLevels) {
+        levels.set(pid, value.level);
+        speaking.set(pid, value.speaking);
+      }
+      this.dispatchEvent(new CustomEvent("level", { detail: { levels, speaking } }));
     }, LEVEL_INTERVAL_MS);
   }
 }

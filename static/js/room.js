@@ -500,8 +500,9 @@ const media = {
     client.addEventListener("state", (e) => this.onState(e.detail.state));
     client.addEventListener("level", (e) => {
       let loudest = 0;
+      const speaking = e.detail.speaking || new Map();
       for (const [who, level] of e.detail.levels) {
-        tiles.setLevel(who === "self" && state ? state.you.id : who, level);
+        tiles.setLevel(who === "self" && state ? state.you.id : who, level, speaking.get(who));
         if (who !== "self") loudest = Math.max(loudest, level);
       }
       oosSound.meter.set(loudest);

@@ -10,6 +10,7 @@ import { t } from "./i18n.js";
 
 const TALK_THRESHOLD = 0.04;
 const TALK_HOLD_MS = 600;
+const SERVER_TALK_VALID_MS = 300;
 // A new speaker takes the focus only after speaking this long, so a cough does not flip the view.
 const FOCUS_SWITCH_MS = 1200;
 const GAP = 8;
@@ -198,10 +199,15 @@ export class TilesView {
     }
   }
 
-  /** Called by the media client with an audio level 0..1 per participant. */
-  setLevel(pid, level) {
+  /** Called by the media client with an audio level 0..1 per participant, about 10 times a second;
+   *  `speaking` (true/false) where the server decided it, with its own onset and hangover. */
+  setLevel(pid, level, speaking) {
     const now = performance.now();
-    if (level >= TALK_THRESHOLD) {
+    if (typeof speaking === "boolean") {
+      if (speaking && !((this.talkingUntil.get(pid) || 0) > now)) this.talkingSince.set(pid, now);
+      // Until the next call: talking ends when the server says so, or when its word stops coming.
+      this.talkingUntil.set(pid, speaking ? now + SERVER_TALK_VALID_MS : 0);
+    } else if (level >= TALK_THRESHOLD) {
       if (!((this.talkingUntil.get(pid) || 0) > now)) this.talkingSince.set(pid, now);
       this.talkingUntil.set(pid, now + TALK_HOLD_MS);
     }
