@@ -98,6 +98,40 @@ table inet companion_test {{
                     total += int(value)
         return total
 
+    def lose_udp(self, per_mille: int) -> None:
+        """Inside the namespace: drop ``per_mille`` of every 1000 UDP packets at random, each way, as a
+        lossy wifi or mobile link does.  nftables' random number (numgen) rather than tc netem: the
+        kernels these tests run on do not all carry the netem qdisc (this one does not), and nftables
+        is there for ``firewall`` anyway.  TCP (the page and its WebSocket) is left alone: TCP hides
+        loss by resending, media over UDP sees it."""
+        rules = f"""
+table inet companion_loss {{
+    chain output {{
+        type filter hook output priority 0; policy accept;
+        meta l4proto udp counter name udp_out_all
+        meta l4proto udp numgen random mod 1000 < {per_mille} counter name udp_out_lost drop
+    }}
+    chain input {{
+        type filter hook input priority 0; policy accept;
+        meta l4proto udp counter name udp_in_all
+        meta l4proto udp numgen random mod 1000 < {per_mille} counter name udp_in_lost drop
+    }}
+    counter udp_out_all {{ }}
+    counter udp_out_lost {{ }}
+    counter udp_in_all {{ }}
+    counter udp_in_lost {{ }}
+}}
+"""
+        sh("ip", "netns", "exec", self.ns, "nft", "-f", "-", input=rules)
+
+    def udp_loss(self) -> dict[str, int]:
+        """What ``lose_udp`` saw so far: UDP packets in and out of the namespace and those it dropped."""
+        out = {}
+        for name in ("udp_out_all", "udp_out_lost", "udp_in_all", "udp_in_lost"):
+            words = sh("ip", "netns", "exec", self.ns, "nft", "list", "counter", "inet", "companion_loss", name).split()
+            out[name] = next(int(v) for w, v in zip(words, words[1:]) if w == "packets")
+        return out
+
     def link(self, up: bool) -> None:
         """Take the namespace's end of the link down or up, as a laptop changing network does."""
         sh("ip", "-n", self.ns, "link", "set", self.inner_if, "up" if up else "down")
