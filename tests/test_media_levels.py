@@ -127,3 +127,49 @@ def test_a_page_that_comes_back_is_told_again():
     assert dict(room.reports(0.2, ["a", "b"], lambda s, d: True)) == {"b": {"a": {"level": 0.6, "speaking": False}}}
     room.forget("a")  # a left: nobody hears about a any more
     assert dict(room.reports(0.4, ["b"], lambda s, d: True)) == {"b": {}}
+
+
+def rfc6465_levels(audio, rate: int = 16_000) -> list[int]:
+    """-dBov per 20 ms, as a sender computes the RFC 6464 level (RFC 6465 appendix A)."""
+    import numpy as np
+
+    n = rate // 50
+    out = []
+    for i in range(0, len(audio) - n + 1, n):
+        rms = float(np.sqrt(np.mean(np.square(audio[i:i + n], dtype=np.float64))))
+        out.append(127 if rms <= 0 else int(min(127, max(0, -20 * np.log10(rms)))))
+    return out
+
+
+def test_real_voices_speak_once_per_sentence():
+    """The 36 real Dutch sentences (shared/data/speech/nl-real, with their own room noise), between a second
+    of silence on each side: speaking goes on once, soon after the voice starts, stays on through the
+    pauses between words, and goes off once.  The thresholds were set before looking at these."""
+    import os
+
+    import numpy as np
+    import pytest
+
+    from companion.speech import realvoices
+
+    try:
+        recordings = realvoices.load()
+    except FileNotFoundError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the real-voice test set must be there in CI: {exc}")
+        pytest.skip(str(exc))
+    onsets = []
+    for recording in recordings:
+        silence = np.zeros(16_000, dtype=np.float32)
+        pattern = rfc6465_levels(np.concatenate([silence, recording.audio, silence]))
+        said = feed(SourceLevel(), pattern)
+        voiced = [n for n, level in enumerate(pattern) if level <= 40]
+        first, last = voiced[0], voiced[-1]
+        flips = sum(a != b for a, b in zip(said, said[1:]))
+        assert flips == 2 and not said[-1], (recording.name, flips)
+        onset = said.index(True) - first
+        assert 0 <= onset * 20 <= 400, (recording.name, onset)
+        onsets.append(onset * 20)
+        covered = sum(said[first:last + 1]) / (last + 1 - first)
+        assert covered >= 0.9, (recording.name, covered)
+    print(f"\nspeaking starts a median {sorted(onsets)[len(onsets) // 2]} ms after the voice ({len(onsets)} sentences)")
