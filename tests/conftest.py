@@ -193,11 +193,18 @@ async def harness(request, tmp_path):
     await h.close()
 
 
+def forwarder_choice() -> dict[str, str]:
+    """The media forwarder a whole test run asks for with $COMPANION_MEDIA_FORWARDER, as ``serve`` takes it
+    (served tests get it from the environment); nothing when unset, so the server's default holds."""
+    chosen = os.environ.get("COMPANION_MEDIA_FORWARDER")
+    return {"media_forwarder": chosen} if chosen else {}
+
+
 class MediaHarness(Harness):
     """The same server with the media layer on (aiortc), still without a speech model."""
 
     def settings(self) -> Settings:
-        return Settings(data_dir=self.data_dir, enable_media=True, enable_transcription=False)
+        return Settings(data_dir=self.data_dir, enable_media=True, enable_transcription=False, **forwarder_choice())
 
 
 @pytest.fixture
@@ -212,7 +219,7 @@ class SpeechHarness(Harness):
     """Media and the bundled speech model in its worker process: the whole live path."""
 
     def settings(self) -> Settings:
-        return Settings(data_dir=self.data_dir, enable_media=True, enable_transcription=True)
+        return Settings(data_dir=self.data_dir, enable_media=True, enable_transcription=True, **forwarder_choice())
 
 
 @pytest.fixture
