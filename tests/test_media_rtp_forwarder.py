@@ -83,12 +83,16 @@ async def test_lossy_subscriber_gets_retransmissions_and_rtcp_stays_on_its_link(
         # Every video packet lost on c's link (but the last few, whose loss c cannot see yet) was
         # NACKed by c and sent again from the server's history for that stream; the clean link needed none.
         slots = call.service._rooms[ROOM].peers[lossy].slot_for
+        lost_video = resent = 0
         for source in ("a", "b"):
             ssrc = slots[(source, "video")].out.sender._ssrc
             lost_here = sum(1 for s in dropped if s == ssrc)
             path = stats[(source, lossy, "video")]
-            assert path["retransmitted"] >= max(1, lost_here - 2), (source, lost_here, path)
+            # Not at least 1 per stream: on a loaded machine few packets of one stream may pass, and none be lost.
+            assert path["retransmitted"] >= lost_here - 2, (source, lost_here, path)
             assert path["nack_missed"] == 0, path
+            lost_video, resent = lost_video + lost_here, resent + path["retransmitted"]
+        assert lost_video >= 3 and resent >= 1, (lost_video, stats)
         clean = stats[("a", "b", "video")]["retransmitted"]
         assert clean <= max(2, stats[("a", lossy, "video")]["retransmitted"] // 4), (clean, stats[("a", lossy, "video")])
 
