@@ -150,7 +150,7 @@ async def test_packet_tap_state_and_sender_report_names():
         assert hasattr(receiver, "_RTCRtpReceiver__rtcp_ssrc")
         assert callable(receiver._send_rtcp) and callable(receiver._send_rtcp_nack)
 
-        async def on_packet(codec, packet):
+        def on_packet(codec, packet):
             pass
 
         hooks.install_packet_tap(receiver, on_packet)
@@ -195,3 +195,25 @@ def test_direct_send_does_what_the_transport_send_does():
     assert "await active_pair.protocol.send_data(data, active_pair.remote_addr)" in sendto
     assert "self.transport.sendto(data, addr)" in inspect.getsource(aioice.ice.StunProtocol.send_data)
     assert State.CONNECTED
+
+
+def test_fast_receive_repeats_what_aioice_and_the_dtls_transport_do_with_an_srtp_datagram():
+    """hooks.install_fast_receive takes SRTP datagrams from StunProtocol.datagram_received straight to
+    the receiver's packet work; each step it skips or repeats must still be what aiortc and aioice do."""
+    import aioice.ice
+    from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter
+
+    received = inspect.getsource(aioice.ice.StunProtocol.datagram_received)
+    assert "message = stun.parse_message(data)" in received
+    assert "self.receiver.data_received(data, self.local_candidate.component)" in received
+    assert "self._queue.put_nowait((data, component))" in inspect.getsource(aioice.ice.Connection.data_received)
+    recv_next = inspect.getsource(RTCDtlsTransport._recv_next)
+    for step in ("self.__rx_bytes += len(data)", "self.__rx_packets += 1",
+                 "elif first_byte > 127 and first_byte < 192 and self._rx_srtp:", "arrival_time_ms = clock.current_ms()",
+                 "if is_rtcp(data):", "data = self._rx_srtp.unprotect(data)"):
+        assert step in recv_next, step
+    handle = inspect.getsource(RTCDtlsTransport._handle_rtp_data)
+    assert "packet = RtpPacket.parse(data, self._rtp_header_extensions_map)" in handle
+    assert "receiver = self._rtp_router.route_rtp(packet)" in handle
+    assert callable(RtpRouter.route_rtp)
+    assert "self._state = state" in inspect.getsource(RTCDtlsTransport._set_state)

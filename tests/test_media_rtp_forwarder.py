@@ -89,7 +89,7 @@ async def test_lossy_subscriber_gets_retransmissions_and_rtcp_stays_on_its_link(
             lost_here = sum(1 for s in dropped if s == ssrc)
             path = stats[(source, lossy, "video")]
             # Not at least 1 per stream: on a loaded machine few packets of one stream may pass, and none be lost.
-            assert path["retransmitted"] >= lost_here - 2, (source, lost_here, path)
+            assert path["retransmitted"] >= lost_here - 2, (source, lost_here, dict(path))
             assert path["nack_missed"] == 0, path
             lost_video, resent = lost_video + lost_here, resent + path["retransmitted"]
         assert lost_video >= 3 and resent >= 1, (lost_video, stats)
@@ -119,5 +119,35 @@ async def test_lossy_subscriber_gets_retransmissions_and_rtcp_stays_on_its_link(
                     assert set(unpack_remb_fci(packet.fci)[1]) <= own, (pid, packet)
                 elif isinstance(packet, (RtcpPsfbPacket, RtcpRtpfbPacket)):
                     assert packet.media_ssrc in own, (pid, packet)
+    finally:
+        await call.close()
+
+
+async def test_packets_reach_the_forwarder_from_the_socket_not_through_aiortcs_receive_loop():
+    """Once DTLS is up, every RTP packet of a source goes from the socket's callback to the forwarder
+    (hooks.install_fast_receive); aiortc's own coroutine chain is left only what came before."""
+    call = Call(forwarder="rtp")
+    everyone = ("a", "b")
+    slow = {"n": 0}
+    try:
+        await call.service.apply_view(MediaView(ROOM, participants=everyone))
+        await call.join("a")
+        b = await call.join("b", shade=90)
+        for peer in call.service._rooms[ROOM].peers.values():
+            for transceiver in peer.upstream.values():
+                receiver = transceiver.receiver
+                queued = receiver._handle_rtp_packet
+
+                async def counted(packet, arrival_time_ms, queued=queued):
+                    slow["n"] += 1
+                    await queued(packet, arrival_time_ms)
+
+                receiver._handle_rtp_packet = counted
+        await wait_for(lambda: b.received[("a", "video")] >= 30 and b.received[("a", "audio")] >= 50, 20)
+        protocols = [p for peer in call.service._rooms[ROOM].peers.values() for dtls in hooks._dtls_transports(peer.pc)
+                     for p in dtls.transport.iceGatherer._connection._protocols]
+        assert protocols and all(getattr(p.datagram_received, "_companion_fast", False) for p in protocols)
+        forwarded = call.packets("a", "b", "video") + call.packets("a", "b", "audio")
+        assert forwarded >= 80 and slow["n"] <= forwarded // 10, (forwarded, slow)
     finally:
         await call.close()

@@ -104,16 +104,17 @@ def test_rewriter_same_timestamp_after_switch_still_advances():
 def test_picture_id_and_tl0_continue_across_a_switch(bits, top):
     rw = StreamRewriter(90_000, first_seq=0, first_ts=0)
     rw.rewrite("a", 1, 0, now=0.0)
-    assert rw.picture_id(top - 1, bits) == 0
-    assert rw.picture_id(top, bits) == 1
-    assert rw.picture_id(0, bits) == 2  # the source wraps; the output follows
-    assert rw.tl0picidx(255) == 0 and rw.tl0picidx(0) == 1
+    # The first segment keeps the source's numbers (the payload need not be rewritten).
+    assert rw.picture_id(top - 1, bits) == top - 1
+    assert rw.picture_id(top, bits) == top
+    assert rw.picture_id(0, bits) == 0  # the source wraps; the output follows
+    assert rw.tl0picidx(255) == 255 and rw.tl0picidx(0) == 0
     rw.rewrite("b", 40, 0, now=0.1)
-    assert rw.picture_id(77, bits) == 3
-    assert rw.picture_id(78, bits) == 4
-    assert rw.tl0picidx(9) == 2
+    assert rw.picture_id(77, bits) == 1
+    assert rw.picture_id(78, bits) == 2
+    assert rw.tl0picidx(9) == 1
     rw.picture_id(77, bits)  # a late packet of an older frame does not move "last" back
-    assert rw.last_picture_id == 4
+    assert rw.last_picture_id == 2
 
 
 def test_history_answers_only_what_it_still_holds():

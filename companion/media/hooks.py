@@ -10,6 +10,7 @@ checks every one of them.
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import socket
 from typing import Any, Awaitable, Callable
@@ -17,8 +18,13 @@ from typing import Any, Awaitable, Callable
 import aioice
 import aioice.ice
 import aiortc
+from aiortc import clock
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
+from aioice.ice import StunProtocol as _StunProtocol
+from aiortc.rtcdtlstransport import State as _DtlsState
+
+DTLS_CONNECTED = _DtlsState.CONNECTED
 
 PINNED_AIORTC = "1.16.0"
 PINNED_AIOICE = "0.13.0"
@@ -173,25 +179,37 @@ SENDER_REPORT_ATTRS = (
     "_RTCRtpSender__packet_count",
 )
 
-# (codec parameters, RtpPacket with the original SSRC/sequence number, RTX already unwrapped)
-PacketHandler = Callable[[Any, Any], Awaitable[None]]
+# (codec parameters, RtpPacket with the original SSRC/sequence number, RTX already unwrapped); called
+# synchronously on the event loop, once per packet: it must not block.
+PacketHandler = Callable[[Any, Any], None]
+# Where install_packet_tap leaves the receiver's synchronous per-packet work for install_fast_receive.
+PACKET_WORK_ATTR = "_companion_packet_work"
+
+# Coroutines the synchronous packet path starts (RTCP it owes the source): held so they are not collected.
+_BACKGROUND: set[asyncio.Future] = set()
+
+
+def _background(coro: Awaitable[None]) -> None:
+    task = asyncio.ensure_future(coro)
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
 
 
 def install_packet_tap(receiver: RTCRtpReceiver, on_packet: PacketHandler, feedback: bool = True) -> None:
-    """Hand each decrypted RTP packet of this receiver to ``on_packet`` instead of
+    """Hand each decrypted RTP packet of this receiver to ``on_packet(codec, packet)`` instead of
     aiortc's depayloader, jitter buffer and decoder.
 
     What aiortc does per packet before that stays as it was, so the source
     sees the same RTCP from us as before: receiver reports (loss, jitter),
     NACKs for packets that did not arrive (its retransmissions, unwrapped from
-    RTX, come through ``on_packet`` like any packet) and REMB bandwidth estimates.
+    RTX, come through ``on_packet`` like any packet) and REMB bandwidth estimates;
+    the RTCP goes out in a task of its own, so the packet's own work never waits.
     Call it before the receiver starts.  ``feedback=False`` leaves out the NACKs and REMB
     (simulated participants that only count what arrives).
     """
     from aiortc.codecs import is_rtx
     from aiortc.rtcrtpreceiver import StreamStatistics
     from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unwrap_rtx
-    from aiortc import clock
 
     started = getattr(receiver, "_RTCRtpReceiver__started", None)
     if started is None:
@@ -204,8 +222,9 @@ def install_packet_tap(receiver: RTCRtpReceiver, on_packet: PacketHandler, feedb
         raise RuntimeError(f"aiortc {aiortc.__version__}: RTCRtpReceiver state moved ({exc})") from None
     if not feedback:
         nack = estimator = None
+    current_datetime = clock.current_datetime
 
-    async def handle_rtp_packet(packet: Any, arrival_time_ms: int) -> None:
+    def packet_work(packet: Any, arrival_time_ms: int) -> None:
         if not receiver._enabled:
             return
         if estimator is not None and packet.extensions.abs_send_time is not None:
@@ -215,8 +234,9 @@ def install_packet_tap(receiver: RTCRtpReceiver, on_packet: PacketHandler, feedb
             )
             rtcp_ssrc = receiver._RTCRtpReceiver__rtcp_ssrc
             if rtcp_ssrc is not None and remb is not None:
-                await receiver._send_rtcp(RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb)))
-        active[packet.ssrc] = clock.current_datetime()
+                _background(receiver._send_rtcp(RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0,
+                                                               fci=pack_remb_fci(*remb))))
+        active[packet.ssrc] = current_datetime()
         codec = codecs.get(packet.payload_type)
         if codec is None:
             return
@@ -232,10 +252,111 @@ def install_packet_tap(receiver: RTCRtpReceiver, on_packet: PacketHandler, feedb
             packet = unwrap_rtx(packet, payload_type=apt, ssrc=original)
             codec = codecs[apt]
         if nack is not None and nack.add(packet):
-            await receiver._send_rtcp_nack(packet.ssrc, sorted(nack.missing))
-        await on_packet(codec, packet)
+            _background(receiver._send_rtcp_nack(packet.ssrc, sorted(nack.missing)))
+        on_packet(codec, packet)
+
+    async def handle_rtp_packet(packet: Any, arrival_time_ms: int) -> None:
+        packet_work(packet, arrival_time_ms)
 
     receiver._handle_rtp_packet = handle_rtp_packet  # type: ignore[method-assign]
+    setattr(receiver, PACKET_WORK_ATTR, packet_work)
+
+
+# RFC 7983 section 7: a datagram whose first byte is 128..191 is RTP or RTCP (STUN starts 0..3, DTLS 20..63).
+def _is_srtp(first_byte: int) -> bool:
+    return 127 < first_byte < 192
+
+
+def install_fast_receive(pc: Any) -> int:
+    """Take this connection's SRTP packets straight from the socket to the receivers' packet work.
+
+    aiortc reads every datagram through a chain of coroutines: aioice tries
+    to parse it as STUN, queues it, RTCDtlsTransport's loop takes it off the
+    queue, unprotects, parses and awaits the receiver.  A forwarder receives
+    one packet per source per few milliseconds, and that chain cost more than
+    sending the packet on.  Here, once DTLS is up, an RTP datagram is
+    unprotected, parsed (aiortc's RtpPacket), routed (the transport's own
+    RtpRouter) and handed to the packet tap's work in the socket's callback;
+    RTCP, STUN and DTLS keep aiortc's path.  A receiver without a packet tap
+    still gets its packet through its own ``_handle_rtp_packet``.
+
+    Call after setLocalDescription (the sockets exist from then on); returns
+    the number of sockets hooked (hooking one twice keeps the first hook).
+    Raises RuntimeError when aioice or aiortc no longer keep what this uses
+    where expected.
+    """
+    hooked = 0
+    for dtls in _dtls_transports(pc):
+        gatherer = getattr(getattr(dtls, "transport", None), "iceGatherer", None)
+        protocols = getattr(getattr(gatherer, "_connection", None), "_protocols", None)
+        if not isinstance(protocols, list):
+            raise RuntimeError(f"aioice {aioice.__version__}: RTCIceGatherer._connection._protocols is gone")
+        for name in ("_rx_srtp", "_state", "_rtp_router", "_rtp_header_extensions_map", DTLS_RX_BYTES, DTLS_RX_PACKETS):
+            if not hasattr(dtls, name):
+                raise RuntimeError(f"aiortc {aiortc.__version__}: RTCDtlsTransport.{name} is gone")
+        receive = _srtp_receiver(dtls)
+        for protocol in protocols:
+            original = protocol.datagram_received
+            if getattr(original, "_companion_fast", False):
+                continue
+
+            def datagram_received(data: bytes, addr: Any, original: Any = original) -> None:
+                if data and _is_srtp(data[0]) and receive(data):
+                    return
+                original(data, addr)
+
+            datagram_received._companion_fast = True  # type: ignore[attr-defined]
+            protocol.datagram_received = datagram_received
+            hooked += 1
+    return hooked
+
+
+DTLS_RX_BYTES = "_RTCDtlsTransport__rx_bytes"
+DTLS_RX_PACKETS = "_RTCDtlsTransport__rx_packets"
+
+
+def _srtp_receiver(dtls: Any) -> Callable[[bytes], bool]:
+    """``receive(datagram)``: handle one SRTP datagram of ``dtls``; False to leave it to aiortc
+    (not connected yet, or RTCP)."""
+    import logging
+
+    import pylibsrtp
+    from aiortc.rtcdtlstransport import State
+    from aiortc.rtp import RtpPacket, is_rtcp
+
+    connected = State.CONNECTED
+    current_ms = clock.current_ms
+    parse = RtpPacket.parse
+    failures = [0]
+
+    def receive(data: bytes) -> bool:
+        srtp = dtls._rx_srtp
+        if srtp is None or dtls._state is not connected or is_rtcp(data):
+            return False
+        setattr(dtls, DTLS_RX_BYTES, getattr(dtls, DTLS_RX_BYTES) + len(data))
+        setattr(dtls, DTLS_RX_PACKETS, getattr(dtls, DTLS_RX_PACKETS) + 1)
+        arrival_time_ms = current_ms()
+        try:
+            packet = parse(srtp.unprotect(data), dtls._rtp_header_extensions_map)
+        except (pylibsrtp.Error, ValueError):
+            return True  # what aiortc does too: a packet that does not decrypt or parse is dropped
+        receiver = dtls._rtp_router.route_rtp(packet)
+        if receiver is None:
+            return True
+        work = receiver.__dict__.get(PACKET_WORK_ATTR)
+        if work is None:
+            _background(receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms))
+            return True
+        try:
+            work(packet, arrival_time_ms)
+        except Exception:
+            # Called from the socket's callback: one bad packet must not take the loop's reader down.
+            failures[0] += 1
+            if failures[0] in (1, 10, 100, 1000):
+                logging.getLogger(__name__).exception("forwarding an RTP packet failed (%d so far)", failures[0])
+        return True
+
+    return receive
 
 
 def on_send_parameters(sender: RTCRtpSender, callback: Callable[[Any], None]) -> None:
@@ -265,9 +386,7 @@ def route_retransmissions(sender: RTCRtpSender, on_nack: Callable[[int], Awaitab
 
 def is_connected(sender: RTCRtpSender) -> bool:
     """Is the sender's DTLS transport up (its SRTP keys known)?"""
-    from aiortc.rtcdtlstransport import State
-
-    return sender.transport._state is State.CONNECTED
+    return sender.transport._state is DTLS_CONNECTED
 
 
 def send_rtp(sender: RTCRtpSender, data: bytes) -> Awaitable[None] | None:
@@ -279,18 +398,15 @@ def send_rtp(sender: RTCRtpSender, data: bytes) -> Awaitable[None] | None:
     datagram to the nominated ICE pair's socket.  Returns None when sent, or an awaitable that
     sends it (a relayed pair: aioice's TURN client may have to wait for its channel).
     """
-    from aioice.ice import StunProtocol
-    from aiortc.rtcdtlstransport import State
-
     dtls = sender.transport
-    if dtls._state is not State.CONNECTED:
+    if dtls._state is not DTLS_CONNECTED:
         raise ConnectionError("not connected")
     data = dtls._tx_srtp.protect(data)
     pair = dtls.transport._connection._nominated.get(1)
     if pair is None:
         raise ConnectionError("no nominated ICE pair")
     protocol = pair.protocol
-    if type(protocol) is StunProtocol and protocol.transport is not None:
+    if type(protocol) is _StunProtocol and protocol.transport is not None:
         protocol.transport.sendto(data, pair.remote_addr)
         return None
     return protocol.send_data(data, pair.remote_addr)

@@ -298,10 +298,10 @@ class MediaPeer:
 
         return on_frame
 
-    def _packet_counter(self, transceiver: Any, kind: str) -> Callable[[Any, Any], Awaitable[None]]:
+    def _packet_counter(self, transceiver: Any, kind: str) -> Callable[[Any, Any], None]:
         from .rtp import vp8
 
-        async def on_packet(codec: Any, packet: Any) -> None:
+        def on_packet(codec: Any, packet: Any) -> None:
             source = self.source_of(transceiver.mid) or "?"
             if kind == "audio":
                 self.received[(source, kind)] += 1

@@ -332,6 +332,9 @@ class MediaService:
 
         hooks.install_frame_tap(transceiver.receiver, self._frame_handler(room_id, pid, kind))
 
+    def _sockets_ready(self, pc: Any) -> None:
+        """The connection's UDP sockets exist (after its first offer): a forwarder may hook them."""
+
     def _feed_slot(self, sub: _Peer, slot: _Slot) -> None:
         """Pass-through slots are fed frame by frame from the source's tap; nothing to wire."""
 
@@ -420,6 +423,7 @@ class MediaService:
                 from . import hooks
 
                 hooks.widen_receive_buffers(peer.pc)
+                self._sockets_ready(peer.pc)
             peer.offers += 1
             message = {
                 "type": "media.offer",

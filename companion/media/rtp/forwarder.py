@@ -54,6 +54,10 @@ class OutStream:
         self.rtx_payload_type: int | None = None
         self.rtx_seq = random.randrange(0x8000)
         self.mid: str | None = None
+        self.ssrc: int = sender._ssrc
+        # The PathStats this stream last counted into, and for which source (looked up again on a change).
+        self.path: Any = None
+        self.path_source: str | None = None
 
     def configure(self, parameters: Any) -> None:
         """From the sender's negotiated RTCRtpSendParameters."""
@@ -80,18 +84,27 @@ class RtpForwarder(MediaService):
         hooks.on_send_parameters(sender, slot.out.configure)
         hooks.route_retransmissions(sender, self._nack_handler(sub.room_id, sub.pid, slot))
 
-    def _packet_handler(self, room_id: str, source: str, kind: Kind) -> Callable[[Any, Any], Awaitable[None]]:
+    def _sockets_ready(self, pc: Any) -> None:
+        hooks.install_fast_receive(pc)
+
+    def _packet_handler(self, room_id: str, source: str, kind: Kind) -> Callable[[Any, Any], None]:
         from aiortc import clock
 
         video = kind == "video"
+        key = (source, kind)
+        monotonic = time.monotonic
+        current_ntp_time = clock.current_ntp_time
+        send_rtp = hooks.send_rtp
+        note_sent = hooks.note_sent
 
-        async def on_packet(codec: Any, packet: Any) -> None:
+        def on_packet(codec: Any, packet: Any) -> None:
             room = self._rooms.get(room_id)
             src = room.peers.get(source) if room else None
             if src is None or src.closed:
                 return
             payload: bytes = packet.payload
             descriptor = None
+            renumbered = False
             if video:
                 descriptor = vp8.parse(payload)
                 if descriptor is None:
@@ -100,26 +113,35 @@ class RtpForwarder(MediaService):
                 keyframe = frame_start and vp8.starts_keyframe(payload, descriptor)
                 # Counted per frame, as the pass-through counts.
                 frame_end = bool(packet.marker)
+                renumbered = descriptor.picture_id is not None or descriptor.tl0picidx is not None
+                audio_level = None
             else:
                 frame_start = frame_end = True
                 keyframe = False
-                room.levels.note(source, packet.extensions.audio_level, packet.timestamp)
+                audio_level = packet.extensions.audio_level
+                room.levels.note(source, audio_level, packet.timestamp)
                 if src.decoder is not None and self._sink is not None:
                     self._transcribe(room_id, src, payload, packet.timestamp)
             if frame_start:
                 room.received[source] = room.received.get(source, 0) + 1
             src.keyframes += keyframe
-            now = time.monotonic()
-            ntp = clock.current_ntp_time()
-            abs_send_time = (ntp >> 14) & 0x00FFFFFF
+            now = monotonic()
+            ntp = current_ntp_time()
+            abs_send_time = ((ntp >> 14) & 0x00FFFFFF) if video else None
             segment = (source, packet.ssrc)
+            marker = packet.marker
             want_keyframe = False
-            for sub in list(room.peers.values()):
-                slot = sub.slot_for.get((source, kind))
-                if slot is None or sub is src or slot.out is None:
+            for sub in room.peers.values():
+                slot = sub.slot_for.get(key)
+                if slot is None or sub is src:
                     continue
-                out: OutStream = slot.out
-                path = room.path(source, sub.pid, kind)
+                out: OutStream | None = slot.out
+                if out is None:
+                    continue
+                path = out.path
+                if path is None or out.path_source != source:
+                    path = out.path = room.path(source, sub.pid, kind)
+                    out.path_source = source
                 if not slot.open:
                     out.rewriter.restart()
                     path.dropped_closed += frame_start
@@ -134,7 +156,8 @@ class RtpForwarder(MediaService):
                         continue
                     slot.waiting_keyframe = False
                     path.waiting_since = None
-                if out.payload_type is None or not hooks.is_connected(out.sender):
+                payload_type = out.payload_type
+                if payload_type is None or out.sender.transport._state is not hooks.DTLS_CONNECTED:
                     # Not negotiated or not connected (yet or any more): start at a keyframe once it is,
                     # without using up sequence numbers the subscriber would then NACK.
                     out.rewriter.restart()
@@ -145,29 +168,27 @@ class RtpForwarder(MediaService):
                     continue
                 seq, ts = numbers
                 body = payload
-                if descriptor is not None and (descriptor.picture_id is not None or descriptor.tl0picidx is not None):
-                    body = vp8.renumber(
-                        payload, descriptor,
-                        None if descriptor.picture_id is None
-                        else out.rewriter.picture_id(descriptor.picture_id, descriptor.picture_id_bits),
-                        None if descriptor.tl0picidx is None else out.rewriter.tl0picidx(descriptor.tl0picidx),
-                    )
-                data = out.writer.write(out.payload_type, packet.marker, seq, ts, out.sender._ssrc, body,
-                                        abs_send_time=abs_send_time if video else None,
-                                        audio_level=None if video else packet.extensions.audio_level)
+                if renumbered:
+                    picture_id = None if descriptor.picture_id is None else out.rewriter.picture_id(
+                        descriptor.picture_id, descriptor.picture_id_bits)
+                    tl0picidx = None if descriptor.tl0picidx is None else out.rewriter.tl0picidx(descriptor.tl0picidx)
+                    if picture_id != descriptor.picture_id or tl0picidx != descriptor.tl0picidx:
+                        body = vp8.renumber(payload, descriptor, picture_id, tl0picidx)
+                data = out.writer.write(payload_type, marker, seq, ts, out.ssrc, body,
+                                        abs_send_time=abs_send_time, audio_level=audio_level)
                 try:
-                    pending = hooks.send_rtp(out.sender, data)
-                    if pending is not None:
-                        await pending
+                    pending = send_rtp(out.sender, data)
                 except ConnectionError:
                     # Not connected (yet or any more): start over at a keyframe once it is.
                     out.rewriter.restart()
                     if video:
                         slot.waiting_keyframe = True
                     continue
+                if pending is not None:
+                    self._spawn(pending)
                 if out.history is not None:
-                    out.history.store(seq, (packet.marker, ts, body))
-                hooks.note_sent(out.sender, ntp, ts, len(body))
+                    out.history.store(seq, (marker, ts, body))
+                note_sent(out.sender, ntp, ts, len(body))
                 path.packets += frame_end
                 path.keyframes += keyframe
                 if path.resumed_at is None:

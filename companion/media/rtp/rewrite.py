@@ -87,7 +87,9 @@ class StreamRewriter:
         """Outgoing VP8 picture id (``bits`` 7 or 15) for one from the current segment."""
         mask = (1 << bits) - 1
         if not self._pid_ready or bits != self._pid_bits:
-            nxt = 0 if self.last_picture_id is None else self.last_picture_id + 1
+            # The stream's first segment keeps the source's numbers: a subscriber that only ever sees
+            # one source gets its payloads untouched (the forwarder then copies nothing).
+            nxt = picture_id if self.last_picture_id is None else self.last_picture_id + 1
             self._pid_off = (nxt - picture_id) & mask
             self._pid_bits = bits
             self._pid_ready = True
@@ -99,7 +101,7 @@ class StreamRewriter:
     def tl0picidx(self, tl0: int) -> int:
         """Outgoing VP8 TL0PICIDX for one from the current segment."""
         if not self._tl0_ready:
-            nxt = 0 if self.last_tl0picidx is None else self.last_tl0picidx + 1
+            nxt = tl0 if self.last_tl0picidx is None else self.last_tl0picidx + 1
             self._tl0_off = (nxt - tl0) & 0xFF
             self._tl0_ready = True
         out = (tl0 + self._tl0_off) & 0xFF
