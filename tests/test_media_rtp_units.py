@@ -160,3 +160,12 @@ def test_packet_writer_matches_aiortc_and_parses_back(kind):
     assert back.extensions.mid == "12"
     # Nothing negotiated: a bare 12-byte header.
     assert PacketWriter({}, mid=None).write(96, False, 1, 2, 3, b"x") == RtpPacket(96, 0, 1, 2, 3, b"x").serialize()
+
+
+def test_the_forwarders_clock_reads_what_aiortcs_does():
+    from aiortc import clock
+
+    from companion.media import hooks
+
+    assert abs(hooks.ntp_now() - clock.current_ntp_time()) < 0.05 * 2**32
+    assert abs(hooks.ms_now() - clock.current_ms()) < 50

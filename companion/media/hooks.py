@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import socket
+import time
 from typing import Any, Awaitable, Callable
 
 import aioice
@@ -182,6 +183,25 @@ SENDER_REPORT_ATTRS = (
 # (codec parameters, RtpPacket with the original SSRC/sequence number, RTX already unwrapped); called
 # synchronously on the event loop, once per packet: it must not block.
 PacketHandler = Callable[[Any, Any], None]
+# Seconds from the NTP epoch (1900) to the Unix epoch (1970), RFC 868.
+NTP_UNIX_OFFSET = 2_208_988_800
+
+
+def ntp_now() -> int:
+    """64-bit NTP time (32.32 fixed point), as aiortc.clock.current_ntp_time, from time.time() without
+    building datetimes (once per forwarded packet)."""
+    t = time.time() + NTP_UNIX_OFFSET
+    return (int(t) << 32) | int((t % 1.0) * 4294967296.0)
+
+
+def ms_now() -> int:
+    """Milliseconds since the NTP epoch, as aiortc.clock.current_ms."""
+    return int((time.time() + NTP_UNIX_OFFSET) * 1000)
+
+
+# A source's "last seen" (RTCRtpReceiver.getSynchronizationSources, 10 s window) is refreshed at most this often.
+ACTIVE_REFRESH_MS = 250
+
 # Where install_packet_tap leaves the receiver's synchronous per-packet work for install_fast_receive.
 PACKET_WORK_ATTR = "_companion_packet_work"
 
@@ -223,6 +243,7 @@ def install_packet_tap(receiver: RTCRtpReceiver, on_packet: PacketHandler, feedb
     if not feedback:
         nack = estimator = None
     current_datetime = clock.current_datetime
+    seen_ms: dict[int, int] = {}
 
     def packet_work(packet: Any, arrival_time_ms: int) -> None:
         if not receiver._enabled:
@@ -236,7 +257,10 @@ def install_packet_tap(receiver: RTCRtpReceiver, on_packet: PacketHandler, feedb
             if rtcp_ssrc is not None and remb is not None:
                 _background(receiver._send_rtcp(RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0,
                                                                fci=pack_remb_fci(*remb))))
-        active[packet.ssrc] = current_datetime()
+        ssrc = packet.ssrc
+        if arrival_time_ms - seen_ms.get(ssrc, 0) >= ACTIVE_REFRESH_MS:
+            seen_ms[ssrc] = arrival_time_ms
+            active[ssrc] = current_datetime()
         codec = codecs.get(packet.payload_type)
         if codec is None:
             return
@@ -325,7 +349,7 @@ def _srtp_receiver(dtls: Any) -> Callable[[bytes], bool]:
     from aiortc.rtp import RtpPacket, is_rtcp
 
     connected = State.CONNECTED
-    current_ms = clock.current_ms
+    current_ms = ms_now
     parse = RtpPacket.parse
     failures = [0]
 

@@ -88,12 +88,10 @@ class RtpForwarder(MediaService):
         hooks.install_fast_receive(pc)
 
     def _packet_handler(self, room_id: str, source: str, kind: Kind) -> Callable[[Any, Any], None]:
-        from aiortc import clock
-
         video = kind == "video"
         key = (source, kind)
         monotonic = time.monotonic
-        current_ntp_time = clock.current_ntp_time
+        current_ntp_time = hooks.ntp_now
         send_rtp = hooks.send_rtp
         note_sent = hooks.note_sent
 

@@ -61,11 +61,12 @@ class StreamRewriter:
         """
         if source != self._segment or self._segment is None:
             self._begin(source, seq, ts, now)
-        elif seq_diff(seq, self._seq0) < 0:
+        elif ((seq - self._seq0 + 0x8000) & 0xFFFF) < 0x8000:  # seq_diff(seq, seq0) < 0, inlined: once per packet
             return None
         out_seq = (seq + self._seq_off) & 0xFFFF
         out_ts = (ts + self._ts_off) & 0xFFFFFFFF
-        if self.last_seq is None or seq_diff(out_seq, self.last_seq) > 0:
+        last = self.last_seq
+        if last is None or ((out_seq - last + 0x8000) & 0xFFFF) > 0x8000:  # seq_diff(out_seq, last) > 0
             self.last_seq, self.last_ts, self.last_time = out_seq, out_ts, now
         return out_seq, out_ts
 
