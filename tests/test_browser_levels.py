@@ -1,6 +1,7 @@
 """The speaking border in Chromium from the server's levels (media.levels, RTP forwarder): a participant
 speaking through aiortc gets the border on the page's tile while they speak and loses it after, and
-the page runs no WebAudio analyser for them (only for its own microphone)."""
+the page runs no WebAudio analyser for them (only for its own microphone); Chromium's own packets carry
+the RFC 6464 level the server reads."""
 
 from __future__ import annotations
 
@@ -107,12 +108,14 @@ async def test_the_speaking_border_follows_the_servers_levels(server):
 
                     mic.say(tone(3.0))
                     talking = f'() => document.querySelector(\'.tile[data-pid="{fleur_id}"]\').classList.contains("talking")'
-                    took = await until(page, talking, 5)
+                    took = await until(page, talking, 15)
                     print(f"\nborder on {took:.2f} s after the tone started")
                     assert await page.evaluate("window.__analysers") == 1
                     # The tone ends: the border goes within a hangover and a report or two.
                     await asyncio.sleep(3.0)
-                    await until(page, talking.replace("=> ", "=> !", 1), 3)
+                    await until(page, talking.replace("=> ", "=> !", 1), 15)
+                    # Chromium sends the level in its own audio packets too: the server knows Anne from them.
+                    assert any(anne["participant_id"] in report for _, report in fleur.peer.levels), fleur.peer.levels[-3:]
                     assert errors == []
                 finally:
                     await browser.close()
