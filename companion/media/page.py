@@ -36,7 +36,10 @@ class RoomPage:
         audio: MediaStreamTrack | None = None,
         video: MediaStreamTrack | None = None,
         camera: bool = True,
+        count_packets: bool = False,
     ):
+        """``count_packets``: count what arrives from the RTP packets instead of aiortc's jitter buffers
+        (MediaPeer), so that many pages in one process cost little."""
         self.http = http
         self.ws_url = ws_url
         self.headers = headers
@@ -46,7 +49,8 @@ class RoomPage:
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         # camera=False: a page with its camera off sends no video at all.
         video = (video or PatternTrack()) if camera else None
-        self.peer = MediaPeer(participant_id, self._send, audio=audio or ToneTrack(), video=video)
+        self.peer = MediaPeer(participant_id, self._send, audio=audio or ToneTrack(), video=video,
+                              count_packets=count_packets)
         self._reader: asyncio.Task | None = None
         self._next_id = 0
         self._waiters: dict[int, asyncio.Future] = {}

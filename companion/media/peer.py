@@ -186,6 +186,8 @@ class MediaPeer:
         self.keyframes: Counter[str] = Counter()  # participant -> VP8 keyframes
         self.first_video_keyframe: dict[str, bool] = {}  # participant -> was the first frame a keyframe
         self.decoded: Counter[str] = Counter()  # kind -> decoded frames (decode=True)
+        # count_packets: participant -> video frames counted in ``received`` that lacked a packet
+        self.incomplete: Counter[str] = Counter()
         # (monotonic time, participant, keyframe, RTP timestamp) of the latest video frames
         self.video_log: deque[tuple[float, str, bool, int]] = deque(maxlen=4000)
         self.offers = 0
@@ -301,16 +303,28 @@ class MediaPeer:
     def _packet_counter(self, transceiver: Any, kind: str) -> Callable[[Any, Any], None]:
         from .rtp import vp8
 
+        # Whether every packet of the video frame being received has arrived so far (sequence numbers
+        # one apart since the packet that began it), and the sequence number expected next.
+        frame = {"whole": False, "next": None}
+
         def on_packet(codec: Any, packet: Any) -> None:
             source = self.source_of(transceiver.mid) or "?"
             if kind == "audio":
                 self.received[(source, kind)] += 1
                 return
-            if vp8.starts_keyframe(packet.payload):
+            descriptor = vp8.parse(packet.payload)
+            if descriptor is not None and descriptor.starts_frame:
+                frame["whole"] = True
+            elif packet.sequence_number != frame["next"]:
+                frame["whole"] = False
+            frame["next"] = (packet.sequence_number + 1) & 0xFFFF
+            if vp8.starts_keyframe(packet.payload, descriptor):
                 self.first_video_keyframe.setdefault(source, True)
                 self.keyframes[source] += 1
             if packet.marker:
                 self.received[(source, kind)] += 1
+                # No NACKs here: a frame with a packet missing stays broken, and counts apart.
+                self.incomplete[source] += not frame["whole"]
 
         return on_packet
 

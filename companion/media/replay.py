@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import fractions
 import time
+from collections import deque
 
 import av
 import numpy as np
@@ -95,3 +96,86 @@ def camera_track(video: list[tuple[bytes, bool]]) -> ReplayTrack:
 
 def replay_tracks(video: list[tuple[bytes, bool]], audio: list[bytes]) -> tuple[ReplayTrack, ReplayTrack]:
     return camera_track(video), ReplayTrack("audio", audio, 50, 48_000)
+
+
+def encode_speech(samples_16k: np.ndarray) -> list[bytes]:
+    """Speech (16 kHz float, -1..1) as Opus, 20 ms per packet, for ``SpeakingReplayTrack.say``."""
+    encoder = _opus_encoder()
+    n = len(samples_16k)
+    up = np.interp(np.arange(n * 3) / 3.0, np.arange(n), samples_16k)
+    mono = np.clip(up * 32767, -32768, 32767).astype(np.int16)
+    mono = np.concatenate([mono, np.zeros(-len(mono) % 960, dtype=np.int16)])
+    packets = []
+    for at in range(0, len(mono), 960):
+        frame = av.AudioFrame.from_ndarray(np.repeat(mono[at : at + 960], 2).reshape(1, -1), format="s16", layout="stereo")
+        frame.sample_rate, frame.pts = 48_000, at
+        packets.extend(bytes(p) for p in encoder.encode(frame))
+    packets.extend(bytes(p) for p in encoder.encode(None))
+    return packets
+
+
+def _opus_encoder() -> av.CodecContext:
+    encoder = av.CodecContext.create("libopus", "w")
+    encoder.sample_rate, encoder.layout, encoder.format = 48_000, "stereo", "s16"
+    encoder.bit_rate = 32_000
+    return encoder
+
+
+class SpeakingReplayTrack(MediaStreamTrack):
+    """A microphone that is silent until told to say something, as ``peer.SpeakingTrack``, but what it
+    says is Opus encoded before the run (``encode_speech``) and replayed in real time, one 20 ms
+    packet at a time: aiortc only packetizes it.  Encoding live costs one trip to aiortc's encoder
+    thread per frame and microphone, and with a room of simulated pages in one busy process those
+    trips fell behind: the microphones sent less than they were asked to (bench session).
+
+    ``finished`` gets the monotonic time at which the last packet of each clip went out;
+    ``frames_sent`` counts the 20 ms packets handed out so far, speech and silence alike.
+    """
+
+    kind = "audio"
+    _silence: bytes | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        if SpeakingReplayTrack._silence is None:
+            SpeakingReplayTrack._silence = encode_speech(np.zeros(320))[0]
+        self._queue: deque[bytes] = deque()
+        self._queued = 0  # speech packets queued so far
+        self._ends: deque[int] = deque()  # after how many speech packets each clip has gone out
+        self._speech_sent = 0
+        self.frames_sent = 0
+        self._start: float | None = None
+        self.finished: list[float] = []
+
+    def say(self, packets: list[bytes]) -> float:
+        """Queue speech (from ``encode_speech``); returns its duration in seconds."""
+        self._queue.extend(packets)
+        self._queued += len(packets)
+        self._ends.append(self._queued)
+        return len(packets) * 0.02
+
+    @property
+    def speaking(self) -> bool:
+        return bool(self._ends)
+
+    async def recv(self) -> av.Packet:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.monotonic()
+        wait = self._start + self.frames_sent / 50 - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        if self._queue:
+            payload = self._queue.popleft()
+            self._speech_sent += 1
+            while self._ends and self._speech_sent >= self._ends[0]:
+                self._ends.popleft()
+                self.finished.append(time.monotonic())
+        else:
+            payload = self._silence
+        packet = av.Packet(payload)
+        packet.pts = self.frames_sent * 960
+        packet.time_base = fractions.Fraction(1, 48_000)
+        self.frames_sent += 1
+        return packet
