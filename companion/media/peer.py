@@ -194,8 +194,8 @@ class MediaPeer:
         self.errors: list[dict] = []
         self.closed_by_server: list[str] = []
         self.moved: list[str] = []  # reasons of media.moved: the call went to another page of this person
-        # (monotonic time, levels) of each media.levels: who speaks, as the server heard it
-        self.levels: list[tuple[float, dict]] = []
+        # (monotonic time, levels) of the latest media.levels: who speaks, as the server heard it
+        self.levels: deque[tuple[float, dict]] = deque(maxlen=2000)
         self._inbox: asyncio.Queue[dict | None] = asyncio.Queue()
         self._runner: asyncio.Task | None = None
         self._drains: list[asyncio.Task] = []
