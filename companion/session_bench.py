@@ -683,9 +683,13 @@ async def bench(args: argparse.Namespace, server: ServerProcess, meter: Meter) -
 
             start, began, client0 = meter.reading(), time.monotonic(), _own_cpu()
             item_timeout = 0 if args.no_transcription else args.item_timeout
-            await asyncio.gather(
-                *(run_session(room, args.step_seconds, args.gap, clips, item_timeout, meter) for room in rooms)
-            )
+            try:
+                await asyncio.gather(
+                    *(run_session(room, args.step_seconds, args.gap, clips, item_timeout, meter) for room in rooms)
+                )
+            except (aiohttp.ClientError, asyncio.TimeoutError, RuntimeError) as exc:
+                # A page's socket closed by the server (its heartbeat unanswered) or a step that never came.
+                return _too_busy(out, rooms, f"a simulated page lost the session ({type(exc).__name__}: {exc})")
             out["session"] = window_figures(start, meter.reading(), time.monotonic() - began) | lag.reading()
             out["session"]["clients_cores"] = round((_own_cpu() - client0) / out["session"]["seconds"], 3)
             out["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
