@@ -57,10 +57,13 @@ MAX_WINDOW_S = 150.0
 # Over the window at 2 % loss a forwarder that answers NACKs shows a few short freezes at most, when a
 # packet and its retransmission are both lost (0.04 % of packets) or the machine stalls; one that
 # stops answering NACKs freezes on nearly every lost packet and waits for a keyframe (PLI) each
-# time: dozens of freezes and seconds frozen.  Two more freezes and one more second frozen than
-# the pass-through in the same window stays far from the second case while not failing on chance.
+# time: measured with the RTP forwarder's retransmissions switched off, 31 s frozen in 30 against
+# the pass-through's 5.6.  A machine loaded by other work freezes both alike but not equally (at
+# load 18: 44 s frozen in 112 on frames, 41 on rtp), so the margin is half the pass-through's figure
+# again plus two freezes and one second per 30 s: far from the broken case, not failing on chance.
 EXTRA_FREEZES = 2
 EXTRA_FROZEN_S = 1.0
+RATIO = 1.5
 
 # The source's video as the subscriber's page receives it (inbound-rtp), named by the slot map.
 VIDEO_IN = """
@@ -247,8 +250,8 @@ async def test_rtp_forwarder_freezes_no_more_than_frames_under_two_percent_loss(
                     # no more freezes, and at least half as many frames shown (the two sources are pages of
                     # one Chromium whose encoders get unequal shares of a loaded machine: 264 against 383 seen).
                     scale = max(1.0, window / WINDOW_S)  # the margins are per 30 s
-                    assert rtp["totalFreezesDuration"] <= frames["totalFreezesDuration"] + EXTRA_FROZEN_S * scale, (rtp, frames)
-                    assert rtp["freezeCount"] <= frames["freezeCount"] + EXTRA_FREEZES * scale, (rtp, frames)
+                    assert rtp["totalFreezesDuration"] <= RATIO * frames["totalFreezesDuration"] + EXTRA_FROZEN_S * scale, (rtp, frames)
+                    assert rtp["freezeCount"] <= RATIO * frames["freezeCount"] + EXTRA_FREEZES * scale, (rtp, frames)
                     assert rtp["framesDecoded"] >= frames["framesDecoded"] / 2, (rtp, frames)
                     for page in subscribers.values():
                         assert page.errors == []
