@@ -120,10 +120,11 @@ def serve_parser() -> argparse.ArgumentParser:
     p.add_argument("--asr-window", choices=WINDOWS, default="full", help=WINDOW_HELP)
     p.add_argument("--no-transcription", action="store_true", help="do not transcribe (no speech model is loaded)")
     p.add_argument(
-        "--media-forwarder", choices=["frames", "rtp"], default=os.environ.get("COMPANION_MEDIA_FORWARDER") or "frames",
+        "--media-forwarder", choices=["rtp", "frames"], default=os.environ.get("COMPANION_MEDIA_FORWARDER") or "rtp",
         help="how the server passes each participant's audio and video on: 'rtp' forwards the packets as they "
-        "arrive (less CPU per room; keyframe requests and retransmissions handled per link), 'frames' "
-        "reassembles every frame first (the earlier way). Default: $COMPANION_MEDIA_FORWARDER, else frames",
+        "arrive (keyframe requests and retransmissions handled per link); 'frames' reassembles every frame "
+        "first, the earlier way, at about twice the CPU (kept for one release, to compare). "
+        "Default: $COMPANION_MEDIA_FORWARDER, else rtp",
     )
     p.add_argument(
         "--turn-url",

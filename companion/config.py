@@ -40,8 +40,9 @@ class Settings:
     # "full": Whisper's 30 s encoder window; "fitted" trades words for speed (speech/window.py).
     asr_window: str = "full"
     enable_media: bool = True
-    # How the server moves media: "frames" (aiortc reassembles and re-packetizes) or "rtp" (packets forwarded).
-    media_forwarder: str = "frames"
+    # How the server moves media: "rtp" (packets forwarded) or "frames" (aiortc reassembles and re-packetizes);
+    # media.service.DEFAULT_FORWARDER.
+    media_forwarder: str = "rtp"
     enable_transcription: bool = True
     # A TURN relay (coturn) for participants behind a firewall; None: direct connections only.
     turn: "TurnSettings | None" = None

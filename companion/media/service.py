@@ -664,9 +664,10 @@ class MediaService:
 
 
 # How media moves through the server: "rtp" forwards packets (rtp/forwarder.py), "frames" hands
-# encoded frames from aiortc's jitter buffer to its packetizer (this module).
-FORWARDERS = ("frames", "rtp")
-DEFAULT_FORWARDER = "frames"
+# encoded frames from aiortc's jitter buffer to its packetizer (this module). "frames" stays for one
+# release after rtp became the default, so the two can be compared (bench media), then goes.
+FORWARDERS = ("rtp", "frames")
+DEFAULT_FORWARDER = "rtp"
 
 
 def media_service(send: Send, forwarder: str = DEFAULT_FORWARDER, **kwargs: Any) -> MediaService:
