@@ -21,6 +21,7 @@ MAX_SOCKETS_PER_PARTICIPANT = 3
 REPLACED = 4409
 REMOVED = 4403  # the facilitator removed this participant
 RENEWED = 4401  # this participant's personal link was renewed: the old one no longer opens the room
+DELETED = 4404  # the room was deleted
 
 
 class Hub:
@@ -169,7 +170,7 @@ class Hub:
         for ws in list(self._sockets.get(room_id, {}).get(participant_id, ())):
             await ws.close(code=code, message=message)
 
-    async def close_room(self, room_id: str, code: int = 4404, message: bytes = b"room deleted") -> None:
+    async def close_room(self, room_id: str, code: int = DELETED, message: bytes = b"room deleted") -> None:
         """The room is gone (deleted): its pages are told by the socket closing (code 4404); or it is
         served by another process now (4503: the pages reconnect, through the proxy, to that one)."""
         for key in [key for key in self._media_owner if key[0] == room_id]:

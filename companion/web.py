@@ -376,7 +376,11 @@ async def _close_pages_without_access(app: web.Application) -> None:
             continue
         try:
             removed = app[ENGINE].get(room_id).participants[pid].removed
-        except (ClientError, KeyError):
+        except ClientError:
+            # The room itself is gone: deleted while its pages were being told so (4404), not a renewed link.
+            await ws.close(code=hub_module.DELETED, message=b"room deleted")
+            continue
+        except KeyError:
             removed = False
         if not removed:  # a participant taken out is told so by the hub (4403)
             await ws.close(code=hub_module.RENEWED, message=b"personal link renewed")

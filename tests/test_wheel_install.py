@@ -205,3 +205,12 @@ def client_status(client: Client) -> int | None:
         return client.request("/healthz")[0]
     except OSError:
         return None
+
+
+def test_every_python_package_of_the_checkout_is_listed_for_the_wheel():
+    """pyproject lists the packages by name: a new subpackage left out installs fine in a checkout and
+    breaks the installed server at its first import (companion.groups, then companion.media.rtp)."""
+    root = Path(__file__).resolve().parent.parent
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(root).parts) for p in (root / "companion").rglob("__init__.py")}
+    assert found - listed == set(), found - listed
