@@ -202,7 +202,8 @@ class RtpForwarder(MediaService):
         async def retransmit(seq: int) -> None:
             out: OutStream = slot.out
             room = self._rooms.get(room_id)
-            if room is None or slot.source is None:
+            if room is None or slot.source is None or not slot.open:
+                # A shut gate sends nothing, not even what the page lost from before it shut.
                 return
             path = room.path(slot.source, subscriber, slot.kind)
             sent = out.history.get(seq) if out.history is not None else None
