@@ -408,11 +408,6 @@ def route_retransmissions(sender: RTCRtpSender, on_nack: Callable[[int], Awaitab
     sender._retransmit = on_nack  # type: ignore[method-assign]
 
 
-def is_connected(sender: RTCRtpSender) -> bool:
-    """Is the sender's DTLS transport up (its SRTP keys known)?"""
-    return sender.transport._state is DTLS_CONNECTED
-
-
 def send_rtp(sender: RTCRtpSender, data: bytes) -> Awaitable[None] | None:
     """SRTP-protect and send one serialized RTP packet on the sender's transport; ConnectionError
     while it is not connected.
