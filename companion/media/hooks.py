@@ -343,14 +343,15 @@ def _srtp_receiver(dtls: Any) -> Callable[[bytes], bool]:
     """``receive(datagram)``: handle one SRTP datagram of ``dtls``; False to leave it to aiortc
     (not connected yet, or RTCP)."""
     import logging
+    import struct
 
     import pylibsrtp
     from aiortc.rtcdtlstransport import State
-    from aiortc.rtp import RtpPacket, is_rtcp
+    from aiortc.rtp import is_rtcp
 
     connected = State.CONNECTED
     current_ms = ms_now
-    parse = RtpPacket.parse
+    parser = fast_rtp_parser(dtls._rtp_header_extensions_map)
     failures = [0]
 
     def receive(data: bytes) -> bool:
@@ -361,9 +362,11 @@ def _srtp_receiver(dtls: Any) -> Callable[[bytes], bool]:
         setattr(dtls, DTLS_RX_PACKETS, getattr(dtls, DTLS_RX_PACKETS) + 1)
         arrival_time_ms = current_ms()
         try:
-            packet = parse(srtp.unprotect(data), dtls._rtp_header_extensions_map)
-        except (pylibsrtp.Error, ValueError):
-            return True  # what aiortc does too: a packet that does not decrypt or parse is dropped
+            packet = parser[0](srtp.unprotect(data))
+        except (pylibsrtp.Error, ValueError, struct.error):
+            # What aiortc does too: a packet that does not decrypt or parse is dropped.  (aiortc lets
+            # struct.error, an extension value of the wrong size, escape; here it would reach the loop.)
+            return True
         receiver = dtls._rtp_router.route_rtp(packet)
         if receiver is None:
             return True
@@ -381,6 +384,47 @@ def _srtp_receiver(dtls: Any) -> Callable[[bytes], bool]:
         return True
 
     return receive
+
+
+HEADER_EXTENSION_IDS = "_HeaderExtensionsMap__ids"  # aiortc's HeaderExtensions of negotiated ids
+RTP_PARSER_ATTR = "_companion_rtp_parser"
+
+
+def fast_rtp_parser(extensions_map: Any) -> list[Callable[[bytes], Any]]:
+    """``[parse]``: companion.media.rtp.parse's parser for the ids ``extensions_map`` (an aiortc
+    HeaderExtensionsMap) holds, replaced in the list each time aiortc configures the map again.
+
+    aiortc configures a transport's one map from every transceiver that starts on it, so a
+    renegotiation can move an extension to another id; the parser follows.  One list per map,
+    however often this is called.  Raises RuntimeError when the map no longer keeps its ids where
+    expected.
+    """
+    cell = extensions_map.__dict__.get(RTP_PARSER_ATTR)
+    if cell is not None:
+        return cell
+    from aiortc.rtp import HeaderExtensions, RtpPacket
+
+    from .rtp.parse import rtp_parser
+
+    if not isinstance(getattr(extensions_map, HEADER_EXTENSION_IDS, None), HeaderExtensions):
+        raise RuntimeError(f"aiortc {aiortc.__version__}: HeaderExtensionsMap.{HEADER_EXTENSION_IDS} is gone")
+
+    def build() -> Callable[[bytes], Any]:
+        ids = dict(vars(getattr(extensions_map, HEADER_EXTENSION_IDS)))
+        return rtp_parser(ids, lambda data: RtpPacket.parse(data, extensions_map))
+
+    cell = [build()]
+    configure = extensions_map.configure
+
+    def configure_and_follow(parameters: Any) -> None:
+        try:
+            configure(parameters)
+        finally:
+            cell[0] = build()
+
+    extensions_map.configure = configure_and_follow
+    setattr(extensions_map, RTP_PARSER_ATTR, cell)
+    return cell
 
 
 def on_send_parameters(sender: RTCRtpSender, callback: Callable[[Any], None]) -> None:
