@@ -8,6 +8,7 @@ import ast
 import asyncio
 import dataclasses
 import inspect
+import json
 import os
 import random
 import re
@@ -391,3 +392,14 @@ async def test_a_renegotiation_that_moves_extension_ids_is_followed_by_the_fast_
     finally:
         await sender.close()
         await receiver.close()
+
+
+def test_the_parse_bench_compares_both_parsers_on_a_rooms_packets(capsys):
+    from companion.cli import main
+
+    assert main(["bench", "rtp-parse", "--rounds", "1", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert set(figures) == {"vp8_1100B_mid_abs_send_time", "opus_100B_mid_audio_level"}
+    for row in figures.values():
+        assert row["aiortc_us"] > 0 and row["companion_us"] > 0 and row["aiortc_over_companion"] > 0
+    assert figures["vp8_1100B_mid_abs_send_time"]["bytes"] == 1100 and figures["opus_100B_mid_audio_level"]["bytes"] == 100

@@ -38,9 +38,11 @@ EXTENSION_FIELDS = (
     "transport_sequence_number",
 )
 _MID, _RRID, _RID, _ABS_SEND_TIME, _TOFFSET, _AUDIO_LEVEL, _TWCC = range(len(EXTENSION_FIELDS))
+_WRONG_SIZE = len(EXTENSION_FIELDS)  # an element whose size its field cannot have: aiortc raises
+_FIXED_SIZES = (0, 0, 0, 3, 3, 1, 2)  # bytes per field; 0: any
 
-_FIXED = Struct("!BBHII")
-_FIXED_EXTENSION = Struct("!BBHIIHH")  # fixed header, then the extension's profile and length (no CSRC)
+_FIXED = Struct("!xBHII")  # the first byte is read on its own
+_FIXED_EXTENSION = Struct("!xBHIIHH")  # fixed header, then the extension's profile and length (no CSRC)
 _EXTENSION_HEAD = Struct("!HH")
 _CSRCS = [Struct(f"!{count}I") for count in range(16)]
 # RFC 6464: (voice activity, level in -dBov), as aiortc gives it; a tuple, so one shared per byte value.
@@ -64,6 +66,13 @@ def extension_kinds(extension_ids: Mapping[str, int | None]) -> tuple[int | None
     return tuple(kinds)
 
 
+def _sized(kind: int | None, size: int) -> int | None:
+    """``kind``, or _WRONG_SIZE when its field has a fixed size other than ``size``."""
+    if kind is not None and _FIXED_SIZES[kind] and _FIXED_SIZES[kind] != size:
+        return _WRONG_SIZE
+    return kind
+
+
 def rtp_parser(extension_ids: Mapping[str, int | None], fallback: Parser) -> Parser:
     """``parse(data) -> RtpPacket`` for one transport's extension configuration.
 
@@ -74,6 +83,8 @@ def rtp_parser(extension_ids: Mapping[str, int | None], fallback: Parser) -> Par
     configuration changes (renegotiation).
     """
     kinds = extension_kinds(extension_ids)
+    # One-byte form: the kind per element header byte (id << 4 | size - 1), its size checked here.
+    one_byte_kinds = tuple(_sized(kinds[byte >> 4], (byte & 0x0F) + 1) for byte in range(256))
     new = object.__new__
     packet_class, extensions_class = RtpPacket, HeaderExtensions
     unpack_fixed, unpack_fixed_extension = _FIXED.unpack_from, _FIXED_EXTENSION.unpack_from
@@ -87,11 +98,11 @@ def rtp_parser(extension_ids: Mapping[str, int | None], fallback: Parser) -> Par
             first = data[0]
             mid = rrid = rid = abs_send_time = toffset = audio_level = twcc = None
             if first == 0x90 or first == 0xB0:  # what browsers send: version 2, extension, no CSRC
-                _, second, seq, timestamp, ssrc, profile, words = unpack_fixed_extension(data)
+                second, seq, timestamp, ssrc, profile, words = unpack_fixed_extension(data)
                 csrc: list[int] = []
                 start = 16
             else:
-                _, second, seq, timestamp, ssrc = unpack_fixed(data)
+                second, seq, timestamp, ssrc = unpack_fixed(data)
                 if first >> 6 != 2:
                     raise ValueError
                 count = first & 0x0F
@@ -113,13 +124,13 @@ def rtp_parser(extension_ids: Mapping[str, int | None], fallback: Parser) -> Par
                             pos += 1
                             continue
                         if one_byte:
-                            kind = kinds[byte >> 4]
+                            kind = one_byte_kinds[byte]
                             pos += 1
                             stop = pos + (byte & 0x0F) + 1
                         else:
                             if pos + 2 > end:
                                 raise ValueError
-                            kind = kinds[byte]
+                            kind = _sized(kinds[byte], data[pos + 1])
                             stop = pos + 2 + data[pos + 1]
                             pos += 2
                         if stop > end:
@@ -129,27 +140,21 @@ def rtp_parser(extension_ids: Mapping[str, int | None], fallback: Parser) -> Par
                         elif kind == _MID:
                             mid = data[pos:stop].decode("utf8")
                         elif kind == _ABS_SEND_TIME:
-                            if stop - pos != 3:
-                                raise ValueError
                             abs_send_time = (data[pos] << 16) | (data[pos + 1] << 8) | data[pos + 2]
                         elif kind == _AUDIO_LEVEL:
-                            if stop - pos != 1:
-                                raise ValueError
                             audio_level = levels[data[pos]]
                         elif kind == _TWCC:
-                            if stop - pos != 2:
-                                raise ValueError
                             twcc = (data[pos] << 8) | data[pos + 1]
                         elif kind == _TOFFSET:
-                            if stop - pos != 3:
-                                raise ValueError
                             toffset = (data[pos] << 16) | (data[pos + 1] << 8) | data[pos + 2]
                             if toffset & 0x800000:
                                 toffset -= 0x1000000
                         elif kind == _RID:
                             rid = data[pos:stop].decode("ascii")
-                        else:
+                        elif kind == _RRID:
                             rrid = data[pos:stop].decode("ascii")
+                        else:
+                            raise ValueError
                         pos = stop
                 start = end
             if first & 0x20:
