@@ -162,6 +162,37 @@ def test_packet_writer_matches_aiortc_and_parses_back(kind):
     assert PacketWriter({}, mid=None).write(96, False, 1, 2, 3, b"x") == RtpPacket(96, 0, 1, 2, 3, b"x").serialize()
 
 
+@pytest.mark.parametrize("kind", ["audio", "video"])
+@pytest.mark.parametrize("mid", [None, "0", "12", "abc", "abcd"])
+@pytest.mark.parametrize("with_value_extension", [True, False])
+def test_packet_writer_header_layouts_match_aiortc(kind, mid, with_value_extension):
+    """Every header shape a stream can negotiate (MID of 1..4 bytes or none, the per-packet
+    extension or not) is byte for byte what aiortc's serializer makes."""
+    from aiortc.codecs import HEADER_EXTENSIONS
+    from aiortc.rtcrtpparameters import RTCRtpParameters
+    from aiortc.rtp import HeaderExtensionsMap, RtpPacket
+
+    from companion.media.rtp.packet import MID_URI, PacketWriter
+
+    extensions = [e for e in HEADER_EXTENSIONS[kind] if with_value_extension or e.uri == MID_URI]
+    ext_map = HeaderExtensionsMap()
+    ext_map.configure(RTCRtpParameters(headerExtensions=extensions))
+    writer = PacketWriter({e.uri: e.id for e in extensions}, mid=mid)
+    for i, payload in enumerate((b"", b"a", bytes(range(256)) * 5)):
+        marker, seq, ts, ssrc = i % 2, (65534 + i) & 0xFFFF, (2**32 - 2 + i) & 0xFFFFFFFF, 0xDEADBEEF
+        reference = RtpPacket(payload_type=111, marker=marker, sequence_number=seq, timestamp=ts, ssrc=ssrc,
+                              payload=payload)
+        reference.extensions.mid = mid
+        if kind == "video":
+            value = reference.extensions.abs_send_time = (0xFEDCBA + i) & 0xFFFFFF
+            data = writer.video((0x80 if marker else 0) | 111, seq, ts, ssrc, payload, value)
+        else:
+            reference.extensions.audio_level = (bool(i % 2), 127 - i)
+            data = writer.audio((0x80 if marker else 0) | 111, seq, ts, ssrc, payload,
+                                (0x80 if i % 2 else 0) | (127 - i))
+        assert data == reference.serialize(ext_map)
+
+
 def test_the_forwarders_clock_reads_what_aiortcs_does():
     from aiortc import clock
 

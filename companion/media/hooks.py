@@ -452,27 +452,126 @@ def route_retransmissions(sender: RTCRtpSender, on_nack: Callable[[int], Awaitab
     sender._retransmit = on_nack  # type: ignore[method-assign]
 
 
-def send_rtp(sender: RTCRtpSender, data: bytes) -> Awaitable[None] | None:
-    """SRTP-protect and send one serialized RTP packet on the sender's transport; ConnectionError
-    while it is not connected.
+PINNED_PYLIBSRTP = "1.0.0"
 
-    What RTCDtlsTransport._send_rtp does, without its four nested coroutines per packet (a
-    forwarder sends one packet per subscriber per packet it receives): protect, then hand the
-    datagram to the nominated ICE pair's socket.  Returns None when sent, or an awaitable that
-    sends it (a relayed pair: aioice's TURN client may have to wait for its channel).
+
+def srtp_protector(session: Any) -> Callable[[bytes], bytes]:
+    """``protect(packet) -> SRTP packet`` for a pylibsrtp Session, the same as
+    ``session.protect`` (ValueError for a packet too long, pylibsrtp.Error when libsrtp fails).
+
+    pylibsrtp's own protect allocates an out-length cell and checks its
+    arguments on every packet, about a third of a protect's cost here; this
+    calls libsrtp's ``srtp_protect(srtp_t, void *, int *)`` (libsrtp 2) through
+    pylibsrtp's binding with both kept from call to call.  Raises RuntimeError
+    when pylibsrtp no longer has what this uses.
     """
+    import pylibsrtp
+    from pylibsrtp import _binding
+
+    if pylibsrtp.__version__ != PINNED_PYLIBSRTP:
+        raise RuntimeError(f"companion.media needs pylibsrtp=={PINNED_PYLIBSRTP}, found {pylibsrtp.__version__}")
+    ffi, lib = _binding.ffi, _binding.lib
+    handle = getattr(session, "_srtp", None)
+    if handle is None or ffi.typeof(lib.srtp_protect).cname != "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)":
+        raise RuntimeError(f"pylibsrtp {pylibsrtp.__version__}: Session._srtp or srtp_protect moved")
+    srtp = handle[0]
+    cdata = ffi.new("char[]", 1500)
+    buffer = ffi.buffer(cdata)
+    limit = 1500 - pylibsrtp.SRTP_MAX_TRAILER_LEN
+    length = ffi.new("int *")
+    call = lib.srtp_protect
+    check = pylibsrtp._srtp_assert
+
+    def protect(data: bytes) -> bytes:
+        n = len(data)
+        if n > limit:
+            raise ValueError("packet is too long")
+        buffer[0:n] = data
+        length[0] = n
+        err = call(srtp, cdata, length)
+        if err:
+            check(err)
+        return buffer[0 : length[0]]
+
+    protect.session = session  # type: ignore[attr-defined]  # keeps the libsrtp context alive with us
+    return protect
+
+
+class RtpLink:
+    """Sends serialized RTP packets on one subscriber's DTLS transport (BUNDLE: all its streams).
+
+    What RTCDtlsTransport._send_rtp does, without its four nested coroutines per
+    packet (a forwarder sends one packet per subscriber per packet it receives):
+    SRTP-protect, then hand the datagram to the nominated ICE pair's socket.  The
+    SRTP session and the socket are looked up again only when the transport's
+    SRTP session or nominated pair changes (DTLS or ICE restart).
+    """
+
+    __slots__ = ("dtls", "_srtp", "_pair", "_protect", "_sock_sendto", "_transport", "_addr")
+
+    def __init__(self, dtls: Any) -> None:
+        self.dtls = dtls
+        self._srtp: Any = None
+        self._pair: Any = None
+
+    def send(self, data: bytes) -> Awaitable[None] | None:
+        """Protect and send one packet; returns None when sent, or an awaitable that sends it
+        (a relayed pair: aioice's TURN client may have to wait for its channel).
+        ConnectionError while the transport is not connected."""
+        dtls = self.dtls
+        if dtls._state is not DTLS_CONNECTED:
+            raise ConnectionError("not connected")
+        pair = dtls.transport._connection._nominated.get(1)
+        if pair is not self._pair or dtls._tx_srtp is not self._srtp:
+            self._resolve(pair)
+        data = self._protect(data)
+        sock_sendto = self._sock_sendto
+        if sock_sendto is not None:
+            transport = self._transport
+            # Straight to the socket unless asyncio holds datagrams back (full buffer): its order first.
+            if not transport._buffer and not transport._conn_lost:
+                try:
+                    sock_sendto(data, self._addr)
+                    return None
+                except OSError:
+                    pass  # asyncio's own sendto below retries, buffers or reports it as it always does
+            transport.sendto(data, self._addr)
+            return None
+        return pair.protocol.send_data(data, pair.remote_addr)
+
+    def _resolve(self, pair: Any) -> None:
+        dtls = self.dtls
+        if pair is None:
+            raise ConnectionError("no nominated ICE pair")
+        self._srtp = dtls._tx_srtp
+        self._protect = srtp_protector(self._srtp)
+        self._pair = pair
+        self._addr = pair.remote_addr
+        protocol = pair.protocol
+        transport = protocol.transport if type(protocol) is _StunProtocol else None
+        sock = getattr(transport, "_sock", None)
+        if transport is not None and sock is not None and hasattr(transport, "_buffer") and not transport.get_extra_info("peername"):
+            self._transport, self._sock_sendto = transport, sock.sendto
+        else:
+            self._transport, self._sock_sendto = None, None
+
+
+def send_rtp(sender: RTCRtpSender, data: bytes) -> Awaitable[None] | None:
+    """Protect and send one serialized RTP packet on the sender's transport (see RtpLink)."""
+    return rtp_link(sender).send(data)
+
+
+def rtp_link(sender: RTCRtpSender) -> RtpLink:
+    """The RtpLink of the sender's DTLS transport (one per transport, made on first use)."""
     dtls = sender.transport
-    if dtls._state is not DTLS_CONNECTED:
-        raise ConnectionError("not connected")
-    data = dtls._tx_srtp.protect(data)
-    pair = dtls.transport._connection._nominated.get(1)
-    if pair is None:
-        raise ConnectionError("no nominated ICE pair")
-    protocol = pair.protocol
-    if type(protocol) is _StunProtocol and protocol.transport is not None:
-        protocol.transport.sendto(data, pair.remote_addr)
-        return None
-    return protocol.send_data(data, pair.remote_addr)
+    link = dtls.__dict__.get(RTP_LINK_ATTR)
+    if link is None:
+        link = RtpLink(dtls)
+        setattr(dtls, RTP_LINK_ATTR, link)
+    return link
+
+
+RTP_LINK_ATTR = "_companion_rtp_link"
 
 
 def note_sent(sender: RTCRtpSender, ntp_time: int, rtp_timestamp: int, octets: int) -> None:

@@ -131,6 +131,10 @@ class _Room:
     received: dict[str, int] = field(default_factory=dict)
     # Who speaks, from the RFC 6464 levels in their audio packets (the RTP forwarder notes them).
     levels: RoomLevels = field(default_factory=RoomLevels)
+    # Bumped whenever a peer comes or goes or a slot changes source: the RTP forwarder's
+    # per-source fan-out lists (``fanout``, (source, kind) -> (epoch, targets)) are rebuilt then.
+    epoch: int = 0
+    fanout: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def path(self, source: str, subscriber: str, kind: str) -> PathStats:
         key = (source, subscriber, kind)
@@ -260,6 +264,7 @@ class MediaService:
             await self._drop(room_id, pid, notify_others=False)
         peer = self._new_peer(room_id, pid)
         room.peers[pid] = peer
+        room.epoch += 1
         self._report_levels()
         to_offer = [peer]
         for other in list(room.peers.values()):
@@ -365,6 +370,7 @@ class MediaService:
             slot.waiting_keyframe = True
             slot.track.clear()
             sub.slot_for[(source, kind)] = slot
+            self._rooms[sub.room_id].epoch += 1
             self._feed_slot(sub, slot)
         return needs_offer
 
@@ -378,6 +384,7 @@ class MediaService:
         if peer is None or (current is not None and peer is not current):
             return
         del room.peers[pid]
+        room.epoch += 1
         peer.closed = True
         room.levels.forget(pid)
         self._stop_transcribing(room, pid)

@@ -30,10 +30,10 @@ from typing import Any, Awaitable, Callable
 
 from .. import hooks
 from ..gates import Kind
-from ..service import MediaService, _Peer, _Slot
+from ..service import MediaService, PathStats, _Peer, _Room, _Slot
 from . import vp8
 from .history import PacketHistory
-from .packet import PacketWriter
+from .packet import PacketWriter, level_byte
 from .rewrite import StreamRewriter
 
 VIDEO_CLOCK = 90_000
@@ -55,9 +55,8 @@ class OutStream:
         self.rtx_seq = random.randrange(0x8000)
         self.mid: str | None = None
         self.ssrc: int = sender._ssrc
-        # The PathStats this stream last counted into, and for which source (looked up again on a change).
-        self.path: Any = None
-        self.path_source: str | None = None
+        # How packets leave: the RtpLink of the transport the sender had when it was negotiated.
+        self.link: Any = None
 
     def configure(self, parameters: Any) -> None:
         """From the sender's negotiated RTCRtpSendParameters."""
@@ -70,6 +69,14 @@ class OutStream:
         )
         self.mid = parameters.muxId
         self.writer = PacketWriter({e.uri: e.id for e in parameters.headerExtensions}, self.mid)
+        self.link = hooks.rtp_link(self.sender)
+
+    def current_link(self) -> Any:
+        """The link to send on, or None before negotiation; follows the sender to a new transport."""
+        link = self.link
+        if link is not None and link.dtls is not self.sender.transport:
+            link = self.link = hooks.rtp_link(self.sender)
+        return link
 
 
 class RtpForwarder(MediaService):
@@ -87,13 +94,32 @@ class RtpForwarder(MediaService):
     def _sockets_ready(self, pc: Any) -> None:
         hooks.install_fast_receive(pc)
 
+    def _fanout(self, room: _Room, source: str, kind: Kind) -> list[tuple[_Slot, OutStream, PathStats, str]]:
+        """The slots that carry ``source``'s ``kind`` in the other peers' connections, with their
+        outgoing streams, path statistics and subscriber ids; built again when the room's slots change (its epoch)."""
+        key = (source, kind)
+        cached = room.fanout.get(key)
+        if cached is not None and cached[0] == room.epoch:
+            return cached[1]
+        targets = []
+        for sub in room.peers.values():
+            slot = sub.slot_for.get(key)
+            if slot is None or sub.pid == source or slot.out is None:
+                continue
+            targets.append((slot, slot.out, room.path(source, sub.pid, kind), sub.pid))
+        room.fanout[key] = (room.epoch, targets)
+        return targets
+
     def _packet_handler(self, room_id: str, source: str, kind: Kind) -> Callable[[Any, Any], None]:
         video = kind == "video"
-        key = (source, kind)
         monotonic = time.monotonic
         current_ntp_time = hooks.ntp_now
-        send_rtp = hooks.send_rtp
         note_sent = hooks.note_sent
+        connected = hooks.DTLS_CONNECTED
+        parse_vp8 = vp8.parse
+        starts_keyframe = vp8.starts_keyframe
+        renumber = vp8.renumber
+        fanout = self._fanout
 
         def on_packet(codec: Any, packet: Any) -> None:
             room = self._rooms.get(room_id)
@@ -102,22 +128,24 @@ class RtpForwarder(MediaService):
                 return
             payload: bytes = packet.payload
             descriptor = None
-            renumbered = False
+            renumbered = leveled = False
             if video:
-                descriptor = vp8.parse(payload)
+                descriptor = parse_vp8(payload)
                 if descriptor is None:
                     return
-                frame_start = descriptor.starts_frame
-                keyframe = frame_start and vp8.starts_keyframe(payload, descriptor)
+                frame_start = descriptor.start and descriptor.partition == 0
+                keyframe = frame_start and starts_keyframe(payload, descriptor)
                 # Counted per frame, as the pass-through counts.
                 frame_end = bool(packet.marker)
                 renumbered = descriptor.picture_id is not None or descriptor.tl0picidx is not None
-                audio_level = None
+                ext_value = ((current_ntp_time() >> 14) & 0x00FFFFFF)  # abs-send-time
             else:
                 frame_start = frame_end = True
                 keyframe = False
                 audio_level = packet.extensions.audio_level
                 room.levels.note(source, audio_level, packet.timestamp)
+                ext_value = 0 if audio_level is None else level_byte(audio_level)
+                leveled = audio_level is not None
                 if src.decoder is not None and self._sink is not None:
                     self._transcribe(room_id, src, payload, packet.timestamp)
             if frame_start:
@@ -125,60 +153,55 @@ class RtpForwarder(MediaService):
             src.keyframes += keyframe
             now = monotonic()
             ntp = current_ntp_time()
-            abs_send_time = ((ntp >> 14) & 0x00FFFFFF) if video else None
             segment = (source, packet.ssrc)
-            marker = packet.marker
+            marker = 0x80 if packet.marker else 0
+            seq_in = packet.sequence_number
+            ts_in = packet.timestamp
             want_keyframe = False
-            for sub in room.peers.values():
-                slot = sub.slot_for.get(key)
-                if slot is None or sub is src:
-                    continue
-                out: OutStream | None = slot.out
-                if out is None:
-                    continue
-                path = out.path
-                if path is None or out.path_source != source:
-                    path = out.path = room.path(source, sub.pid, kind)
-                    out.path_source = source
+            for slot, out, path, subscriber in fanout(room, source, kind):
+                if slot.source != source:
+                    continue  # the slot moved on since the list was made
+                rewriter = out.rewriter
                 if not slot.open:
-                    out.rewriter.restart()
+                    rewriter.restart()
                     path.dropped_closed += frame_start
                     continue
                 if video and slot.waiting_keyframe:
                     if not keyframe:
-                        out.rewriter.restart()
+                        rewriter.restart()
                         if frame_start:
                             path.dropped_waiting += 1
                             want_keyframe = True
-                            self._note_waiting(path, room_id, source, sub.pid, src)
+                            self._note_waiting(path, room_id, source, subscriber, src)
                         continue
                     slot.waiting_keyframe = False
                     path.waiting_since = None
                 payload_type = out.payload_type
-                if payload_type is None or out.sender.transport._state is not hooks.DTLS_CONNECTED:
+                link = out.current_link()
+                if payload_type is None or link is None or link.dtls._state is not connected:
                     # Not negotiated or not connected (yet or any more): start at a keyframe once it is,
                     # without using up sequence numbers the subscriber would then NACK.
-                    out.rewriter.restart()
+                    rewriter.restart()
                     slot.waiting_keyframe = True
                     continue
-                numbers = out.rewriter.rewrite(segment, packet.sequence_number, packet.timestamp, now)
+                numbers = rewriter.rewrite(segment, seq_in, ts_in, now)
                 if numbers is None:
                     continue
                 seq, ts = numbers
                 body = payload
                 if renumbered:
-                    picture_id = None if descriptor.picture_id is None else out.rewriter.picture_id(
-                        descriptor.picture_id, descriptor.picture_id_bits)
-                    tl0picidx = None if descriptor.tl0picidx is None else out.rewriter.tl0picidx(descriptor.tl0picidx)
+                    picture_id, tl0picidx = rewriter.vp8(descriptor.picture_id, descriptor.picture_id_bits,
+                                                         descriptor.tl0picidx)
                     if picture_id != descriptor.picture_id or tl0picidx != descriptor.tl0picidx:
-                        body = vp8.renumber(payload, descriptor, picture_id, tl0picidx)
-                data = out.writer.write(payload_type, marker, seq, ts, out.ssrc, body,
-                                        abs_send_time=abs_send_time, audio_level=audio_level)
+                        body = renumber(payload, descriptor, picture_id, tl0picidx)
+                writer = out.writer
+                write = writer.video if video else writer.audio if leveled else writer.plain
+                data = write(marker | payload_type, seq, ts, out.ssrc, body, ext_value)
                 try:
-                    pending = send_rtp(out.sender, data)
+                    pending = link.send(data)
                 except ConnectionError:
                     # Not connected (yet or any more): start over at a keyframe once it is.
-                    out.rewriter.restart()
+                    rewriter.restart()
                     if video:
                         slot.waiting_keyframe = True
                     continue

@@ -84,6 +84,12 @@ class StreamRewriter:
         self._ts_off = (out_ts - ts) & 0xFFFFFFFF
         self._pid_ready = self._tl0_ready = False
 
+    def vp8(self, picture_id: int | None, bits: int, tl0: int | None) -> tuple[int | None, int | None]:
+        """Outgoing (picture id, TL0PICIDX) of a VP8 packet from the current segment; None where
+        the packet carries none.  ``bits``: the picture id's width, 7 or 15."""
+        return (None if picture_id is None else self.picture_id(picture_id, bits),
+                None if tl0 is None else self.tl0picidx(tl0))
+
     def picture_id(self, picture_id: int, bits: int) -> int:
         """Outgoing VP8 picture id (``bits`` 7 or 15) for one from the current segment."""
         mask = (1 << bits) - 1

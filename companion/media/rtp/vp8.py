@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and one is made per packet.
+@dataclass(slots=True)
 class Vp8Descriptor:
     start: bool  # S: first packet of a partition
     partition: int  # PID: partition index
