@@ -9,6 +9,7 @@ from fractions import Fraction
 import aiortc
 import av
 import numpy as np
+import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtcrtpreceiver import RTCRtpReceiver, decoder_worker
@@ -195,6 +196,93 @@ def test_direct_send_does_what_the_transport_send_does():
     assert "await active_pair.protocol.send_data(data, active_pair.remote_addr)" in sendto
     assert "self.transport.sendto(data, addr)" in inspect.getsource(aioice.ice.StunProtocol.send_data)
     assert State.CONNECTED
+
+
+def test_srtp_protector_is_pylibsrtps_protect(monkeypatch):
+    """The forwarder's protect reaches into pylibsrtp's binding: it must give byte for byte what
+    Session.protect gives, refuse what it refuses, and refuse to run on a pylibsrtp it was not checked on."""
+    import os
+
+    import pylibsrtp
+    from pylibsrtp import Policy, Session
+
+    for profile, key_size in ((Policy.SRTP_PROFILE_AEAD_AES_256_GCM, 44), (Policy.SRTP_PROFILE_AES128_CM_SHA1_80, 30)):
+        key = os.urandom(key_size)
+
+        def session():
+            return Session(Policy(key=key, ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=profile))
+
+        ours, reference = hooks.srtp_protector(session()), session()
+        for i in range(300):
+            packet = bytes([0x80, 96]) + i.to_bytes(2, "big") + (i * 960).to_bytes(4, "big") + bytes(4) + os.urandom(i * 4)
+            assert ours(packet) == reference.protect(packet)
+        too_long = bytes([0x80, 96]) + bytes(10) + bytes(1500)
+        with pytest.raises(ValueError):
+            reference.protect(too_long)
+        with pytest.raises(ValueError):
+            ours(too_long)
+        with pytest.raises(pylibsrtp.Error):  # replayed: libsrtp's own error comes through
+            ours(bytes([0x80, 96]) + (5).to_bytes(2, "big") + bytes(8) + b"again")
+    monkeypatch.setattr(pylibsrtp, "__version__", "0.0.1")
+    with pytest.raises(RuntimeError, match="pylibsrtp"):
+        hooks.srtp_protector(Session(Policy(key=bytes(30), ssrc_type=Policy.SSRC_ANY_OUTBOUND)))
+
+
+async def test_rtp_link_sends_on_the_nominated_pair_and_keeps_asyncios_order():
+    """RtpLink writes to the nominated pair's socket itself, except while asyncio holds datagrams
+    back for that socket (they would be overtaken); a new nominated pair or SRTP session is followed."""
+    import asyncio
+    import os
+    from types import SimpleNamespace
+
+    from aioice.ice import StunProtocol
+    from pylibsrtp import Policy, Session
+
+    loop = asyncio.get_running_loop()
+    got: list[bytes] = []
+
+    class Sink(asyncio.DatagramProtocol):
+        def datagram_received(self, data, addr):
+            got.append(data)
+
+    sink, _ = await loop.create_datagram_endpoint(Sink, local_addr=("127.0.0.1", 0))
+    transport, protocol = await loop.create_datagram_endpoint(lambda: StunProtocol(None), local_addr=("127.0.0.1", 0))
+    try:
+        key = os.urandom(30)
+        pair = SimpleNamespace(protocol=protocol, remote_addr=sink.get_extra_info("sockname"))
+        dtls = SimpleNamespace(_state=hooks.DTLS_CONNECTED, _tx_srtp=Session(Policy(key=key, ssrc_type=Policy.SSRC_ANY_OUTBOUND)),
+                               transport=SimpleNamespace(_connection=SimpleNamespace(_nominated={1: pair})))
+        receiver = Session(Policy(key=key, ssrc_type=Policy.SSRC_ANY_INBOUND))
+        link = hooks.RtpLink(dtls)
+        packets = [bytes([0x80, 96]) + i.to_bytes(2, "big") + bytes(8) + b"payload %d" % i for i in range(6)]
+        assert link.send(packets[0]) is None
+        # asyncio holds a datagram back (as it does after EAGAIN): the next ones queue behind it.
+        transport._buffer.append((b"held", pair.remote_addr))
+        assert link.send(packets[1]) is None
+        assert [d for d, _ in transport._buffer][0] == b"held" and len(transport._buffer) == 2
+        held_back = transport._buffer[1][0]
+        transport._buffer.clear()
+        transport._buffer_size = 0
+        # A new SRTP session (a DTLS restart) is taken up at once.
+        key2 = os.urandom(30)
+        dtls._tx_srtp = Session(Policy(key=key2, ssrc_type=Policy.SSRC_ANY_OUTBOUND))
+        assert link.send(packets[2]) is None
+        for _ in range(100):
+            if len(got) >= 2:
+                break
+            await asyncio.sleep(0.01)
+        assert receiver.unprotect(got[0]) == packets[0]
+        assert receiver.unprotect(held_back) == packets[1]
+        assert Session(Policy(key=key2, ssrc_type=Policy.SSRC_ANY_INBOUND)).unprotect(got[1]) == packets[2]
+        dtls.transport._connection._nominated.clear()
+        with pytest.raises(ConnectionError):
+            link.send(packets[3])
+        dtls._state = None
+        with pytest.raises(ConnectionError):
+            link.send(packets[4])
+    finally:
+        transport.close()
+        sink.close()
 
 
 def test_fast_receive_repeats_what_aioice_and_the_dtls_transport_do_with_an_srtp_datagram():
