@@ -198,7 +198,7 @@ def test_direct_send_does_what_the_transport_send_does():
     assert State.CONNECTED
 
 
-def test_srtp_protector_is_pylibsrtps_protect(monkeypatch):
+def test_srtp_protect_and_unprotect_are_pylibsrtps(monkeypatch):
     """The forwarder's protect reaches into pylibsrtp's binding: it must give byte for byte what
     Session.protect gives, refuse what it refuses, and refuse to run on a pylibsrtp it was not checked on."""
     import os
@@ -213,9 +213,15 @@ def test_srtp_protector_is_pylibsrtps_protect(monkeypatch):
             return Session(Policy(key=key, ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=profile))
 
         ours, reference = hooks.srtp_protector(session()), session()
+        inbound = Policy(key=key, ssrc_type=Policy.SSRC_ANY_INBOUND, srtp_profile=profile)
+        unprotect, reference_unprotect = hooks.srtp_unprotector(Session(inbound)), Session(inbound)
         for i in range(300):
             packet = bytes([0x80, 96]) + i.to_bytes(2, "big") + (i * 960).to_bytes(4, "big") + bytes(4) + os.urandom(i * 4)
-            assert ours(packet) == reference.protect(packet)
+            protected = ours(packet)
+            assert protected == reference.protect(packet)
+            assert unprotect(protected) == reference_unprotect.unprotect(protected) == packet
+        with pytest.raises(pylibsrtp.Error):
+            unprotect(protected[:-1] + bytes([protected[-1] ^ 1]))  # tampered: authentication fails
         too_long = bytes([0x80, 96]) + bytes(10) + bytes(1500)
         with pytest.raises(ValueError):
             reference.protect(too_long)
@@ -300,6 +306,10 @@ def test_fast_receive_repeats_what_aioice_and_the_dtls_transport_do_with_an_srtp
                  "elif first_byte > 127 and first_byte < 192 and self._rx_srtp:", "arrival_time_ms = clock.current_ms()",
                  "if is_rtcp(data):", "data = self._rx_srtp.unprotect(data)"):
         assert step in recv_next, step
+    # The fast path tells RTCP apart itself, by aiortc's rule (RFC 5761 section 4).
+    from aiortc.rtp import is_rtcp
+
+    assert "return len(msg) >= 2 and msg[1] >= 192 and msg[1] <= 208" in inspect.getsource(is_rtcp)
     handle = inspect.getsource(RTCDtlsTransport._handle_rtp_data)
     assert "packet = RtpPacket.parse(data, self._rtp_header_extensions_map)" in handle
     assert "receiver = self._rtp_router.route_rtp(packet)" in handle

@@ -347,22 +347,25 @@ def _srtp_receiver(dtls: Any) -> Callable[[bytes], bool]:
 
     import pylibsrtp
     from aiortc.rtcdtlstransport import State
-    from aiortc.rtp import is_rtcp
-
     connected = State.CONNECTED
     current_ms = ms_now
     parser = fast_rtp_parser(dtls._rtp_header_extensions_map)
+    unprotector: list[Any] = [None, None]  # the SRTP session in use, and its unprotect
     failures = [0]
 
     def receive(data: bytes) -> bool:
         srtp = dtls._rx_srtp
-        if srtp is None or dtls._state is not connected or is_rtcp(data):
+        # RTCP (RFC 5761 section 4: packet type 192..208 in the second byte) keeps aiortc's path.
+        if srtp is None or dtls._state is not connected or (len(data) >= 2 and 192 <= data[1] <= 208):
             return False
-        setattr(dtls, DTLS_RX_BYTES, getattr(dtls, DTLS_RX_BYTES) + len(data))
-        setattr(dtls, DTLS_RX_PACKETS, getattr(dtls, DTLS_RX_PACKETS) + 1)
+        counters = dtls.__dict__
+        counters[DTLS_RX_BYTES] += len(data)
+        counters[DTLS_RX_PACKETS] += 1
         arrival_time_ms = current_ms()
+        if srtp is not unprotector[0]:
+            unprotector[:] = [srtp, srtp_unprotector(srtp)]
         try:
-            packet = parser[0](srtp.unprotect(data))
+            packet = parser[0](unprotector[1](data))
         except (pylibsrtp.Error, ValueError, struct.error):
             # What aiortc does too: a packet that does not decrypt or parse is dropped.  (aiortc lets
             # struct.error, an extension value of the wrong size, escape; here it would reach the loop.)
@@ -466,23 +469,34 @@ def srtp_protector(session: Any) -> Callable[[bytes], bytes]:
     when pylibsrtp no longer has what this uses.
     """
     import pylibsrtp
+
+    return _srtp_call(session, "srtp_protect", pylibsrtp.SRTP_MAX_TRAILER_LEN)
+
+
+def srtp_unprotector(session: Any) -> Callable[[bytes], bytes]:
+    """``unprotect(SRTP packet) -> packet``, the same as ``session.unprotect``; see srtp_protector."""
+    return _srtp_call(session, "srtp_unprotect", 0)
+
+
+def _srtp_call(session: Any, name: str, trailer: int) -> Callable[[bytes], bytes]:
+    import pylibsrtp
     from pylibsrtp import _binding
 
     if pylibsrtp.__version__ != PINNED_PYLIBSRTP:
         raise RuntimeError(f"companion.media needs pylibsrtp=={PINNED_PYLIBSRTP}, found {pylibsrtp.__version__}")
     ffi, lib = _binding.ffi, _binding.lib
     handle = getattr(session, "_srtp", None)
-    if handle is None or ffi.typeof(lib.srtp_protect).cname != "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)":
-        raise RuntimeError(f"pylibsrtp {pylibsrtp.__version__}: Session._srtp or srtp_protect moved")
+    call = getattr(lib, name, None)
+    if handle is None or call is None or ffi.typeof(call).cname != "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)":
+        raise RuntimeError(f"pylibsrtp {pylibsrtp.__version__}: Session._srtp or {name} moved")
     srtp = handle[0]
     cdata = ffi.new("char[]", 1500)
     buffer = ffi.buffer(cdata)
-    limit = 1500 - pylibsrtp.SRTP_MAX_TRAILER_LEN
+    limit = 1500 - trailer
     length = ffi.new("int *")
-    call = lib.srtp_protect
     check = pylibsrtp._srtp_assert
 
-    def protect(data: bytes) -> bytes:
+    def process(data: bytes) -> bytes:
         n = len(data)
         if n > limit:
             raise ValueError("packet is too long")
@@ -493,8 +507,8 @@ def srtp_protector(session: Any) -> Callable[[bytes], bytes]:
             check(err)
         return buffer[0 : length[0]]
 
-    protect.session = session  # type: ignore[attr-defined]  # keeps the libsrtp context alive with us
-    return protect
+    process.session = session  # type: ignore[attr-defined]  # keeps the libsrtp context alive with us
+    return process
 
 
 class RtpLink:
