@@ -315,3 +315,47 @@ def test_fast_receive_repeats_what_aioice_and_the_dtls_transport_do_with_an_srtp
     assert "receiver = self._rtp_router.route_rtp(packet)" in handle
     assert callable(RtpRouter.route_rtp)
     assert "self._state = state" in inspect.getsource(RTCDtlsTransport._set_state)
+
+
+async def test_remb_reaches_the_senders_it_names_and_is_sent_from_the_receiver():
+    """hooks.route_remb takes a subscriber's REMB where aiortc routes it (to each sender the FCI names,
+    through _handle_rtcp_packet) and leaves other RTCP to the sender; hooks.send_remb builds the REMB
+    install_packet_tap used to send from aiortc's estimate."""
+    from aiortc.rtcdtlstransport import RtpRouter
+    from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_PLI, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
+
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    try:
+        video = pc.addTransceiver("video", direction="sendrecv")
+        sender, receiver = video.sender, video.receiver
+        router = RtpRouter()
+        router.register_sender(sender, sender._ssrc)
+        remb = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=1, media_ssrc=0, fci=pack_remb_fci(750_000, [sender._ssrc, 99]))
+        assert router.route_rtcp(remb) == {sender}
+        seen, keyframes = [], []
+        sender._send_keyframe = lambda: keyframes.append(True)
+        hooks.route_remb(sender, lambda bitrate, ssrcs: seen.append((bitrate, ssrcs)))
+        await sender._handle_rtcp_packet(remb)
+        assert seen == [(750_000, [sender._ssrc, 99])]
+        # A REMB about other streams, and other RTCP, are not ours.
+        await sender._handle_rtcp_packet(RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=1, media_ssrc=0, fci=pack_remb_fci(1, [99])))
+        await sender._handle_rtcp_packet(RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=1, media_ssrc=sender._ssrc))
+        assert len(seen) == 1 and keyframes == [True]
+
+        sent = []
+
+        async def capture(packet):
+            sent.append(packet)
+
+        receiver._send_rtcp = capture
+        assert hooks.send_remb(receiver, 500_000) is None  # no stream received yet, no RTCP SSRC
+        receiver._set_rtcp_ssrc(1234)
+        assert hooks.send_remb(receiver, 500_000) is None
+        await hooks.send_remb(receiver, 500_000, [42])
+        assert len(sent) == 1 and sent[0].fmt == RTCP_PSFB_APP and sent[0].ssrc == 1234 and sent[0].media_ssrc == 0
+        assert unpack_remb_fci(sent[0].fci) == (500_000, [42])
+        # What send_remb relies on: the RTCP SSRC the receiver sends with, and _send_rtcp on its transport.
+        assert "self.__rtcp_ssrc = ssrc" in inspect.getsource(RTCRtpReceiver._set_rtcp_ssrc)
+        assert "await self.transport._send_rtp(bytes(packet))" in inspect.getsource(RTCRtpReceiver._send_rtcp)
+    finally:
+        await pc.close()

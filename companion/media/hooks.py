@@ -215,7 +215,8 @@ def _background(coro: Awaitable[None]) -> None:
     task.add_done_callback(_BACKGROUND.discard)
 
 
-def install_packet_tap(receiver: RTCRtpReceiver, on_packet: PacketHandler, feedback: bool = True) -> None:
+def install_packet_tap(receiver: RTCRtpReceiver, on_packet: PacketHandler, feedback: bool = True,
+                       estimate: bool = True) -> None:
     """Hand each decrypted RTP packet of this receiver to ``on_packet(codec, packet)`` instead of
     aiortc's depayloader, jitter buffer and decoder.
 
@@ -225,7 +226,9 @@ def install_packet_tap(receiver: RTCRtpReceiver, on_packet: PacketHandler, feedb
     RTX, come through ``on_packet`` like any packet) and REMB bandwidth estimates;
     the RTCP goes out in a task of its own, so the packet's own work never waits.
     Call it before the receiver starts.  ``feedback=False`` leaves out the NACKs and REMB
-    (simulated participants that only count what arrives).
+    (simulated participants that only count what arrives); ``estimate=False`` leaves out only
+    aiortc's per-packet bandwidth estimate and its REMB (the RTP forwarder sends the source its
+    subscribers' own REMB instead, rtp/remb.py).
     """
     from aiortc.codecs import is_rtx
     from aiortc.rtcrtpreceiver import StreamStatistics
@@ -242,6 +245,8 @@ def install_packet_tap(receiver: RTCRtpReceiver, on_packet: PacketHandler, feedb
         raise RuntimeError(f"aiortc {aiortc.__version__}: RTCRtpReceiver state moved ({exc})") from None
     if not feedback:
         nack = estimator = None
+    if not estimate:
+        estimator = None
     current_datetime = clock.current_datetime
     seen_ms: dict[int, int] = {}
 
@@ -453,6 +458,56 @@ def route_retransmissions(sender: RTCRtpSender, on_nack: Callable[[int], Awaitab
             raise RuntimeError("aiortc RTCRtpSender no longer answers NACKs through _retransmit")
         _NACK_CHECKED.append(True)
     sender._retransmit = on_nack  # type: ignore[method-assign]
+
+
+_REMB_CHECKED: list[bool] = []
+
+
+def route_remb(sender: RTCRtpSender, on_remb: Callable[[int, list[int]], None]) -> None:
+    """Call ``on_remb(bitrate, ssrcs)`` (bit/s; the SSRCs the REMB lists) for each REMB
+    (draft-alvestrand-rmcat-remb) a subscriber sends about this sender's stream, instead of
+    aiortc's use of it (setting its encoder's target, which the packet path does not have).
+    Other RTCP goes to the sender as before.  Synchronous, on the event loop: must not block."""
+    from aiortc.rtcdtlstransport import RtpRouter, RTCDtlsTransport
+    from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
+
+    if not _REMB_CHECKED:
+        # REMB carries media_ssrc 0: the router finds its senders in the FCI, and the transport calls
+        # each recipient's _handle_rtcp_packet by name (an instance attribute wins).
+        if not (inspect_has(RtpRouter.route_rtcp, "rtp.unpack_remb_fci(packet.fci)[1]")
+                and inspect_has(RTCDtlsTransport._handle_rtcp_data, "await recipient._handle_rtcp_packet(packet)")
+                and inspect_has(RTCRtpSender._handle_rtcp_packet, "packet.fmt == RTCP_PSFB_APP")):
+            raise RuntimeError(f"aiortc {aiortc.__version__}: REMB no longer reaches RTCRtpSender._handle_rtcp_packet")
+        _REMB_CHECKED.append(True)
+    original = sender._handle_rtcp_packet
+
+    async def handle_rtcp_packet(packet: Any) -> None:
+        if type(packet) is RtcpPsfbPacket and packet.fmt == RTCP_PSFB_APP:
+            try:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+            except ValueError:
+                return  # not a REMB (another application-layer message): aiortc ignores it too
+            if sender._ssrc in ssrcs:
+                on_remb(bitrate, ssrcs)
+            return
+        await original(packet)
+
+    sender._handle_rtcp_packet = handle_rtcp_packet  # type: ignore[method-assign]
+
+
+def send_remb(receiver: RTCRtpReceiver, bitrate: int, ssrcs: list[int] | None = None) -> Awaitable[None] | None:
+    """The coroutine that sends a REMB of ``bitrate`` bit/s on this receiver's transport, naming
+    ``ssrcs`` (by default every stream the receiver got packets from lately: its source's media and
+    RTX SSRCs); None when there is nothing to name yet or the receiver has no RTCP SSRC."""
+    from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci
+
+    rtcp_ssrc = receiver._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined]
+    if ssrcs is None:
+        ssrcs = [source.source for source in receiver.getSynchronizationSources()]
+    if rtcp_ssrc is None or not ssrcs:
+        return None
+    return receiver._send_rtcp(RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0,
+                                              fci=pack_remb_fci(bitrate, ssrcs)))
 
 
 PINNED_PYLIBSRTP = "1.0.0"
