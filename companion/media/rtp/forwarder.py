@@ -15,7 +15,9 @@ RTCP stays per link, as a forwarder should keep it:
 - a subscriber's NACK is answered from that outgoing stream's history
   (RTX when negotiated), never passed on;
 - receiver reports end at the server: each side sees only reports about
-  its own streams (the server reports on what it received itself).
+  its own streams (the server reports on what it received itself);
+- a source's bandwidth estimate (REMB) is the lowest its subscribers report
+  for it (remb.py), not one the server makes from the packets it receives.
 
 A gate that opens, or a subscriber that is not connected yet, waits for
 the start of a keyframe (asking the source with a PLI) before its first
@@ -26,12 +28,13 @@ from __future__ import annotations
 
 import random
 import time
+import weakref
 from typing import Any, Awaitable, Callable
 
 from .. import hooks
 from ..gates import Kind
 from ..service import MediaService, PathStats, _Peer, _Room, _Slot
-from . import vp8
+from . import remb, vp8
 from .history import PacketHistory
 from .packet import PacketWriter, level_byte
 from .rewrite import StreamRewriter
@@ -82,14 +85,21 @@ class OutStream:
 class RtpForwarder(MediaService):
     """MediaService that forwards RTP packets; same API, gates and signalling."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Per source's video receiver (gone with the source's connection): what its subscribers' REMB say.
+        self._remb_budgets: weakref.WeakKeyDictionary[Any, remb.SourceRemb] = weakref.WeakKeyDictionary()
+
     def _tap_upstream(self, transceiver: Any, room_id: str, pid: str, kind: Kind) -> None:
-        hooks.install_packet_tap(transceiver.receiver, self._packet_handler(room_id, pid, kind))
+        hooks.install_packet_tap(transceiver.receiver, self._packet_handler(room_id, pid, kind), estimate=False)
 
     def _slot_created(self, sub: _Peer, slot: _Slot) -> None:
         sender = slot.transceiver.sender
         slot.out = OutStream(slot.kind, sender)
         hooks.on_send_parameters(sender, slot.out.configure)
         hooks.route_retransmissions(sender, self._nack_handler(sub.room_id, sub.pid, slot))
+        if slot.kind == "video":
+            hooks.route_remb(sender, self._remb_handler(sub, slot))
 
     def _sockets_ready(self, pc: Any) -> None:
         hooks.install_fast_receive(pc)
@@ -251,3 +261,36 @@ class RtpForwarder(MediaService):
             path.retransmitted += 1
 
         return retransmit
+
+    def _remb_handler(self, sub: _Peer, slot: _Slot) -> Callable[[int, list[int]], None]:
+        """A REMB from ``sub`` naming this slot's stream: note its share for the slot's source, and
+        send the source the lowest share of those watching it when that is due (remb.py)."""
+        budgets = self._remb_budgets
+
+        def on_remb(bitrate: int, ssrcs: list[int]) -> None:
+            room = self._rooms.get(sub.room_id)
+            source = slot.source
+            src = room.peers.get(source) if room is not None and source is not None else None
+            if src is None or src.closed or sub.closed:
+                return
+            listed = sum(1 for s in sub.slots if s.kind == "video" and s.out is not None and s.out.ssrc in ssrcs)
+            receiver = src.upstream["video"].receiver
+            budget = budgets.get(receiver)
+            if budget is None:
+                budget = budgets[receiver] = remb.SourceRemb()
+            now = time.monotonic()
+            budget.report(sub.pid, remb.share(bitrate, listed), now)
+            value = budget.due(now, lambda pid: _sees(room, source, pid))
+            if value is not None:
+                pending = hooks.send_remb(receiver, value)
+                if pending is not None:
+                    self._spawn(pending)
+
+        return on_remb
+
+
+def _sees(room: _Room, source: str, subscriber: str) -> bool:
+    """Is ``source``'s video forwarded to ``subscriber`` now (their slot for it is open)?"""
+    peer = room.peers.get(subscriber)
+    slot = peer.slot_for.get((source, "video")) if peer is not None else None
+    return slot is not None and slot.open
