@@ -249,6 +249,8 @@ def install_packet_tap(receiver: RTCRtpReceiver, on_packet: PacketHandler, feedb
         estimator = None
     current_datetime = clock.current_datetime
     seen_ms: dict[int, int] = {}
+    # Payload type -> (codec, is it RTX): is_rtx reads the codec's MIME type apart on every call.
+    kinds: dict[int, tuple[Any, bool]] = {}
 
     def packet_work(packet: Any, arrival_time_ms: int) -> None:
         if not receiver._enabled:
@@ -269,11 +271,14 @@ def install_packet_tap(receiver: RTCRtpReceiver, on_packet: PacketHandler, feedb
         codec = codecs.get(packet.payload_type)
         if codec is None:
             return
-        stats = streams.get(packet.ssrc)
+        stats = streams.get(ssrc)
         if stats is None:
-            stats = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+            stats = streams[ssrc] = StreamStatistics(codec.clockRate)
         stats.add(packet)
-        if is_rtx(codec):
+        known = kinds.get(packet.payload_type)
+        if known is None or known[0] is not codec:  # new, or renegotiated
+            known = kinds[packet.payload_type] = (codec, is_rtx(codec))
+        if known[1]:
             original = rtx_ssrc.get(packet.ssrc)
             apt = codec.parameters.get("apt")
             if original is None or len(packet.payload) < 2 or apt not in codecs:

@@ -148,7 +148,6 @@ class RtpForwarder(MediaService):
                 # Counted per frame, as the pass-through counts.
                 frame_end = bool(packet.marker)
                 renumbered = descriptor.picture_id is not None or descriptor.tl0picidx is not None
-                ext_value = ((current_ntp_time() >> 14) & 0x00FFFFFF)  # abs-send-time
             else:
                 frame_start = frame_end = True
                 keyframe = False
@@ -163,6 +162,8 @@ class RtpForwarder(MediaService):
             src.keyframes += keyframe
             now = monotonic()
             ntp = current_ntp_time()
+            if video:
+                ext_value = (ntp >> 14) & 0x00FFFFFF  # abs-send-time: 6.18 fixed-point seconds
             segment = (source, packet.ssrc)
             marker = 0x80 if packet.marker else 0
             seq_in = packet.sequence_number
