@@ -24,6 +24,15 @@ def latest(peer, source: str):
     return peer.levels[-1][1].get(source) if peer.levels else None
 
 
+def told(peer, source: str, since: float) -> list[bool]:
+    """The speaking flags ``peer``'s page was told for ``source`` after monotonic time ``since``, in order."""
+    return [report[source]["speaking"] for at, report in peer.levels if at > since and source in report]
+
+
+def spoke_and_stopped(flags: list[bool]) -> bool:
+    return True in flags and False in flags[flags.index(True):]
+
+
 async def test_the_group_is_told_who_speaks_and_a_shut_gate_tells_nothing():
     call = Call(forwarder="rtp")
     everyone = ("a", "b", "c")
@@ -31,7 +40,7 @@ async def test_the_group_is_told_who_speaks_and_a_shut_gate_tells_nothing():
     try:
         await call.service.apply_view(MediaView(ROOM, participants=everyone))
         peers = {pid: await call.join(pid, shade=60 * n, audio=mics[pid]) for n, pid in enumerate(everyone)}
-        explain = lambda: f"{ {pid: p.levels[-3:] for pid, p in peers.items()} }"  # noqa: E731
+        explain = lambda: f"{ {pid: list(p.levels)[-3:] for pid, p in peers.items()} }"  # noqa: E731
 
         # Everyone silent: each page knows the two others from the server, as not speaking.
         await wait_for(lambda: all(latest(peers[d], s) == {"level": 0.0, "speaking": False}
@@ -39,7 +48,6 @@ async def test_the_group_is_told_who_speaks_and_a_shut_gate_tells_nothing():
         assert all(pid not in report for pid, p in peers.items() for _, report in p.levels), "a page was told its own level"
 
         # a speaks: b and c hear so within a second, a loud level with it.
-        said = asyncio.get_running_loop().time()
         mics["a"].say(tone(6.0))
         # Within a second on a quiet machine; the time is the loaded event loop's as much as ours.
         took = await wait_for(lambda: all((latest(peers[d], "a") or {}).get("speaking") for d in ("b", "c")), 15, explain=explain)
@@ -48,18 +56,17 @@ async def test_the_group_is_told_who_speaks_and_a_shut_gate_tells_nothing():
         assert latest(peers["b"], "c") == {"level": 0.0, "speaking": False}
 
         # The facilitator closes a's microphone while a goes on: the group is told a is not known any more
-        # (their pages hear nothing of a) and learns nothing of a after that.
+        # (their pages hear nothing of a) and learns nothing of a after that. a's own page still learns who
+        # else speaks: c starts, and stops one hangover after c's tone, all while a's tone goes on.
         await call.service.apply_view(MediaView(ROOM, participants=everyone, mic_muted=frozenset({"a"})))
         await wait_for(lambda: all(latest(peers[d], "a") is None for d in ("b", "c")), 10, explain=explain)
         shut = asyncio.get_running_loop().time()
-        c_speaks = mics["c"].say(tone(1.0))
-        await wait_for(lambda: (latest(peers["b"], "c") or {}).get("speaking"), 15, explain=explain)
-        await asyncio.sleep(max(0.0, said + 2.0 - asyncio.get_running_loop().time()))
+        mics["c"].say(tone(1.0))
+        await wait_for(lambda: all(spoke_and_stopped(told(peers[d], "c", shut)) for d in ("a", "b")), 20, explain=explain)
         assert mics["a"].speaking, "a's tone ended before the check: nothing was held back"
         for d in ("b", "c"):
             told_after = [report for at, report in peers[d].levels if at > shut]
             assert all("a" not in report for report in told_after), (d, told_after)
-        assert latest(peers["a"], "c")["speaking"], "a still hears c"
 
         # The gate opens again: a is known again, and the speaking ends one hangover after the tone.
         await call.service.apply_view(MediaView(ROOM, participants=everyone))
@@ -67,7 +74,6 @@ async def test_the_group_is_told_who_speaks_and_a_shut_gate_tells_nothing():
         # The hangover runs in the audio's own time: a starved event loop stretches it.
         await wait_for(lambda: latest(peers["b"], "a") == {"level": 0.0, "speaking": False}
                        and not latest(peers["b"], "c")["speaking"], 20, explain=explain)
-        assert c_speaks == 1.0
         # At most one message per report interval per page (never one per packet): about 5 a second.
         times = [at for at, _ in peers["b"].levels]
         rate = len(times) / max(0.5, times[-1] - times[0])
