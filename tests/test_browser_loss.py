@@ -265,8 +265,11 @@ async def test_rtp_forwarder_freezes_no_more_than_frames_under_two_percent_loss(
                             cap["set"] += 1
 
                     # Both sources on the same bitrate, then 5 s for the rtp source's encoder to follow.
-                    await match_bitrates()
-                    assert cap["now"], "the rtp source's video sender took no maxBitrate"
+                    deadline = time.monotonic() + 10
+                    while not cap["now"] and time.monotonic() < deadline:
+                        await match_bitrates()
+                        await asyncio.sleep(0.5)
+                    assert cap["now"], f"the rtp source's video sender took no maxBitrate: {await sources['frames'].evaluate(SENDING)}"
                     await asyncio.sleep(5)
 
                     before, server_before, loss_before = await readings(), {f: r.path() for f, r in rooms.items()}, link.udp_loss()
