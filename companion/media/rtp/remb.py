@@ -39,6 +39,18 @@ the bitrate divided by the number of the server's video streams to it that
 the REMB names (Galene gives each stream the whole figure; with five
 videos into one page that lets five sources each take all of its downlink).
 
+Not covered: loss.  A browser's REMB is its delay-based estimate
+(draft-ietf-rmcat-gcc-02 section 5); random loss does not lower it (measured:
+behind a Chromium subscriber losing 2 % of its packets both ways, its source
+was told 204 kbit/s, the floor, rising to 485 over a minute).  In a call without a server the sender's own
+loss-based controller (gcc-02 section 6) sees the receiver's loss in its
+receiver reports; behind this forwarder the source sees only the server's
+reports about its own clean uplink.  Under 2-10 % loss that controller would
+hold the rate anyway, so it matters only on links losing more than 10 %:
+there a loss-based figure per subscriber from its receiver reports' fraction
+lost (as Galene's ``updateRate``) would lower the source, which this module
+does not do yet.
+
 When no subscriber counts (nobody receives the source, or no page sends
 REMB), nothing is sent: the source keeps its own send-side estimate
 (from our receiver reports) and the last REMB it got.  A cap sent then
