@@ -8,7 +8,7 @@ import asyncio
 import random
 import time
 
-from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_PLI, RtcpPsfbPacket, RtcpRrPacket, RtcpRtpfbPacket, RtcpSrPacket, unpack_remb_fci
+from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_PLI, RtcpPsfbPacket, RtcpRrPacket, RtcpRtpfbPacket, RtcpSrPacket, RtpPacket, unpack_remb_fci
 
 from companion.media import hooks
 from companion.media.gates import MediaView
@@ -51,6 +51,41 @@ async def test_gate_reopens_on_a_keyframe_without_a_gap_in_the_stream():
         # (without it the jump in sequence numbers shows as dozens of lost packets).
         assert await inbound_lost(b, "a", "video") < 5
     finally:
+        await call.close()
+
+
+async def test_a_replaced_connection_forwards_nothing():
+    """A page whose link dropped joins again on a new connection. What still arrives on the old one
+    is old (a TCP relay delivers seconds of held-back video at once when the link returns) and is
+    not forwarded: it set the subscribers' playout timing seconds late."""
+    call = Call(forwarder="rtp")
+    everyone = ("a", "b")
+    first = None
+    try:
+        await call.service.apply_view(MediaView(ROOM, participants=everyone))
+        first = await call.join("a")
+        b = await call.join("b", shade=90)
+        await wait_for(lambda: b.received[("a", "video")] >= 5, 20)
+        room = call.service._rooms[ROOM]
+        old = room.peers["a"].upstream["video"]
+        before = b.received[("a", "video")]
+        await call.join("a", shade=30)  # the page's new connection (media.join again)
+        await wait_for(lambda: b.received[("a", "video")] >= before + 5, 20)
+        new = room.peers["a"].upstream["video"]
+        assert new is not old
+        slot = room.peers["b"].slot_for[("a", "video")]
+        # One VP8 keyframe packet (descriptor S=1; payload header P=0, start code), on a new SSRC:
+        # forwarded, it starts a new segment of b's outgoing stream at once (on_packet is synchronous).
+        packet = RtpPacket(payload_type=96, marker=1, sequence_number=1000, timestamp=90_000, ssrc=0x5EA1ED)
+        packet.payload = bytes([0x10, 0x50, 0x01, 0x00, 0x9D, 0x01, 0x2A, 0x80, 0x02, 0x68, 0x01]) + bytes(40)
+        call.service._packet_handler(ROOM, "a", "video", old)(None, packet)
+        assert slot.out.rewriter._segment != ("a", packet.ssrc)
+        # The same packet on a's current connection does go out (the check above can fail).
+        call.service._packet_handler(ROOM, "a", "video", new)(None, packet)
+        assert slot.out.rewriter._segment == ("a", packet.ssrc)
+    finally:
+        if first is not None:
+            await first.close()
         await call.close()
 
 

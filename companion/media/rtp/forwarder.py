@@ -91,7 +91,7 @@ class RtpForwarder(MediaService):
         self._remb_budgets: weakref.WeakKeyDictionary[Any, remb.SourceRemb] = weakref.WeakKeyDictionary()
 
     def _tap_upstream(self, transceiver: Any, room_id: str, pid: str, kind: Kind) -> None:
-        hooks.install_packet_tap(transceiver.receiver, self._packet_handler(room_id, pid, kind), estimate=False)
+        hooks.install_packet_tap(transceiver.receiver, self._packet_handler(room_id, pid, kind, transceiver), estimate=False)
 
     def _slot_created(self, sub: _Peer, slot: _Slot) -> None:
         sender = slot.transceiver.sender
@@ -120,7 +120,9 @@ class RtpForwarder(MediaService):
         room.fanout[key] = (room.epoch, targets)
         return targets
 
-    def _packet_handler(self, room_id: str, source: str, kind: Kind) -> Callable[[Any, Any], None]:
+    def _packet_handler(self, room_id: str, source: str, kind: Kind, upstream: Any) -> Callable[[Any, Any], None]:
+        """``upstream``: the transceiver this handler taps; its packets count only while it is
+        the source's current connection (see on_packet)."""
         video = kind == "video"
         monotonic = time.monotonic
         current_ntp_time = hooks.ntp_now
@@ -135,6 +137,11 @@ class RtpForwarder(MediaService):
             room = self._rooms.get(room_id)
             src = room.peers.get(source) if room else None
             if src is None or src.closed:
+                return
+            if src.upstream.get(kind) is not upstream:
+                # A connection the source has replaced (its page joined again after its link dropped):
+                # what still arrives on it is old (video a TCP relay held back while the link was down)
+                # and would be interleaved with the new connection's stream, levels and speech.
                 return
             payload: bytes = packet.payload
             descriptor = None
