@@ -13,6 +13,7 @@ from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_PLI, RtcpPsfbPacket, RtcpRrPacke
 from companion.media import hooks
 from companion.media.gates import MediaView
 from companion.media.loopback import ROOM, Call, wait_for
+from companion.media.rtp import forwarder
 
 from test_media_forwarding import resume_limit, sent_after
 
@@ -76,8 +77,7 @@ async def test_a_replaced_connection_forwards_nothing():
         slot = room.peers["b"].slot_for[("a", "video")]
         # One VP8 keyframe packet (descriptor S=1; payload header P=0, start code), on a new SSRC:
         # forwarded, it starts a new segment of b's outgoing stream at once (on_packet is synchronous).
-        packet = RtpPacket(payload_type=96, marker=1, sequence_number=1000, timestamp=90_000, ssrc=0x5EA1ED)
-        packet.payload = bytes([0x10, 0x50, 0x01, 0x00, 0x9D, 0x01, 0x2A, 0x80, 0x02, 0x68, 0x01]) + bytes(40)
+        packet = vp8_packet(1000, 90_000, keyframe=True)
         call.service._packet_handler(ROOM, "a", "video", old)(None, packet)
         assert slot.out.rewriter._segment != ("a", packet.ssrc)
         # The same packet on a's current connection does go out (the check above can fail).
@@ -86,6 +86,47 @@ async def test_a_replaced_connection_forwards_nothing():
     finally:
         if first is not None:
             await first.close()
+        await call.close()
+
+
+def vp8_packet(seq: int, timestamp: int, keyframe: bool, ssrc: int = 0x5EA1ED) -> RtpPacket:
+    """One whole VP8 frame in a packet: descriptor S=1, then the payload header (P=0 on a keyframe)."""
+    packet = RtpPacket(payload_type=96, marker=1, sequence_number=seq, timestamp=timestamp, ssrc=ssrc)
+    packet.payload = bytes([0x10, 0x50 if keyframe else 0x51, 0x01, 0x00, 0x9D, 0x01, 0x2A, 0x80, 0x02, 0x68, 0x01]) + bytes(40)
+    return packet
+
+
+async def test_video_that_falls_silent_resumes_at_a_keyframe():
+    """After a source's video was silent for seconds, what arrives first is old (a TCP relay delivers
+    what it held back while the link was down, all at once) and goes to no one until a keyframe."""
+    call = Call(forwarder="rtp")
+    everyone = ("a", "b")
+    try:
+        await call.service.apply_view(MediaView(ROOM, participants=everyone))
+        await call.join("a")
+        b = await call.join("b", shade=90)
+        await wait_for(lambda: b.received[("a", "video")] >= 5, 20)
+        room = call.service._rooms[ROOM]
+        slot = room.peers["b"].slot_for[("a", "video")]
+        clock = [1000.0]
+        real_monotonic = time.monotonic
+        time.monotonic = lambda: clock[0]  # read once, when the handler is made
+        try:
+            on_packet = call.service._packet_handler(ROOM, "a", "video", room.peers["a"].upstream["video"])
+        finally:
+            time.monotonic = real_monotonic
+        # No await between the packets: a's own stream cannot come between them.
+        on_packet(None, vp8_packet(1000, 0, keyframe=True))
+        clock[0] += 0.04
+        on_packet(None, vp8_packet(1001, 3600, keyframe=False))
+        assert slot.out.rewriter._segment == ("a", 0x5EA1ED) and not slot.waiting_keyframe
+        clock[0] += forwarder.RESUME_AFTER_SILENCE + 1
+        on_packet(None, vp8_packet(1002, 7200, keyframe=False))
+        assert slot.out.rewriter._segment is None and slot.waiting_keyframe
+        clock[0] += 0.04
+        on_packet(None, vp8_packet(1003, 10800, keyframe=True))
+        assert slot.out.rewriter._segment == ("a", 0x5EA1ED) and not slot.waiting_keyframe
+    finally:
         await call.close()
 
 

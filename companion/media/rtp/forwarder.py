@@ -21,7 +21,8 @@ RTCP stays per link, as a forwarder should keep it:
 
 A gate that opens, or a subscriber that is not connected yet, waits for
 the start of a keyframe (asking the source with a PLI) before its first
-video packet.
+video packet; so does every subscriber of a source whose video fell silent
+for seconds (``RESUME_AFTER_SILENCE``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ from .rewrite import StreamRewriter
 
 VIDEO_CLOCK = 90_000
 AUDIO_CLOCK = 48_000
+# A source's video silent this long (seconds) resumes for its subscribers at a keyframe: what comes
+# first after such a gap is usually old, e.g. what a TCP relay held back while the link was down,
+# delivered at once; forwarded, its late timestamps set the subscribers' playout seconds behind.
+RESUME_AFTER_SILENCE = 2.0
 
 
 class OutStream:
@@ -132,8 +137,10 @@ class RtpForwarder(MediaService):
         starts_keyframe = vp8.starts_keyframe
         renumber = vp8.renumber
         fanout = self._fanout
+        last_arrival: float | None = None
 
         def on_packet(codec: Any, packet: Any) -> None:
+            nonlocal last_arrival
             room = self._rooms.get(room_id)
             src = room.peers.get(source) if room else None
             if src is None or src.closed:
@@ -168,6 +175,8 @@ class RtpForwarder(MediaService):
                 room.received[source] = room.received.get(source, 0) + 1
             src.keyframes += keyframe
             now = monotonic()
+            resumed = video and last_arrival is not None and now - last_arrival > RESUME_AFTER_SILENCE
+            last_arrival = now
             ntp = current_ntp_time()
             if video:
                 ext_value = (ntp >> 14) & 0x00FFFFFF  # abs-send-time: 6.18 fixed-point seconds
@@ -180,6 +189,9 @@ class RtpForwarder(MediaService):
                 if slot.source != source:
                     continue  # the slot moved on since the list was made
                 rewriter = out.rewriter
+                if resumed:
+                    rewriter.restart()
+                    slot.waiting_keyframe = True
                 if not slot.open:
                     rewriter.restart()
                     path.dropped_closed += frame_start
