@@ -291,56 +291,6 @@ async def test_rtp_link_sends_on_the_nominated_pair_and_keeps_asyncios_order():
         sink.close()
 
 
-async def test_a_drained_socket_reads_every_datagram_in_order_as_asyncios_reader_would():
-    """hooks._drain_on_read reads a burst in one wake-up; what it repeats of asyncio's reader must
-    still be what asyncio does, and a burst larger than DRAIN_MAX must still arrive whole, in order."""
-    import asyncio
-    import socket
-    from asyncio.selector_events import _SelectorDatagramTransport
-
-    read_ready = inspect.getsource(_SelectorDatagramTransport._read_ready)
-    for step in ("if self._conn_lost:", "data, addr = self._sock.recvfrom(self.max_size)",
-                 "except (BlockingIOError, InterruptedError):", "self._protocol.error_received(exc)",
-                 "self._protocol.datagram_received(data, addr)"):
-        assert step in read_ready, step
-    assert "self._add_reader(self._sock_fd, self._read_ready)" in inspect.getsource(
-        _SelectorDatagramTransport.__bases__[0].resume_reading)
-
-    loop = asyncio.get_running_loop()
-    got: list[bytes] = []
-
-    class Sink(asyncio.DatagramProtocol):
-        def datagram_received(self, data, addr):
-            got.append(data)
-
-    transport, protocol = await loop.create_datagram_endpoint(Sink, local_addr=("127.0.0.1", 0))
-    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        await asyncio.sleep(0)  # asyncio registers its reader on the next loop turn
-        protocol.transport = transport
-        hooks._drain_on_read(protocol)
-        assert transport._read_ready.__name__ == "read_ready"
-        burst = [b"datagram %d" % i for i in range(hooks.DRAIN_MAX * 3 + 1)]
-        for data in burst:
-            sender.sendto(data, transport.get_extra_info("sockname"))
-        for _ in range(200):
-            if len(got) >= len(burst):
-                break
-            await asyncio.sleep(0.01)
-        assert got == burst
-        transport.pause_reading()
-        transport.resume_reading()  # registers transport._read_ready again: still ours
-        sender.sendto(b"after resume", transport.get_extra_info("sockname"))
-        for _ in range(200):
-            if got[-1] == b"after resume":
-                break
-            await asyncio.sleep(0.01)
-        assert got[-1] == b"after resume"
-    finally:
-        sender.close()
-        transport.close()
-
-
 def test_fast_receive_repeats_what_aioice_and_the_dtls_transport_do_with_an_srtp_datagram():
     """hooks.install_fast_receive takes SRTP datagrams from StunProtocol.datagram_received straight to
     the receiver's packet work; each step it skips or repeats must still be what aiortc and aioice do."""

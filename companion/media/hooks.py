@@ -341,49 +341,8 @@ def install_fast_receive(pc: Any) -> int:
 
             datagram_received._companion_fast = True  # type: ignore[attr-defined]
             protocol.datagram_received = datagram_received
-            _drain_on_read(protocol)
             hooked += 1
     return hooked
-
-
-# Datagrams read per wake-up of a socket at most, so that one busy socket cannot hold the loop.
-DRAIN_MAX = 16
-
-
-def _drain_on_read(protocol: Any) -> None:
-    """Read every datagram waiting on the protocol's socket per wake-up, not one.
-
-    asyncio's datagram transport reads one datagram per readiness event and
-    goes back to the selector; a video frame arrives as a burst of packets,
-    each then paying a full loop iteration (an epoll call, the ready queue).
-    Replaces the transport's reader with one that reads up to DRAIN_MAX in a
-    row and otherwise does what ``_SelectorDatagramTransport._read_ready``
-    does; leaves the transport as it is when it is not that class.
-    """
-    from asyncio.selector_events import _SelectorDatagramTransport
-
-    transport = getattr(protocol, "transport", None)
-    if type(transport) is not _SelectorDatagramTransport or transport.is_closing():
-        return
-    loop, sock, fd = transport._loop, transport._sock, transport._sock_fd
-
-    def read_ready() -> None:
-        for _ in range(DRAIN_MAX):
-            if transport._conn_lost:
-                return
-            try:
-                data, addr = sock.recvfrom(transport.max_size)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                transport._protocol.error_received(exc)
-                return
-            transport._protocol.datagram_received(data, addr)
-
-    # resume_reading() registers transport._read_ready again: it must find ours.
-    transport._read_ready = read_ready  # type: ignore[method-assign]
-    if loop._remove_reader(fd):
-        loop._add_reader(fd, read_ready)
 
 
 DTLS_RX_BYTES = "_RTCDtlsTransport__rx_bytes"
